@@ -1,0 +1,48 @@
+using System.Net.Sockets;
+
+namespace Xen.Rings.Events;
+
+/// <summary>An event channel whose waits come from a <see cref="DatagramInbox"/> and whose notifications are one datagram to a fixed socket.</summary>
+internal sealed class DatagramChannel : IEventChannel
+{
+    private readonly DatagramInbox _inbox;
+    private readonly AsyncSignal _signal;
+    private readonly UnixDomainSocketEndPoint _target;
+    private readonly byte[] _message;
+    private readonly bool _ownsInbox;
+    private readonly Socket _sender;
+
+    public DatagramChannel(DatagramInbox inbox, AsyncSignal signal, string targetPath, byte[] message, bool ownsInbox)
+    {
+        _inbox = inbox;
+        _signal = signal;
+        _target = ShimEventChannels.EndPoint(targetPath);
+        _message = message;
+        _ownsInbox = ownsInbox;
+        _sender = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified) { Blocking = false };
+    }
+
+    public void Notify()
+    {
+        try
+        {
+            _sender.SendTo(_message, SocketFlags.None, _target);
+        }
+        catch (SocketException)
+        {
+            // Nobody bound (yet), or their queue is full: notifications coalesce, so a lost one is harmless to a
+            // peer that re-checks its ring, and a peer not yet listening checks when it starts.
+        }
+    }
+
+    public ValueTask WaitAsync(CancellationToken cancellationToken = default) => _signal.WaitAsync(cancellationToken);
+
+    public void Dispose()
+    {
+        _sender.Dispose();
+        if (_ownsInbox)
+        {
+            _inbox.Dispose();
+        }
+    }
+}
