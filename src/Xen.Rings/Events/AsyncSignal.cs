@@ -10,6 +10,7 @@ internal sealed class AsyncSignal
     private readonly object _gate = new();
     private bool _pending;
     private bool _disposed;
+    private Exception? _fault;
     private TaskCompletionSource? _waiters;
 
     public void Set()
@@ -35,7 +36,11 @@ internal sealed class AsyncSignal
         Task task;
         lock (_gate)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_disposed)
+            {
+                return ValueTask.FromException(_fault ?? new ObjectDisposedException(nameof(IEventChannel)));
+            }
+
             if (_pending)
             {
                 _pending = false;
@@ -50,16 +55,23 @@ internal sealed class AsyncSignal
         return cancellationToken.CanBeCanceled ? new ValueTask(task.WaitAsync(cancellationToken)) : new ValueTask(task);
     }
 
-    public void Dispose()
+    /// <summary>Ends the signal: current and future waits fail with <paramref name="fault"/>, or <see cref="ObjectDisposedException"/>.</summary>
+    public void Dispose(Exception? fault = null)
     {
         TaskCompletionSource? wake;
         lock (_gate)
         {
+            if (_disposed)
+            {
+                return;
+            }
+
             _disposed = true;
+            _fault = fault;
             wake = _waiters;
             _waiters = null;
         }
 
-        wake?.TrySetException(new ObjectDisposedException(nameof(IEventChannel)));
+        wake?.TrySetException(fault ?? new ObjectDisposedException(nameof(IEventChannel)));
     }
 }

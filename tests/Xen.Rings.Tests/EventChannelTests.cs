@@ -1,0 +1,79 @@
+using Xen.Rings.Events;
+
+namespace Xen.Rings.Tests;
+
+public class EventChannelTests
+{
+    [Fact]
+    public async Task A_notification_before_the_wait_is_kept_and_several_coalesce_into_one()
+    {
+        var (a, b) = InProcessEventChannel.CreatePair();
+        a.Notify();
+        a.Notify();
+        Assert.True(b.WaitAsync().AsTask().IsCompleted);
+        Task second = b.WaitAsync().AsTask();
+        Assert.False(second.IsCompleted);
+        a.Notify();
+        await second.WaitAsync(TimeSpan.FromSeconds(10));
+        a.Dispose();
+        b.Dispose();
+    }
+
+    [Fact]
+    public async Task Disposing_an_end_fails_its_pending_wait()
+    {
+        var (a, b) = InProcessEventChannel.CreatePair();
+        ValueTask wait = b.WaitAsync();
+        b.Dispose();
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => wait.AsTask());
+        a.Dispose();
+    }
+
+    [Fact]
+    public async Task Shim_datagram_channels_carry_kicks_and_notifications_between_a_guest_and_a_backend()
+    {
+        string dir = Directory.CreateTempSubdirectory("xr").FullName;
+        try
+        {
+            using IEventChannel backend = ShimEventChannels.BindBackend(dir, 5, 7);
+            using ShimGuestDomain domain = ShimEventChannels.BindGuest(dir, 5);
+            using IEventChannel guest = domain.OpenChannel(7);
+            using IEventChannel otherPort = domain.OpenChannel(9);
+            Assert.True(File.Exists(Path.Combine(dir, "port-5-7")));
+            Assert.True(File.Exists(Path.Combine(dir, "dom5.evtchn")));
+
+            guest.Notify();
+            await backend.WaitAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+            backend.Notify();
+            await guest.WaitAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.False(otherPort.WaitAsync().AsTask().IsCompleted); // routed by port: port 9 heard nothing
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Notifying_a_backend_that_is_not_listening_is_silently_lost()
+    {
+        string dir = Directory.CreateTempSubdirectory("xr").FullName;
+        try
+        {
+            using ShimGuestDomain domain = ShimEventChannels.BindGuest(dir, 3);
+            using IEventChannel guest = domain.OpenChannel(1);
+            guest.Notify();
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void A_state_directory_too_long_for_a_unix_socket_is_an_argument_error()
+    {
+        string dir = "/tmp/" + new string('d', 120);
+        Assert.Throws<ArgumentException>(() => ShimEventChannels.BindGuest(dir, 1));
+    }
+}
