@@ -143,7 +143,7 @@ public sealed class ConsoleDriver : IDisposable
                 return;
             }
 
-            await _pump[WriterSignal].WaitAsync(cancellationToken).ConfigureAwait(false);
+            await _pump.WaitAsync(WriterSignal, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -268,7 +268,7 @@ public sealed class ConsoleDriver : IDisposable
                 return;
             }
 
-            await _pump[WriterSignal].WaitAsync(cancellationToken).ConfigureAwait(false);
+            await _pump.WaitAsync(WriterSignal, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -364,7 +364,7 @@ public sealed class ConsoleDriver : IDisposable
                 return n;
             }
 
-            await _pump[ReaderSignal].WaitAsync(cancellationToken).ConfigureAwait(false);
+            await _pump.WaitAsync(ReaderSignal, cancellationToken).ConfigureAwait(false);
         }
     }
 

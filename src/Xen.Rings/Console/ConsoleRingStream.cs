@@ -98,7 +98,7 @@ public sealed class ConsoleRingStream : Stream
                 return n;
             }
 
-            await _pump[ReaderSignal].WaitAsync(cancellationToken).ConfigureAwait(false);
+            await _pump.WaitAsync(ReaderSignal, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -116,7 +116,7 @@ public sealed class ConsoleRingStream : Stream
                 return;
             }
 
-            await _pump[WriterSignal].WaitAsync(cancellationToken).ConfigureAwait(false);
+            await _pump.WaitAsync(WriterSignal, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -171,7 +171,7 @@ public sealed class ConsoleRingStream : Stream
                 return n;
             }
 
-            _pump[ReaderSignal].WaitAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
+            _pump.WaitAsync(ReaderSignal, CancellationToken.None).AsTask().GetAwaiter().GetResult();
         }
     }
 
@@ -190,7 +190,7 @@ public sealed class ConsoleRingStream : Stream
                 return;
             }
 
-            _pump[WriterSignal].WaitAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
+            _pump.WaitAsync(WriterSignal, CancellationToken.None).AsTask().GetAwaiter().GetResult();
         }
     }
 

@@ -10,7 +10,7 @@ namespace Xen.Rings.Events;
 /// its own pending flag, so every role sees every notification at least once. The loop ends when the token is
 /// cancelled or the channel is disposed; the signals are then disposed, failing their waits.
 /// </remarks>
-internal sealed class NotificationPump : IDisposable
+public sealed class NotificationPump : IDisposable
 {
     private readonly IEventChannel _channel;
     private readonly AsyncSignal[] _signals;
@@ -18,8 +18,15 @@ internal sealed class NotificationPump : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
-    public NotificationPump(IEventChannel channel, int signalCount, Action? onNotification = null)
+    /// <summary>Starts the loop that waits on <paramref name="channel"/>.</summary>
+    /// <param name="channel">The channel; the pump does not dispose it.</param>
+    /// <param name="roleCount">How many independent waiting roles there are (e.g. 2: reader and writer).</param>
+    /// <param name="onNotification">Runs on every notification before the roles are woken (e.g. flush output); if it throws, every wait fails with that exception.</param>
+    public NotificationPump(IEventChannel channel, int roleCount, Action? onNotification = null)
     {
+        ArgumentNullException.ThrowIfNull(channel);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(roleCount);
+        int signalCount = roleCount;
         _channel = channel;
         _onNotification = onNotification;
         _signals = new AsyncSignal[signalCount];
@@ -31,7 +38,16 @@ internal sealed class NotificationPump : IDisposable
         _loop = Task.Run(RunAsync);
     }
 
-    public AsyncSignal this[int index] => _signals[index];
+    /// <summary>
+    /// Completes when a notification arrived since this role's previous wait completed (at once if one did).
+    /// Check the ring after it completes, and check it again before the next wait.
+    /// </summary>
+    /// <exception cref="OperationCanceledException">Cancelled.</exception>
+    /// <exception cref="ObjectDisposedException">The pump or the channel was disposed.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">No such role.</exception>
+    public ValueTask WaitAsync(int role, CancellationToken cancellationToken = default) => _signals[role].WaitAsync(cancellationToken);
+
+    /// <summary>Stops the loop; every pending and later wait fails with <see cref="ObjectDisposedException"/>.</summary>
 
     public void Dispose()
     {

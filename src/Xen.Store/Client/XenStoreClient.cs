@@ -1,0 +1,608 @@
+using System.Buffers;
+using System.Globalization;
+using Xen.Store.Transports;
+using Xen.Store.Wire;
+
+namespace Xen.Store.Client;
+
+/// <summary>
+/// A xenstore connection: every operation of the protocol, pipelined (any number of requests from any number of
+/// threads in flight at once, matched to replies by <c>req_id</c>), with watches as async streams and
+/// transactions as objects.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Design. One receive loop owns the transport's read side: it cuts frames out of the byte stream
+/// (<see cref="XsFrameReader"/>), completes the request whose <c>req_id</c> the reply carries, and hands watch events
+/// to their watch's bounded queue (never blocking on a slow consumer). Sends are serialised by a lock so each
+/// message goes out whole. A frame the daemon should never send (over 4096 bytes, a reply to no request) is a
+/// protocol error: the connection is closed and every waiting request fails with it.
+/// </para>
+/// <para>
+/// Cancellation of a request stops the caller waiting; the request may still be carried out by the daemon, and
+/// its reply is discarded when it arrives.
+/// </para>
+/// </remarks>
+public sealed class XenStoreClient : XenStoreOperations, IAsyncDisposable
+{
+    private readonly XenStoreClientOptions _options;
+    private readonly object _gate = new();
+    private readonly Dictionary<uint, PendingRequest> _pending = [];
+    private readonly List<XenStoreWatch> _watches = [];
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
+    private readonly CancellationTokenSource _closing = new();
+    private IXenStoreTransport _transport;
+    private Task _receiveLoop;
+    private uint _nextRequestId;
+    private long _watchCounter;
+    private Exception? _fault;
+    private int _generation;
+    private bool _disposed;
+
+    private XenStoreClient(IXenStoreTransport transport, XenStoreClientOptions? options)
+    {
+        _transport = transport;
+        _options = options ?? new XenStoreClientOptions();
+        _receiveLoop = Task.Run(() => ReceiveLoopAsync(transport, 0));
+    }
+
+    /// <summary>Starts a client over a connected transport (the client owns it from now on).</summary>
+    public static XenStoreClient Create(IXenStoreTransport transport, XenStoreClientOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        return new XenStoreClient(transport, options);
+    }
+
+    /// <summary>
+    /// Connects the way libxenstore does: the Unix socket (<see cref="UnixSocketTransport.DefaultPath"/>), else the
+    /// xenbus device (<c>/dev/xen/xenbus</c>, <c>/proc/xen/xenbus</c>).
+    /// </summary>
+    /// <exception cref="XenStoreConnectionException">No daemon could be reached (the message lists what was tried).</exception>
+    public static async ValueTask<XenStoreClient> ConnectAsync(XenStoreClientOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        string socket = UnixSocketTransport.DefaultPath();
+        var tried = new List<string>();
+        try
+        {
+            return Create(await UnixSocketTransport.ConnectAsync(socket, cancellationToken).ConfigureAwait(false), options);
+        }
+        catch (XenStoreConnectionException e)
+        {
+            tried.Add(e.Message);
+        }
+
+        foreach (string device in XenbusDeviceTransport.DefaultPaths)
+        {
+            if (File.Exists(device))
+            {
+                try
+                {
+                    return Create(XenbusDeviceTransport.Open(device), options);
+                }
+                catch (XenStoreConnectionException e)
+                {
+                    tried.Add(e.Message);
+                }
+            }
+            else
+            {
+                tried.Add($"no {device}");
+            }
+        }
+
+        throw new XenStoreConnectionException("No xenstore daemon reachable: " + string.Join("; ", tried));
+    }
+
+    /// <summary>Connects to the xenstored Unix socket at <paramref name="socketPath"/>.</summary>
+    /// <exception cref="XenStoreConnectionException">Nothing listens there.</exception>
+    public static async ValueTask<XenStoreClient> ConnectAsync(string socketPath, XenStoreClientOptions? options = null, CancellationToken cancellationToken = default) =>
+        Create(await UnixSocketTransport.ConnectAsync(socketPath, cancellationToken).ConfigureAwait(false), options);
+
+    /// <inheritdoc/>
+    public override uint TransactionId => 0;
+
+    private protected override XenStoreClient Connection => this;
+
+    /// <summary>Where the client is connected (for messages).</summary>
+    public string Description => _transport.Description;
+
+    /// <summary>Whether the connection has failed for good (requests fail at once).</summary>
+    public bool IsFaulted => Volatile.Read(ref _fault) is not null;
+
+    /// <summary>
+    /// WATCH: registers a watch on <paramref name="path"/> (absolute, relative, or a special <c>@</c> path) and returns
+    /// its event stream. The daemon fires one event at once; afterwards one per change of the path or anything below
+    /// it. Dispose the watch to UNWATCH it.
+    /// </summary>
+    /// <param name="path">The path to watch.</param>
+    /// <param name="token">The token (default: a token unique to this watch, so several watches of one path are told apart).</param>
+    /// <param name="depth">The WATCHDEPTH depth, where the daemon supports it; null for the whole subtree.</param>
+    /// <param name="cancellationToken">Cancels the wait for the reply.</param>
+    /// <exception cref="XenStoreErrorException">EEXIST for a duplicate (path, token); EACCES; ENOSPC (watch quota).</exception>
+    public async ValueTask<XenStoreWatch> WatchAsync(string path, string? token = null, int? depth = null, CancellationToken cancellationToken = default)
+    {
+        XsPath.Validate(path, allowSpecial: true);
+        token ??= string.Create(CultureInfo.InvariantCulture, $"xsdn-{Environment.ProcessId}-{Interlocked.Increment(ref _watchCounter)}");
+        if (token.Length == 0)
+        {
+            throw new ArgumentException("A watch token may not be empty.", nameof(token));
+        }
+
+        var watch = new XenStoreWatch(this, path, token, depth, _options.WatchEventCapacity);
+        lock (_gate)
+        {
+            _watches.Add(watch);
+        }
+
+        try
+        {
+            await RequestOkAsync(XsMessageType.Watch, 0, WatchArguments(watch), default, path, cancellationToken).ConfigureAwait(false);
+            return watch;
+        }
+        catch
+        {
+            lock (_gate)
+            {
+                _watches.Remove(watch);
+            }
+
+            watch.Complete(null);
+            throw;
+        }
+    }
+
+    /// <summary>TRANSACTION_START: opens a transaction. Commit or abort it; disposing an open one aborts it.</summary>
+    /// <exception cref="XenStoreErrorException">ENOSPC (transaction quota); EBUSY.</exception>
+    public async ValueTask<XenStoreTransaction> StartTransactionAsync(CancellationToken cancellationToken = default)
+    {
+        byte[] reply = await RequestAsync(XsMessageType.TransactionStart, 0, [string.Empty], default, null, cancellationToken).ConfigureAwait(false);
+        return new XenStoreTransaction(this, XsPayload.TransactionId(reply), Volatile.Read(ref _generation));
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> in a transaction and commits it; when the commit (or any operation) fails with
+    /// EAGAIN, runs it again in a new transaction as <paramref name="policy"/> allows. Any other exception aborts the
+    /// transaction and propagates.
+    /// </summary>
+    /// <returns>The body's result from the attempt that committed.</returns>
+    /// <exception cref="XenStoreErrorException">EAGAIN when the policy gave up; or the body's own errors.</exception>
+    public async ValueTask<T> RunTransactionAsync<T>(Func<XenStoreTransaction, CancellationToken, ValueTask<T>> body, TransactionRetryPolicy? policy = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        policy ??= TransactionRetryPolicy.Default;
+        for (int attempt = 1; ; attempt++)
+        {
+            await using XenStoreTransaction tx = await StartTransactionAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                T result = await body(tx, cancellationToken).ConfigureAwait(false);
+                await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return result;
+            }
+            catch (XenStoreErrorException e) when (e.Error == XsError.EAGAIN && policy.NextDelay(attempt) is TimeSpan delay)
+            {
+                await tx.DisposeAsync().ConfigureAwait(false);
+                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>GET_DOMAIN_PATH: the home of domain <paramref name="domainId"/> (<c>/local/domain/&lt;domid&gt;</c>).</summary>
+    public async ValueTask<string> GetDomainPathAsync(uint domainId, CancellationToken cancellationToken = default) =>
+        XsPayload.FirstString(await RequestAsync(XsMessageType.GetDomainPath, 0, [Decimal(domainId)], default, null, cancellationToken).ConfigureAwait(false));
+
+    /// <summary>INTRODUCE (dom0 only): tells the daemon to serve domain <paramref name="domainId"/> over the page at <paramref name="gfn"/> with event channel <paramref name="eventChannel"/>.</summary>
+    /// <exception cref="XenStoreErrorException">EACCES from a non-privileged connection; EINVAL; EEXIST/EISCONN.</exception>
+    public ValueTask IntroduceAsync(uint domainId, ulong gfn, uint eventChannel, CancellationToken cancellationToken = default) =>
+        RequestOkAsync(XsMessageType.Introduce, 0, [Decimal(domainId), gfn.ToString(CultureInfo.InvariantCulture), Decimal(eventChannel)], default, null, cancellationToken);
+
+    /// <summary>RELEASE (dom0 only): tells the daemon to stop serving domain <paramref name="domainId"/>; fires @releaseDomain.</summary>
+    public ValueTask ReleaseAsync(uint domainId, CancellationToken cancellationToken = default) =>
+        RequestOkAsync(XsMessageType.Release, 0, [Decimal(domainId)], default, null, cancellationToken);
+
+    /// <summary>IS_DOMAIN_INTRODUCED: whether the daemon serves domain <paramref name="domainId"/>.</summary>
+    public async ValueTask<bool> IsDomainIntroducedAsync(uint domainId, CancellationToken cancellationToken = default) =>
+        XsPayload.Boolean(await RequestAsync(XsMessageType.IsDomainIntroduced, 0, [Decimal(domainId)], default, null, cancellationToken).ConfigureAwait(false), XsMessageType.IsDomainIntroduced);
+
+    /// <summary>RESUME (dom0 only): re-arms @releaseDomain for a domain that was shut down and restarted.</summary>
+    public ValueTask ResumeAsync(uint domainId, CancellationToken cancellationToken = default) =>
+        RequestOkAsync(XsMessageType.Resume, 0, [Decimal(domainId)], default, null, cancellationToken);
+
+    /// <summary>SET_TARGET (dom0 only): domain <paramref name="domainId"/> gets the privileges of its target over it (a device model's domain, say).</summary>
+    public ValueTask SetTargetAsync(uint domainId, uint targetDomainId, CancellationToken cancellationToken = default) =>
+        RequestOkAsync(XsMessageType.SetTarget, 0, [Decimal(domainId), Decimal(targetDomainId)], default, null, cancellationToken);
+
+    /// <summary>RESET_WATCHES: drops every watch and transaction of this connection at the daemon (and locally ends every watch stream).</summary>
+    public async ValueTask ResetWatchesAsync(CancellationToken cancellationToken = default)
+    {
+        await RequestOkAsync(XsMessageType.ResetWatches, 0, [string.Empty], default, null, cancellationToken).ConfigureAwait(false);
+        XenStoreWatch[] watches;
+        lock (_gate)
+        {
+            watches = [.. _watches];
+            _watches.Clear();
+        }
+
+        foreach (XenStoreWatch w in watches)
+        {
+            w.Complete(null);
+        }
+    }
+
+    /// <summary>CONTROL: an implementation-specific command (<c>check</c>, <c>help</c>, <c>quota</c>, <c>log on</c>, ...), returning the reply as the daemon sent it.</summary>
+    /// <exception cref="XenStoreErrorException">EINVAL for an unknown command; EACCES for a guest.</exception>
+    public ValueTask<byte[]> ControlAsync(string command, IReadOnlyList<string>? arguments = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(command);
+        string[] args = [command, .. arguments ?? []];
+        return RequestAsync(XsMessageType.Control, 0, args, default, command, cancellationToken);
+    }
+
+    /// <summary>GET_FEATURE: the feature bits of domain <paramref name="domainId"/>, or of the daemon itself when null (Xen 4.19+ daemons).</summary>
+    /// <exception cref="XenStoreErrorException">ENOSYS from older daemons.</exception>
+    public async ValueTask<uint> GetFeatureAsync(uint? domainId = null, CancellationToken cancellationToken = default) =>
+        ParseDecimal(await RequestAsync(XsMessageType.GetFeature, 0, domainId is uint d ? [Decimal(d)] : [], default, null, cancellationToken).ConfigureAwait(false), XsMessageType.GetFeature);
+
+    /// <summary>SET_FEATURE: sets the feature bits of domain <paramref name="domainId"/> (dom0 only).</summary>
+    public ValueTask SetFeatureAsync(uint domainId, uint features, CancellationToken cancellationToken = default) =>
+        RequestOkAsync(XsMessageType.SetFeature, 0, [Decimal(domainId), Decimal(features)], default, null, cancellationToken);
+
+    /// <summary>GET_QUOTA: the named quota of domain <paramref name="domainId"/> (or the global default when null); with no name, the daemon's list of quota names.</summary>
+    public async ValueTask<string> GetQuotaAsync(uint? domainId, string? quotaName, CancellationToken cancellationToken = default)
+    {
+        var args = new List<string>(2);
+        if (domainId is uint d)
+        {
+            args.Add(Decimal(d));
+        }
+
+        if (quotaName is not null)
+        {
+            args.Add(quotaName);
+        }
+
+        byte[] reply = await RequestAsync(XsMessageType.GetQuota, 0, [.. args], default, null, cancellationToken).ConfigureAwait(false);
+        return string.Join(' ', XsPayload.Strings(reply));
+    }
+
+    /// <summary>SET_QUOTA: sets the named quota of domain <paramref name="domainId"/> (or the global default when null).</summary>
+    public ValueTask SetQuotaAsync(uint? domainId, string quotaName, uint value, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(quotaName);
+        string[] args = domainId is uint d ? [Decimal(d), quotaName, Decimal(value)] : [quotaName, Decimal(value)];
+        return RequestOkAsync(XsMessageType.SetQuota, 0, args, default, null, cancellationToken);
+    }
+
+    /// <summary>Closes the connection: waiting requests fail with <see cref="XenStoreConnectionException"/>, watch streams end.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+        }
+
+        await _closing.CancelAsync().ConfigureAwait(false);
+        Fail(new XenStoreConnectionException($"The xenstore client for {Description} was disposed."), endWatches: true);
+        await _transport.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            await _receiveLoop.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        _sendLock.Dispose();
+        _closing.Dispose();
+    }
+
+    internal int Generation => Volatile.Read(ref _generation);
+
+    internal async ValueTask UnwatchAsync(XenStoreWatch watch)
+    {
+        bool registered;
+        lock (_gate)
+        {
+            registered = _watches.Remove(watch);
+        }
+
+        watch.Complete(null);
+        if (registered && !IsFaulted && !_disposed)
+        {
+            try
+            {
+                await RequestOkAsync(XsMessageType.Unwatch, 0, [watch.Path, watch.Token], default, watch.Path, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (XenStoreException)
+            {
+                // The daemon no longer has it (reset, reconnect) or the connection went away: either way it is gone.
+            }
+        }
+    }
+
+    internal async ValueTask RequestOkAsync(XsMessageType type, uint transactionId, string[] arguments, ReadOnlyMemory<byte> tail, string? subject, CancellationToken cancellationToken)
+    {
+        byte[] reply = await RequestAsync(type, transactionId, arguments, tail, subject, cancellationToken).ConfigureAwait(false);
+        XsPayload.Ok(reply, type);
+    }
+
+    internal async ValueTask<byte[]> RequestAsync(XsMessageType type, uint transactionId, string[] arguments, ReadOnlyMemory<byte> tail, string? subject, CancellationToken cancellationToken)
+    {
+        var writer = new ArrayBufferWriter<byte>(XsHeader.HeaderLength + 64);
+        PendingRequest pending;
+        uint requestId;
+        lock (_gate)
+        {
+            if (_fault is Exception fault)
+            {
+                throw Rethrowable(fault);
+            }
+
+            do
+            {
+                requestId = unchecked(++_nextRequestId);
+            }
+            while (requestId == 0 || _pending.ContainsKey(requestId));
+
+            XsMessageWriter.Write(writer, type, requestId, transactionId, arguments, tail.Span); // throws before anything is registered
+            pending = new PendingRequest(type, subject);
+            _pending.Add(requestId, pending);
+        }
+
+        try
+        {
+            await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await _transport.SendAsync(writer.WrittenMemory, CancellationToken.None).ConfigureAwait(false);
+            }
+            finally
+            {
+                _sendLock.Release();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            lock (_gate)
+            {
+                _pending.Remove(requestId); // never sent
+            }
+
+            throw;
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            Fail(new XenStoreConnectionException($"Sending to {Description} failed: {e.Message}", e), endWatches: false);
+        }
+
+        return await pending.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task ReceiveLoopAsync(IXenStoreTransport transport, int generation)
+    {
+        byte[] buffer = new byte[XsHeader.MessageMax * 2];
+        int filled = 0;
+        Exception failure;
+        try
+        {
+            while (true)
+            {
+                int n = await transport.ReceiveAsync(buffer.AsMemory(filled), _closing.Token).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    failure = new XenStoreConnectionException($"{transport.Description}: the daemon closed the connection.");
+                    break;
+                }
+
+                filled += n;
+                int consumed = 0;
+                while (true)
+                {
+                    var sequence = new ReadOnlySequence<byte>(buffer, consumed, filled - consumed);
+                    if (!XsFrameReader.TryReadFrame(ref sequence, out XsHeader header, out ReadOnlySequence<byte> payload))
+                    {
+                        break;
+                    }
+
+                    Dispatch(header, buffer.AsSpan(consumed + XsHeader.HeaderLength, (int)header.Length));
+                    consumed += XsHeader.HeaderLength + (int)header.Length;
+                }
+
+                buffer.AsSpan(consumed, filled - consumed).CopyTo(buffer);
+                filled -= consumed;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        catch (XenStoreProtocolException e)
+        {
+            failure = e;
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            failure = new XenStoreConnectionException($"{transport.Description}: {e.Message}", e);
+        }
+
+        if (_closing.IsCancellationRequested)
+        {
+            return;
+        }
+
+        if (_options.Reconnect is null || failure is XenStoreProtocolException)
+        {
+            Fail(failure, endWatches: true);
+            await transport.DisposeAsync().ConfigureAwait(false);
+            return;
+        }
+
+        await ReconnectAsync(transport, generation, failure).ConfigureAwait(false);
+    }
+
+    private void Dispatch(XsHeader header, ReadOnlySpan<byte> payload)
+    {
+        if (header.Type == XsMessageType.WatchEvent)
+        {
+            var (path, token) = XsPayload.WatchEvent(payload);
+            lock (_gate)
+            {
+                foreach (XenStoreWatch w in _watches)
+                {
+                    if (w.Token == token && w.Covers(path))
+                    {
+                        w.Post(new XenStoreWatchEvent(path, token));
+                    }
+                }
+            }
+
+            return;
+        }
+
+        PendingRequest? pending;
+        lock (_gate)
+        {
+            _pending.Remove(header.RequestId, out pending);
+        }
+
+        if (pending is null)
+        {
+            throw new XenStoreProtocolException($"The daemon sent a {header.Type} reply with req_id {header.RequestId}, which no request is waiting for.");
+        }
+
+        if (header.Type == XsMessageType.Error)
+        {
+            pending.Fail(new XenStoreErrorException(XsPayload.FirstString(payload), pending.Describe()));
+        }
+        else if (header.Type != pending.Type)
+        {
+            var error = new XenStoreProtocolException($"The daemon answered a {pending.Type} request (req_id {header.RequestId}) with a {header.Type} reply.");
+            pending.Fail(error);
+            throw error;
+        }
+        else
+        {
+            pending.Complete(payload.ToArray());
+        }
+    }
+
+    private async Task ReconnectAsync(IXenStoreTransport broken, int generation, Exception failure)
+    {
+        Fail(new XenStoreConnectionException($"Connection to {broken.Description} lost; reconnecting: {failure.Message}", failure), endWatches: false, permanent: false);
+        await broken.DisposeAsync().ConfigureAwait(false);
+        TimeSpan delay = _options.ReconnectDelay;
+        for (int attempt = 1; attempt <= _options.ReconnectAttempts && !_closing.IsCancellationRequested; attempt++)
+        {
+            try
+            {
+                await Task.Delay(delay, _closing.Token).ConfigureAwait(false);
+                IXenStoreTransport transport = await _options.Reconnect!(_closing.Token).ConfigureAwait(false);
+                lock (_gate)
+                {
+                    _transport = transport;
+                    _generation = generation + 1;
+                }
+
+                _receiveLoop = Task.Run(() => ReceiveLoopAsync(transport, generation + 1));
+                XenStoreWatch[] watches;
+                lock (_gate)
+                {
+                    watches = [.. _watches];
+                }
+
+                foreach (XenStoreWatch w in watches)
+                {
+                    await RequestOkAsync(XsMessageType.Watch, 0, WatchArguments(w), default, w.Path, _closing.Token).ConfigureAwait(false);
+                    w.Post(new XenStoreWatchEvent(w.Path, w.Token, EventsWereDropped: true));
+                }
+
+                return;
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (XenStoreException)
+            {
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
+        }
+
+        Fail(new XenStoreConnectionException($"Connection to {broken.Description} lost and not re-established after {_options.ReconnectAttempts} attempts: {failure.Message}", failure), endWatches: true);
+    }
+
+    private void Fail(Exception error, bool endWatches, bool permanent = true)
+    {
+        PendingRequest[] pending;
+        XenStoreWatch[] watches = [];
+        lock (_gate)
+        {
+            if (permanent)
+            {
+                _fault ??= error;
+            }
+
+            pending = [.. _pending.Values];
+            _pending.Clear();
+            if (endWatches)
+            {
+                watches = [.. _watches];
+                _watches.Clear();
+            }
+        }
+
+        foreach (PendingRequest p in pending)
+        {
+            p.Fail(error);
+        }
+
+        foreach (XenStoreWatch w in watches)
+        {
+            w.Complete(error is XenStoreConnectionException && _disposed ? null : error);
+        }
+    }
+
+    private static string[] WatchArguments(XenStoreWatch w) =>
+        w.Depth is int depth ? [w.Path, w.Token, depth.ToString(CultureInfo.InvariantCulture)] : [w.Path, w.Token];
+
+    private static XenStoreConnectionException Rethrowable(Exception fault) => fault switch
+    {
+        XenStoreProtocolException p => new XenStoreConnectionException($"The connection failed earlier: {p.Message}", p),
+        XenStoreConnectionException c => new XenStoreConnectionException(c.Message, c),
+        _ => new XenStoreConnectionException(fault.Message, fault),
+    };
+
+    private static string Decimal(uint value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static uint ParseDecimal(byte[] reply, XsMessageType type) =>
+        uint.TryParse(XsPayload.FirstString(reply), NumberStyles.None, CultureInfo.InvariantCulture, out uint value)
+            ? value
+            : throw new XenStoreProtocolException($"A {type} reply should be a decimal number, not {XsPayload.Describe(reply)}.");
+
+    private sealed class PendingRequest
+    {
+        private readonly TaskCompletionSource<byte[]> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly string? _subject;
+
+        public PendingRequest(XsMessageType type, string? subject)
+        {
+            Type = type;
+            _subject = subject;
+        }
+
+        public XsMessageType Type { get; }
+
+        public Task<byte[]> Task => _completion.Task;
+
+        public void Complete(byte[] payload) => _completion.TrySetResult(payload);
+
+        public void Fail(Exception error) => _completion.TrySetException(error);
+
+        public string Describe() => _subject is null ? Type.ToString().ToUpperInvariant() : $"{Type.ToString().ToUpperInvariant()} {_subject}";
+    }
+}
