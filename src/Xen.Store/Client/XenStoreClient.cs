@@ -387,6 +387,7 @@ public sealed class XenStoreClient : XenStoreOperations, IAsyncDisposable
     {
         byte[] buffer = new byte[XsHeader.MessageMax * 2];
         int filled = 0;
+        long skip = 0;
         Exception failure;
         try
         {
@@ -403,6 +404,23 @@ public sealed class XenStoreClient : XenStoreOperations, IAsyncDisposable
                 int consumed = 0;
                 while (true)
                 {
+                    if (skip > 0)
+                    {
+                        int dropped = (int)Math.Min(skip, filled - consumed);
+                        consumed += dropped;
+                        skip -= dropped;
+                        if (skip > 0)
+                        {
+                            break;
+                        }
+                    }
+
+                    if (XsHeader.TryRead(buffer.AsSpan(consumed, filled - consumed), out XsHeader big) && big.Length > XsHeader.PayloadMax)
+                    {
+                        skip = RejectOversizedReply(big);
+                        continue;
+                    }
+
                     var sequence = new ReadOnlySequence<byte>(buffer, consumed, filled - consumed);
                     if (!XsFrameReader.TryReadFrame(ref sequence, out XsHeader header, out ReadOnlySequence<byte> payload))
                     {
@@ -444,6 +462,38 @@ public sealed class XenStoreClient : XenStoreOperations, IAsyncDisposable
 
         await ReconnectAsync(transport, generation, failure).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// A reply longer than XENSTORE_PAYLOAD_MAX (oxenstored sends them on its socket for large directories) fails
+    /// its request with E2BIG, as libxenstore does, and its bytes are skipped without being buffered; the
+    /// connection stays usable. Anything else that large, or past <see cref="OversizedReplyLimit"/>, is a protocol
+    /// error.
+    /// </summary>
+    /// <returns>The bytes to skip (header and payload).</returns>
+    private long RejectOversizedReply(XsHeader header)
+    {
+        PendingRequest? pending = null;
+        if (header.Type != XsMessageType.WatchEvent && header.Length <= OversizedReplyLimit)
+        {
+            lock (_gate)
+            {
+                _pending.Remove(header.RequestId, out pending);
+            }
+        }
+
+        if (pending is null)
+        {
+            throw new XenStoreProtocolException(
+                $"A {header.Type} message announces {header.Length} payload bytes; XENSTORE_PAYLOAD_MAX is {XsHeader.PayloadMax}.");
+        }
+
+        pending.Fail(new XenStoreErrorException("E2BIG",
+            $"{pending.Describe()} (the daemon sent a {header.Length}-byte reply, over XENSTORE_PAYLOAD_MAX {XsHeader.PayloadMax}; it was discarded)"));
+        return XsHeader.HeaderLength + (long)header.Length;
+    }
+
+    /// <summary>The largest over-long reply that is skipped instead of ending the connection (16 MiB).</summary>
+    private const long OversizedReplyLimit = 16 << 20;
 
     private void Dispatch(XsHeader header, ReadOnlySpan<byte> payload)
     {

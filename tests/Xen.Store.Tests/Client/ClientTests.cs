@@ -93,12 +93,37 @@ public class ClientTests
         Task<byte[]> a = client.ReadAsync("/a").AsTask();
         Task<byte[]> b = client.ReadAsync("/b").AsTask();
         byte[] bad = new byte[16];
-        new XsHeader(XsMessageType.Read, 1, 0, 100_000).Write(bad);
+        new XsHeader(XsMessageType.Read, 1, 0, 100_000_000).Write(bad); // past what is ever skipped
         daemon.Raw(bad);
         await Assert.ThrowsAsync<XenStoreProtocolException>(() => a.WaitAsync(Deadline));
         await Assert.ThrowsAsync<XenStoreProtocolException>(() => b.WaitAsync(Deadline));
         Assert.True(client.IsFaulted);
         await Assert.ThrowsAsync<XenStoreConnectionException>(() => client.ReadAsync("/c").AsTask());
+    }
+
+    [Fact]
+    public async Task An_over_long_reply_fails_its_request_with_E2BIG_and_the_connection_carries_on()
+    {
+        var daemon = new FakeDaemon { ChunkSize = 1000 };
+        daemon.OnRequest = (d, h, args, _) =>
+        {
+            if (args[0] == "/big")
+            {
+                byte[] frame = new byte[16 + 150_000]; // what oxenstored sends for a large directory on its socket
+                new XsHeader(XsMessageType.Directory, h.RequestId, 0, 150_000).Write(frame);
+                d.Raw(frame);
+            }
+            else
+            {
+                d.Reply(h, "small"u8);
+            }
+        };
+        await using var client = XenStoreClient.Create(daemon);
+        Task<byte[]> big = client.ReadAsync("/big").AsTask();
+        var e = await Assert.ThrowsAsync<XenStoreErrorException>(() => big.WaitAsync(Deadline));
+        Assert.Equal(XsError.E2BIG, e.Error);
+        Assert.Equal("small", await client.ReadStringAsync("/after").AsTask().WaitAsync(Deadline));
+        Assert.False(client.IsFaulted);
     }
 
     [Fact]
