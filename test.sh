@@ -1,6 +1,21 @@
 #!/usr/bin/env bash
-# Runs every test project of the solution (unit, property, native-peer and interop tests).
-# Extra arguments go to `dotnet test` (e.g. -c Release, --filter Category!=Interop).
-set -euo pipefail
+# Runs every test project (unit, property, native-peer and interop tests), one after the other, each writing
+# its own TRX file (tests/<Project>.trx under --results-directory, default artifacts/test-results).
+# Extra arguments go to every `dotnet test` (e.g. -c Release, --filter Category!=Interop).
+set -uo pipefail
 cd "$(dirname "$0")"
-exec dotnet test Xen.Protocols.sln --logger "trx;LogFilePrefix=results" --logger "console;verbosity=minimal" "$@"
+results=artifacts/test-results
+args=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --results-directory) results=$2; shift 2 ;;
+        *) args+=("$1"); shift ;;
+    esac
+done
+status=0
+for project in tests/*/*.csproj; do
+    name=$(basename "$project" .csproj)
+    dotnet test "$project" --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=minimal" \
+        --results-directory "$results" "${args[@]}" || status=1
+done
+exit $status
