@@ -44,7 +44,8 @@ public class XenconsoledOutputTests
     [Fact]
     public async Task Newline_translation_reaches_the_log_as_carriage_return_line_feed()
     {
-        // More newlines than out[] can hold once doubled, so some waits happen with one byte of room left.
+        // More newlines than out[] can hold once doubled; after the odd-length prefix, out[] tends to fill with one
+        // byte free when a newline (two bytes) is next, the case where a pair must not be split.
         string text = "first\nsecond\n\nthird" + new string('\n', 1500) + "last line\n";
         byte[] bytes = Encoding.ASCII.GetBytes(text);
         byte[] expected = Encoding.ASCII.GetBytes(text.Replace("\n", "\r\n", StringComparison.Ordinal));
@@ -53,7 +54,7 @@ public class XenconsoledOutputTests
         await using var console = await XenconsoledPeer.StartAsync(store);
         using var guest = ConsoleGuest.Attach(console);
 
-        await guest.WriteAllAsync("x"u8.ToArray());
+        await guest.WriteAllAsync("x"u8.ToArray()); // makes the prefix odd: 1 + 22 bytes
         await guest.WriteAllAsync(bytes, translateNewlines: true);
 
         byte[] log = await console.WaitForLogAsync(1 + expected.Length);
