@@ -3,8 +3,15 @@ namespace Xen.Rings.Events;
 /// <summary>
 /// An auto-reset signal with a pending flag: <see cref="Set"/> wakes the current waiters or, if there are none,
 /// leaves the signal set so the next <see cref="WaitAsync"/> completes at once. The fast path (a pending signal)
-/// allocates nothing; a wait that blocks allocates one task shared by all its waiters.
+/// allocates nothing; a wait that blocks allocates one task shared by all its waiters, plus a continuation per
+/// wait that can be cancelled.
 /// </summary>
+/// <remarks>
+/// A waiter that gives up (its token is cancelled) leaves the waiter count, and the last one to leave drops the
+/// shared task: a <see cref="Set"/> after that finds nobody to wake and stays pending, instead of completing a task
+/// nobody awaits and losing the notification. If a <see cref="Set"/> completes the task just as its only waiter
+/// gives up, the waiter puts the notification back as pending: the caller saw a cancellation, not a wake-up.
+/// </remarks>
 internal sealed class AsyncSignal
 {
     private readonly object _gate = new();
@@ -12,6 +19,7 @@ internal sealed class AsyncSignal
     private bool _disposed;
     private Exception? _fault;
     private TaskCompletionSource? _waiters;
+    private int _waiterCount; // waiters on _waiters that have not given up; _waiters is null exactly when it is 0
 
     public void Set()
     {
@@ -25,6 +33,7 @@ internal sealed class AsyncSignal
 
             wake = _waiters;
             _waiters = null;
+            _waiterCount = 0;
             _pending = wake is null;
         }
 
@@ -33,7 +42,7 @@ internal sealed class AsyncSignal
 
     public ValueTask WaitAsync(CancellationToken cancellationToken)
     {
-        Task task;
+        TaskCompletionSource waiters;
         lock (_gate)
         {
             if (_disposed)
@@ -48,11 +57,11 @@ internal sealed class AsyncSignal
             }
 
             cancellationToken.ThrowIfCancellationRequested();
-            _waiters ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            task = _waiters.Task;
+            waiters = _waiters ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiterCount++;
         }
 
-        return cancellationToken.CanBeCanceled ? new ValueTask(task.WaitAsync(cancellationToken)) : new ValueTask(task);
+        return cancellationToken.CanBeCanceled ? WaitCancellableAsync(waiters, cancellationToken) : new ValueTask(waiters.Task);
     }
 
     /// <summary>Ends the signal: current and future waits fail with <paramref name="fault"/>, or <see cref="ObjectDisposedException"/>.</summary>
@@ -70,8 +79,40 @@ internal sealed class AsyncSignal
             _fault = fault;
             wake = _waiters;
             _waiters = null;
+            _waiterCount = 0;
         }
 
         wake?.TrySetException(fault ?? new ObjectDisposedException(nameof(IEventChannel)));
+    }
+
+    private async ValueTask WaitCancellableAsync(TaskCompletionSource waiters, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await waiters.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            GiveUp(waiters);
+            throw;
+        }
+    }
+
+    private void GiveUp(TaskCompletionSource waiters)
+    {
+        lock (_gate)
+        {
+            if (ReferenceEquals(_waiters, waiters))
+            {
+                if (--_waiterCount == 0)
+                {
+                    _waiters = null;
+                }
+            }
+            else if (waiters.Task.IsCompletedSuccessfully && !_disposed)
+            {
+                _pending = true;
+            }
+        }
     }
 }

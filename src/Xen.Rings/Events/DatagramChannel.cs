@@ -6,16 +6,18 @@ namespace Xen.Rings.Events;
 internal sealed class DatagramChannel : IEventChannel
 {
     private readonly DatagramInbox _inbox;
+    private readonly uint _key;
     private readonly AsyncSignal _signal;
     private readonly UnixDomainSocketEndPoint _target;
     private readonly byte[] _message;
     private readonly bool _ownsInbox;
     private readonly Socket _sender;
 
-    public DatagramChannel(DatagramInbox inbox, AsyncSignal signal, string targetPath, byte[] message, bool ownsInbox)
+    public DatagramChannel(DatagramInbox inbox, uint key, string targetPath, byte[] message, bool ownsInbox)
     {
         _inbox = inbox;
-        _signal = signal;
+        _key = key;
+        _signal = inbox.Subscribe(key);
         _target = ShimEventChannels.EndPoint(targetPath);
         _message = message;
         _ownsInbox = ownsInbox;
@@ -43,6 +45,10 @@ internal sealed class DatagramChannel : IEventChannel
         if (_ownsInbox)
         {
             _inbox.Dispose();
+        }
+        else
+        {
+            _inbox.Unsubscribe(_key, _signal);
         }
     }
 }

@@ -4,9 +4,13 @@ namespace Xen.Rings.Events;
 
 /// <summary>
 /// A bound Unix datagram socket with a receive loop that turns each datagram into a signal, routed by a key the
-/// <c>route</c> function reads from the message (null: drop it). One loop task per socket; signals are created
-/// on first use of their key.
+/// <c>route</c> function reads from the message (null: drop it). One loop task per socket.
 /// </summary>
+/// <remarks>
+/// Each channel subscribes its own signal to its key, so disposing one channel fails its own waits and nobody
+/// else's. A datagram for a key nobody subscribes to is remembered, and the next subscriber to that key starts
+/// with its signal set: a notification is not lost because it arrived before the channel was opened.
+/// </remarks>
 internal sealed class DatagramInbox : IDisposable
 {
     public delegate uint? Router(ReadOnlySpan<byte> message);
@@ -14,7 +18,8 @@ internal sealed class DatagramInbox : IDisposable
     private readonly Socket _socket;
     private readonly string _path;
     private readonly Router _route;
-    private readonly Dictionary<uint, AsyncSignal> _signals = [];
+    private readonly Dictionary<uint, List<AsyncSignal>> _subscribers = [];
+    private readonly HashSet<uint> _unclaimed = [];
     private readonly CancellationTokenSource _stop = new();
 
     public DatagramInbox(string path, Router route)
@@ -37,18 +42,46 @@ internal sealed class DatagramInbox : IDisposable
         _ = Task.Run(ReceiveLoopAsync);
     }
 
-    public AsyncSignal Signal(uint key)
+    /// <summary>A new signal for <paramref name="key"/>, set by every datagram routed to it until <see cref="Unsubscribe"/>.</summary>
+    public AsyncSignal Subscribe(uint key)
     {
-        lock (_signals)
+        var signal = new AsyncSignal();
+        lock (_subscribers)
         {
-            if (!_signals.TryGetValue(key, out AsyncSignal? signal))
+            if (_stop.IsCancellationRequested)
             {
-                signal = new AsyncSignal();
-                _signals.Add(key, signal);
+                signal.Dispose();
+                return signal;
             }
 
-            return signal;
+            if (!_subscribers.TryGetValue(key, out List<AsyncSignal>? list))
+            {
+                list = [];
+                _subscribers.Add(key, list);
+            }
+
+            list.Add(signal);
+            if (_unclaimed.Remove(key))
+            {
+                signal.Set();
+            }
         }
+
+        return signal;
+    }
+
+    /// <summary>Stops routing to <paramref name="signal"/> and disposes it, failing its waits.</summary>
+    public void Unsubscribe(uint key, AsyncSignal signal)
+    {
+        lock (_subscribers)
+        {
+            if (_subscribers.TryGetValue(key, out List<AsyncSignal>? list) && list.Remove(signal) && list.Count == 0)
+            {
+                _subscribers.Remove(key);
+            }
+        }
+
+        signal.Dispose();
     }
 
     public void Dispose()
@@ -71,12 +104,18 @@ internal sealed class DatagramInbox : IDisposable
         {
         }
 
-        lock (_signals)
+        lock (_subscribers)
         {
-            foreach (AsyncSignal signal in _signals.Values)
+            foreach (List<AsyncSignal> list in _subscribers.Values)
             {
-                signal.Dispose();
+                foreach (AsyncSignal signal in list)
+                {
+                    signal.Dispose();
+                }
             }
+
+            _subscribers.Clear();
+            _unclaimed.Clear();
         }
     }
 
@@ -108,10 +147,27 @@ internal sealed class DatagramInbox : IDisposable
                 continue;
             }
 
-            uint? key = _route(buffer.AsSpan(0, length));
-            if (key is uint k)
+            if (_route(buffer.AsSpan(0, length)) is uint key)
             {
-                Signal(k).Set();
+                Dispatch(key);
+            }
+        }
+    }
+
+    private void Dispatch(uint key)
+    {
+        lock (_subscribers)
+        {
+            if (_subscribers.TryGetValue(key, out List<AsyncSignal>? list))
+            {
+                foreach (AsyncSignal signal in list)
+                {
+                    signal.Set();
+                }
+            }
+            else if (!_stop.IsCancellationRequested)
+            {
+                _unclaimed.Add(key);
             }
         }
     }

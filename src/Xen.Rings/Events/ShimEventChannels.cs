@@ -48,7 +48,7 @@ public static class ShimEventChannels
         var inbox = new DatagramInbox(BackendSocketPath(stateDirectory, domainId, guestPort), static _ => 0u);
         var notification = new byte[4];
         BinaryPrimitives.WriteUInt32LittleEndian(notification, guestPort);
-        return new DatagramChannel(inbox, inbox.Signal(0), GuestSocketPath(stateDirectory, domainId), notification, ownsInbox: true);
+        return new DatagramChannel(inbox, 0, GuestSocketPath(stateDirectory, domainId), notification, ownsInbox: true);
     }
 
     internal static UnixDomainSocketEndPoint EndPoint(string path)

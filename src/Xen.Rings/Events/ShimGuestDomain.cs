@@ -25,14 +25,15 @@ public sealed class ShimGuestDomain : IDisposable
     /// <summary>
     /// Opens the guest end of channel <paramref name="guestPort"/>: <see cref="IEventChannel.Notify"/> kicks the
     /// back end's <c>port-&lt;domid&gt;-&lt;port&gt;</c> socket, waits complete on notifications naming the port.
-    /// Disposing the channel leaves the domain's socket bound.
+    /// Disposing the channel fails its own waits and leaves the domain's socket bound. A notification for the port
+    /// that arrived while no channel was open on it is pending for the new channel.
     /// </summary>
     public IEventChannel OpenChannel(uint guestPort)
     {
         var kick = new byte[8];
         BinaryPrimitives.WriteUInt32LittleEndian(kick, DomainId);
         BinaryPrimitives.WriteUInt32LittleEndian(kick.AsSpan(4), guestPort);
-        return new DatagramChannel(_inbox, _inbox.Signal(guestPort),
+        return new DatagramChannel(_inbox, guestPort,
             ShimEventChannels.BackendSocketPath(_stateDirectory, DomainId, guestPort), kick, ownsInbox: false);
     }
 

@@ -1,0 +1,178 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace Xen.Interop.Tests.Peers;
+
+/// <summary>
+/// Debian's real xenconsoled serving one guest's console, under the shim, talking to a <see cref="XenstoredPeer"/>
+/// and sharing its state directory. The guest side (the code under test) maps <see cref="RingPagePath"/> and
+/// binds the shim's event channels in <see cref="StateDirectory"/> for <see cref="DomainId"/>, port <see cref="Port"/>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// <see cref="StartAsync"/> does what a toolstack and the hypervisor would: it makes the guest exist for the shim
+/// (<c>domains/0</c> and <c>domains/&lt;domid&gt;</c>), creates the console page file <c>cons-ring-&lt;domid&gt;</c>,
+/// writes <c>/local/domain/&lt;domid&gt;/{name,console/ring-ref,console/port,console/type}</c>, and runs
+/// <c>xenconsoled -i --log=guest --log-dir=&lt;dir&gt;/logs</c>. It returns once xenconsoled has bound the event
+/// channel, opened the log and published its pty at <c>console/tty</c>.
+/// </para>
+/// <para>
+/// What the guest writes to <c>out[]</c> lands, byte for byte, in <see cref="LogPath"/> (and on the pty); what is
+/// written to the pty lands in <c>in[]</c>. One xenconsoled per <see cref="XenstoredPeer"/>: it serves every domain
+/// in <c>domains/</c>. Disposing kills it (the store's disposal would too).
+/// </para>
+/// </remarks>
+public sealed partial class XenconsoledPeer : IAsyncDisposable
+{
+    private const int O_RDWR = 2;
+    private const int O_NOCTTY = 0x100;
+    private const int O_CLOEXEC = 0x80000;
+
+    private readonly PeerDaemon _daemon;
+
+    private XenconsoledPeer(XenstoredPeer store, ConsoleGuestOptions guest, PeerDaemon daemon, string logPath)
+    {
+        Store = store;
+        Guest = guest;
+        _daemon = daemon;
+        LogPath = logPath;
+    }
+
+    /// <summary>The xenstored xenconsoled talks to.</summary>
+    public XenstoredPeer Store { get; }
+
+    /// <summary>The guest served.</summary>
+    public ConsoleGuestOptions Guest { get; }
+
+    /// <summary>The shim's state directory (the store's): where the guest binds its event channels.</summary>
+    public string StateDirectory => Store.StateDirectory;
+
+    /// <summary>The guest's domid.</summary>
+    public uint DomainId => Guest.DomainId;
+
+    /// <summary>The guest-side port of the console event channel.</summary>
+    public uint Port => Guest.Port;
+
+    /// <summary>The console page file (<c>cons-ring-&lt;domid&gt;</c>) that xenconsoled maps.</summary>
+    public string RingPagePath => Path.Combine(StateDirectory, $"cons-ring-{DomainId}");
+
+    /// <summary>The xenstore directory of the guest's console.</summary>
+    public string ConsolePath => $"/local/domain/{DomainId}/console";
+
+    /// <summary>xenconsoled's log of the guest's output (<c>logs/guest-&lt;name&gt;.log</c>).</summary>
+    public string LogPath { get; }
+
+    /// <summary>The pty xenconsoled published at <c>console/tty</c> (set by <see cref="StartAsync"/>).</summary>
+    public string TtyPath { get; private set; } = "";
+
+    /// <summary>xenconsoled's stdout and stderr so far, for failure messages.</summary>
+    public string Output => _daemon.Output;
+
+    /// <summary>Whether xenconsoled has exited.</summary>
+    public bool HasExited => _daemon.HasExited;
+
+    /// <summary>Sets up the guest's console and starts xenconsoled; returns once it serves the console.</summary>
+    /// <exception cref="PeerUnavailableException">xenconsoled or stty is missing.</exception>
+    /// <exception cref="TimeoutException">xenconsoled did not take up the console (the message quotes its output).</exception>
+    public static async Task<XenconsoledPeer> StartAsync(XenstoredPeer store, ConsoleGuestOptions? guest = null)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        PeerPrograms.Require(requirePeersScripts: false, PeerPrograms.Xenconsoled, "stty");
+        guest ??= new ConsoleGuestOptions();
+        string dir = store.StateDirectory;
+        string domains = Path.Combine(dir, "domains");
+        string logs = Path.Combine(dir, "logs");
+        Directory.CreateDirectory(domains);
+        Directory.CreateDirectory(logs);
+        await File.WriteAllBytesAsync(Path.Combine(domains, "0"), []).ConfigureAwait(false);
+        await File.WriteAllBytesAsync(Path.Combine(domains, guest.DomainId.ToString(CultureInfo.InvariantCulture)), []).ConfigureAwait(false);
+
+        byte[] page = new byte[4096];
+        guest.PreparePage?.Invoke(page);
+        await File.WriteAllBytesAsync(Path.Combine(dir, $"cons-ring-{guest.DomainId}"), page).ConfigureAwait(false);
+
+        string domainPath = $"/local/domain/{guest.DomainId}";
+        await store.WriteAsync(
+            ($"{domainPath}/name", guest.Name),
+            ($"{domainPath}/console/ring-ref", "1"),
+            ($"{domainPath}/console/port", guest.Port.ToString(CultureInfo.InvariantCulture)),
+            ($"{domainPath}/console/type", "xenconsoled")).ConfigureAwait(false);
+
+        PeerDaemon daemon = store.StartShimmed(PeerPrograms.Xenconsoled, ["-i", "--log=guest", $"--log-dir={logs}"]);
+        var peer = new XenconsoledPeer(store, guest, daemon, Path.Combine(logs, $"guest-{guest.Name}.log"));
+        try
+        {
+            string portSocket = Path.Combine(dir, $"port-{guest.DomainId}-{guest.Port}");
+            await Deadline.PollAsync(
+                () => daemon.HasExited || (File.Exists(portSocket) && File.Exists(peer.LogPath)),
+                () => $"xenconsoled did not bind {portSocket} and open {peer.LogPath}; its output: {daemon.Output}").ConfigureAwait(false);
+            if (daemon.HasExited)
+            {
+                throw new InvalidOperationException($"xenconsoled exited before serving the console; its output: {daemon.Output}");
+            }
+
+            peer.TtyPath = await store.ReadAsync($"{domainPath}/console/tty").ConfigureAwait(false);
+            return peer;
+        }
+        catch
+        {
+            daemon.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The log's bytes now (empty if xenconsoled has not created it).</summary>
+    public byte[] ReadLog()
+    {
+        try
+        {
+            return File.ReadAllBytes(LogPath);
+        }
+        catch (FileNotFoundException)
+        {
+            return [];
+        }
+    }
+
+    /// <summary>Waits until the log holds at least <paramref name="byteCount"/> bytes and returns all of it.</summary>
+    /// <exception cref="TimeoutException">It did not grow that far (the message shows what it holds and xenconsoled's output).</exception>
+    public async Task<byte[]> WaitForLogAsync(int byteCount)
+    {
+        byte[] log = [];
+        await Deadline.PollAsync(
+            () => (log = ReadLog()).Length >= byteCount,
+            () => $"xenconsoled's log {LogPath} holds {log.Length} of the {byteCount} bytes expected; xenconsoled: {Output}")
+            .ConfigureAwait(false);
+        return log;
+    }
+
+    /// <summary>
+    /// Opens the console's pty as a terminal user would, after <c>stty -F &lt;pty&gt; raw -echo</c> so bytes pass
+    /// unchanged. Writing to the stream types into the guest's console. Opened without becoming the controlling
+    /// terminal of the test process.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">stty failed.</exception>
+    /// <exception cref="IOException">The pty could not be opened.</exception>
+    public async Task<FileStream> OpenTtyAsync()
+    {
+        await PeerCommand.RunCheckedAsync("stty", ["-F", TtyPath, "raw", "-echo"]).ConfigureAwait(false);
+        int fd = Open(TtyPath, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+        {
+            throw new IOException($"Could not open {TtyPath}: errno {Marshal.GetLastPInvokeError()}.");
+        }
+
+        return new FileStream(new SafeFileHandle(fd, ownsHandle: true), FileAccess.ReadWrite, bufferSize: 0);
+    }
+
+    /// <summary>Kills xenconsoled.</summary>
+    public ValueTask DisposeAsync()
+    {
+        _daemon.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int Open(string path, int flags);
+}

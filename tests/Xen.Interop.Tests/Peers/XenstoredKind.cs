@@ -1,0 +1,11 @@
+namespace Xen.Interop.Tests.Peers;
+
+/// <summary>Which real xenstore daemon <see cref="XenstoredPeer"/> starts.</summary>
+public enum XenstoredKind
+{
+    /// <summary>The C xenstored (<c>/usr/lib/xen-4.17/bin/xenstored</c>).</summary>
+    C,
+
+    /// <summary>The OCaml xenstored (<c>/usr/lib/xen-4.17/bin/oxenstored</c>).</summary>
+    OCaml,
+}

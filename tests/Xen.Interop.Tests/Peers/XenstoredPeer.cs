@@ -1,0 +1,308 @@
+using System.Globalization;
+
+namespace Xen.Interop.Tests.Peers;
+
+/// <summary>
+/// A real xenstored (C or OCaml) running in plain userspace under the LD_PRELOAD shim of <c>../shared/peers</c>,
+/// in its own short state directory, which is also the shim's "hypervisor": page files, event-channel sockets,
+/// the <c>domains/</c> folder. Other real programs that talk to this xenstored (xenconsoled, QEMU) run in the same
+/// directory through <see cref="StartShimmed"/>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Start with <see cref="StartAsync"/> and dispose with <c>await using</c>: disposing kills every program started
+/// through <see cref="StartShimmed"/>, then the daemon, and removes the directory. The daemon is started by
+/// <c>run_xenstored.sh</c>, which builds the shim with gcc into the directory and prints the daemon's pid.
+/// </para>
+/// <para>
+/// Clients reach the daemon through <see cref="SocketPath"/> (the CLIs read it from <c>XENSTORED_PATH</c>, see
+/// <see cref="ClientEnvironment"/>). The connection is dom0's, so it may write anywhere.
+/// </para>
+/// </remarks>
+public sealed class XenstoredPeer : IAsyncDisposable
+{
+    private static readonly HashSet<XenstoredPeer> s_live = [];
+    private readonly List<PeerDaemon> _daemons = [];
+    private int _disposed;
+
+    static XenstoredPeer()
+    {
+        // A test run that ends without disposing (a crash, Ctrl-C) still stops the daemons it started.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            XenstoredPeer[] live;
+            lock (s_live)
+            {
+                live = [.. s_live];
+            }
+
+            foreach (XenstoredPeer peer in live)
+            {
+                peer.Stop();
+            }
+        };
+    }
+
+    private XenstoredPeer(XenstoredKind kind, string stateDirectory, int daemonProcessId)
+    {
+        Kind = kind;
+        StateDirectory = stateDirectory;
+        DaemonProcessId = daemonProcessId;
+        ClientEnvironment = new Dictionary<string, string> { ["XENSTORED_PATH"] = SocketPath };
+    }
+
+    /// <summary>Which daemon runs.</summary>
+    public XenstoredKind Kind { get; }
+
+    /// <summary>The state directory (<c>/tmp/xp-&lt;random&gt;</c>): the shim's <c>XENSHIM_DIR</c>.</summary>
+    public string StateDirectory { get; }
+
+    /// <summary>The daemon's Unix socket: the value of <c>XENSTORED_PATH</c> for clients.</summary>
+    public string SocketPath => Path.Combine(StateDirectory, "socket");
+
+    /// <summary>The shim library built for this directory: the <c>LD_PRELOAD</c> of every shimmed program.</summary>
+    public string ShimLibraryPath => Path.Combine(StateDirectory, "xenstored_shim.so");
+
+    /// <summary>The daemon's pid.</summary>
+    public int DaemonProcessId { get; }
+
+    /// <summary>The environment a xenstore client needs to reach this daemon (<c>XENSTORED_PATH</c>).</summary>
+    public IReadOnlyDictionary<string, string> ClientEnvironment { get; }
+
+    /// <summary>The daemon's stdout and stderr so far (<c>daemon.out</c>), for failure messages.</summary>
+    public string DaemonOutput
+    {
+        get
+        {
+            try
+            {
+                return File.ReadAllText(Path.Combine(StateDirectory, "daemon.out"));
+            }
+            catch (IOException e)
+            {
+                return $"(no daemon.out: {e.Message})";
+            }
+        }
+    }
+
+    /// <summary>
+    /// Creates a fresh state directory and starts the daemon in it; returns once its socket accepts connections.
+    /// </summary>
+    /// <exception cref="PeerUnavailableException">The peers folder or a needed program is missing.</exception>
+    /// <exception cref="InvalidOperationException">The daemon did not start (the message quotes its output).</exception>
+    public static async Task<XenstoredPeer> StartAsync(XenstoredKind kind = XenstoredKind.C)
+    {
+        PeerPrograms.Require(
+            requirePeersScripts: true,
+            kind == XenstoredKind.C ? PeerPrograms.Xenstored : PeerPrograms.Oxenstored,
+            PeerPrograms.XenstoreRead,
+            PeerPrograms.XenstoreWrite,
+            PeerPrograms.XenctrlHeader,
+            "gcc",
+            "/bin/sh");
+        string directory = CreateStateDirectory();
+        try
+        {
+            string stdout = await PeerCommand.RunCheckedAsync(
+                PeerPrograms.RunXenstoredScript, [kind == XenstoredKind.C ? "c" : "ocaml", directory]).ConfigureAwait(false);
+            string lastLine = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1];
+            var peer = new XenstoredPeer(kind, directory, int.Parse(lastLine, CultureInfo.InvariantCulture));
+            lock (s_live)
+            {
+                s_live.Add(peer);
+            }
+
+            return peer;
+        }
+        catch
+        {
+            KillScriptDaemon(directory, kind);
+            DeleteDirectory(directory);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Starts <paramref name="program"/> under the shim in this state directory, talking to this daemon
+    /// (<c>LD_PRELOAD</c>, <c>XENSHIM_DIR</c>, <c>XENSTORED_PATH</c>). It is killed when this peer is disposed,
+    /// if not before.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">This peer was disposed.</exception>
+    public PeerDaemon StartShimmed(string program, IEnumerable<string> arguments)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var environment = new Dictionary<string, string>(ClientEnvironment)
+        {
+            ["LD_PRELOAD"] = ShimLibraryPath,
+            ["XENSHIM_DIR"] = StateDirectory,
+        };
+        PeerDaemon daemon = PeerDaemon.Start(program, arguments, environment);
+        lock (_daemons)
+        {
+            _daemons.Add(daemon);
+        }
+
+        return daemon;
+    }
+
+    /// <summary>Writes one node with <c>xenstore-write</c>.</summary>
+    /// <exception cref="InvalidOperationException">The CLI failed (the message quotes it).</exception>
+    public Task WriteAsync(string path, string value) => WriteAsync((path, value));
+
+    /// <summary>Writes several nodes with one <c>xenstore-write</c> (one transaction).</summary>
+    /// <exception cref="InvalidOperationException">The CLI failed (the message quotes it).</exception>
+    public Task WriteAsync(params (string Path, string Value)[] nodes) =>
+        PeerCommand.RunCheckedAsync(PeerPrograms.XenstoreWrite, nodes.SelectMany(n => new[] { n.Path, n.Value }), ClientEnvironment);
+
+    /// <summary>Reads a node with <c>xenstore-read</c>.</summary>
+    /// <exception cref="InvalidOperationException">The CLI failed, e.g. the node does not exist (the message quotes it).</exception>
+    public async Task<string> ReadAsync(string path)
+    {
+        string stdout = await PeerCommand.RunCheckedAsync(PeerPrograms.XenstoreRead, [path], ClientEnvironment).ConfigureAwait(false);
+        return stdout.EndsWith('\n') ? stdout[..^1] : stdout;
+    }
+
+    /// <summary>Reads a node with <c>xenstore-read</c>; null when the CLI fails (e.g. the node does not exist).</summary>
+    public async Task<string?> TryReadAsync(string path)
+    {
+        PeerCommandResult result = await PeerCommand.RunAsync(PeerPrograms.XenstoreRead, [path], ClientEnvironment).ConfigureAwait(false);
+        return result.ExitCode != 0 ? null
+            : result.StandardOutput.EndsWith('\n') ? result.StandardOutput[..^1] : result.StandardOutput;
+    }
+
+    /// <summary>Kills the programs started here and the daemon, and removes the state directory.</summary>
+    public ValueTask DisposeAsync()
+    {
+        Stop();
+        return ValueTask.CompletedTask;
+    }
+
+    private void Stop()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        PeerDaemon[] daemons;
+        lock (_daemons)
+        {
+            daemons = [.. _daemons];
+        }
+
+        foreach (PeerDaemon daemon in daemons.Reverse())
+        {
+            daemon.Dispose();
+        }
+
+        KillDaemon(DaemonProcessId, Kind);
+        DeleteDirectory(StateDirectory);
+        lock (s_live)
+        {
+            s_live.Remove(this);
+        }
+    }
+
+    private static string CreateStateDirectory()
+    {
+        // Socket paths must fit in 108 bytes, so the directory is short and under /tmp whatever TMPDIR says.
+        while (true)
+        {
+            string path = $"/tmp/xp-{Convert.ToHexStringLower(Guid.NewGuid().ToByteArray(), 0, 5)}";
+            if (!Path.Exists(path))
+            {
+                Directory.CreateDirectory(path);
+                return path;
+            }
+        }
+    }
+
+    private static void KillScriptDaemon(string directory, XenstoredKind kind)
+    {
+        try
+        {
+            string text = File.ReadAllText(Path.Combine(directory, "daemon.pid")).Trim();
+            if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
+            {
+                KillDaemon(pid, kind);
+            }
+        }
+        catch (IOException)
+        {
+            // The script failed before starting the daemon.
+        }
+    }
+
+    /// <summary>
+    /// Kills the daemon the script started. It is not our child (the script exited), so check first that the pid
+    /// still names that program, then wait until it is gone or a zombie for its new parent to reap.
+    /// </summary>
+    private static void KillDaemon(int pid, XenstoredKind kind)
+    {
+        string expected = kind == XenstoredKind.C ? PeerPrograms.Xenstored : PeerPrograms.Oxenstored;
+        string? executable;
+        try
+        {
+            executable = new FileInfo($"/proc/{pid}/exe").LinkTarget;
+        }
+        catch (IOException)
+        {
+            return;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return;
+        }
+
+        if (executable != expected)
+        {
+            return;
+        }
+
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            process.Kill();
+        }
+        catch (ArgumentException)
+        {
+            return;
+        }
+        catch (InvalidOperationException)
+        {
+            return;
+        }
+
+        DateTime giveUp = DateTime.UtcNow + Deadline.Default;
+        while (DateTime.UtcNow < giveUp && IsRunning(pid))
+        {
+            Thread.Sleep(Deadline.PollInterval);
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            // /proc/<pid>/stat: "pid (comm) S ..."; the state follows the last ')'.
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            char state = stat[(stat.LastIndexOf(')') + 2)..].FirstOrDefault();
+            return state is not ('Z' or 'X');
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    private static void DeleteDirectory(string path)
+    {
+        try
+        {
+            Directory.Delete(path, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+    }
+}
