@@ -48,7 +48,7 @@ public sealed class ConsoleDriverTests : IDisposable
 
         byte[] first = DrainBackend();                  // frees the ring and notifies the guest
         Assert.Equal(data[..2048], first);
-        SpinWait.SpinUntil(() => driver.CharsInBuffer == 0, TimeSpan.FromSeconds(10));
+        SpinWait.SpinUntil(() => driver.CharsInBuffer == 0, TimeSpan.FromSeconds(60));
         Assert.Equal(0, driver.CharsInBuffer);
         Assert.Equal(data[2048..], DrainBackend());
     }
@@ -81,10 +81,10 @@ public sealed class ConsoleDriverTests : IDisposable
         while (received.Count < data.Length)
         {
             received.AddRange(DrainBackend());
-            await _backendChannel.WaitAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+            await _backendChannel.WaitAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(60));
         }
 
-        await writing.WaitAsync(TimeSpan.FromSeconds(10));
+        await writing.WaitAsync(TimeSpan.FromSeconds(60));
         Assert.Equal(data, received);
     }
 
@@ -105,7 +105,7 @@ public sealed class ConsoleDriverTests : IDisposable
         driver.Throttle();                     // XOFF cannot go out yet either
         byte[] first = DrainBackend();
         Assert.Equal(2048, first.Length);
-        SpinWait.SpinUntil(() => driver.CharsInBuffer == 0, TimeSpan.FromSeconds(10));
+        SpinWait.SpinUntil(() => driver.CharsInBuffer == 0, TimeSpan.FromSeconds(60));
         Assert.Equal("\u0013queued"u8.ToArray(), DrainBackend());
     }
 
@@ -185,7 +185,7 @@ public sealed class ConsoleDriverTests : IDisposable
         Assert.False(pending.IsCompleted);
         new ConsoleBackend(_page).Write("typed"u8);
         _backendChannel.Notify();
-        int n = await pending.AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        int n = await pending.AsTask().WaitAsync(TimeSpan.FromSeconds(60));
         Assert.Equal("typed"u8.ToArray(), buf[..n]);
     }
 
@@ -203,7 +203,7 @@ public sealed class ConsoleDriverTests : IDisposable
                 new ConsoleBackend(_page).Read(new byte[4096]);
             }
         });
-        Assert.True(driver.ForceFlush(TimeSpan.FromSeconds(10)));
+        Assert.True(driver.ForceFlush(TimeSpan.FromSeconds(60)));
         Assert.Equal(0, driver.CharsInBuffer);
         await cts.CancelAsync();
         await reader;
@@ -217,7 +217,7 @@ public sealed class ConsoleDriverTests : IDisposable
         Task writing = driver.WriteAsync(new byte[8192]).AsTask();
         BitConverter.TryWriteBytes(_page.AsSpan(ConsoleLayout.OutConsOffset), 0x12345678u);
         _backendChannel.Notify();
-        await Assert.ThrowsAsync<RingCorruptedException>(() => writing.WaitAsync(TimeSpan.FromSeconds(10)));
+        await Assert.ThrowsAsync<RingCorruptedException>(() => writing.WaitAsync(TimeSpan.FromSeconds(60)));
     }
 
     private sealed class ManualClock : TimeProvider

@@ -21,7 +21,7 @@ public class ConsoleRingStreamTests
         Task w2 = backend.WriteAsync(input).AsTask();
         Task<byte[]> r1 = ReadExactly(backend, output.Length);
         Task<byte[]> r2 = ReadExactly(guest, input.Length);
-        await Task.WhenAll(w1, w2, r1, r2).WaitAsync(TimeSpan.FromSeconds(30));
+        await Task.WhenAll(w1, w2, r1, r2).WaitAsync(TimeSpan.FromSeconds(60));
         Assert.Equal(output, await r1);
         Assert.Equal(input, await r2);
     }
@@ -60,7 +60,7 @@ public class ConsoleRingStreamTests
         var received = new List<byte>();
         while (received.Count < message.Length)
         {
-            ReadResult result = await reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            ReadResult result = await reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(60));
             foreach (ReadOnlyMemory<byte> segment in result.Buffer)
             {
                 received.AddRange(segment.ToArray());
@@ -69,7 +69,7 @@ public class ConsoleRingStreamTests
             reader.AdvanceTo(result.Buffer.End);
         }
 
-        await writing.WaitAsync(TimeSpan.FromSeconds(30));
+        await writing.WaitAsync(TimeSpan.FromSeconds(60));
         Assert.Equal(message, received);
     }
 

@@ -14,7 +14,7 @@ public class EventChannelTests
         Task second = b.WaitAsync().AsTask();
         Assert.False(second.IsCompleted);
         a.Notify();
-        await second.WaitAsync(TimeSpan.FromSeconds(10));
+        await second.WaitAsync(TimeSpan.FromSeconds(60));
         a.Dispose();
         b.Dispose();
     }
@@ -43,9 +43,9 @@ public class EventChannelTests
             Assert.True(File.Exists(Path.Combine(dir, "dom5.evtchn")));
 
             guest.Notify();
-            await backend.WaitAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+            await backend.WaitAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(60));
             backend.Notify();
-            await guest.WaitAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+            await guest.WaitAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(60));
             Assert.False(otherPort.WaitAsync().AsTask().IsCompleted); // routed by port: port 9 heard nothing
         }
         finally
