@@ -123,6 +123,44 @@ public class HostileByteRingProperties
         }
     }
 
+    /// <summary>
+    /// The peer may move the consumer index while a write is in progress. Here the ring's data area overlaps its
+    /// own consumer index, so the bytes being written move out_cons back by 4 between the moment the free space
+    /// is measured and the moment the write is published: a peer doing exactly that concurrently. The write
+    /// must publish what it wrote against the index it read (or report corruption), never an argument error.
+    /// </summary>
+    [Fact]
+    public void WriteTranslatingNewlines_reads_the_consumer_index_once()
+    {
+        byte[] page = new byte[64];
+        const int consumerOffset = 8;   // inside the 16-byte data area at 0
+        const int producerOffset = 32;
+        BinaryPrimitives.WriteUInt32LittleEndian(page.AsSpan(consumerOffset), 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(page.AsSpan(producerOffset), 8);
+        var ring = new ByteRing(page, 0, 16, consumerOffset, producerOffset, "out");
+        byte[] source = [0xFC, 0xFF, 0xFF, 0xFF, (byte)'a', (byte)'b', (byte)'c', (byte)'d']; // lands on out_cons: 0xFFFFFFFC
+
+        Exception? thrown = null;
+        int consumed = 0;
+        try
+        {
+            consumed = ConsoleFrontend.WriteTranslatingNewlines(ring, source);
+        }
+#pragma warning disable CA1031 // the test classifies every exception
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            thrown = e;
+        }
+
+        Assert.True(thrown is null or RingCorruptedException, $"threw {thrown}");
+        if (thrown is null)
+        {
+            Assert.Equal(8, consumed);
+            Assert.Equal(16u, BinaryPrimitives.ReadUInt32LittleEndian(page.AsSpan(producerOffset)));
+        }
+    }
+
     private static void Verify(HostileByteRingCase c)
     {
         RingGeometry ring = c.Ring;
