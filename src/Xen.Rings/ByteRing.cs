@@ -133,7 +133,14 @@ public readonly ref struct ByteRing
     /// for writing in place. Nothing is published until <see cref="Commit"/>.
     /// </summary>
     /// <exception cref="RingCorruptedException">The indices are inconsistent.</exception>
-    public void GetWriteSegments(out Span<byte> first, out Span<byte> second)
+    public void GetWriteSegments(out Span<byte> first, out Span<byte> second) => _ = ReserveWrite(out first, out second);
+
+    /// <summary>
+    /// Producer: <see cref="GetWriteSegments"/>, returning the producer index the segments start at, for
+    /// <see cref="Publish"/>. The consumer index is read once, here.
+    /// </summary>
+    /// <exception cref="RingCorruptedException">The indices are inconsistent.</exception>
+    internal uint ReserveWrite(out Span<byte> first, out Span<byte> second)
     {
         uint cons = Volatile.Read(ref _consumer);
         uint prod = Volatile.Read(ref _producer);
@@ -143,6 +150,7 @@ public readonly ref struct ByteRing
         int firstLength = Math.Min(free, (int)size - offset);
         first = _buffer.Slice(offset, firstLength);
         second = _buffer[..(free - firstLength)];
+        return prod;
     }
 
     /// <summary>Producer: publishes <paramref name="byteCount"/> bytes written through <see cref="GetWriteSegments"/>.</summary>
@@ -156,6 +164,15 @@ public readonly ref struct ByteRing
         ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)byteCount, free, nameof(byteCount));
         Volatile.Write(ref _producer, unchecked(prod + (uint)byteCount));
     }
+
+    /// <summary>
+    /// Producer: publishes <paramref name="byteCount"/> bytes written through <see cref="ReserveWrite"/>, which
+    /// returned <paramref name="producer"/> and measured the free space. Unlike <see cref="Commit"/> it does not
+    /// read the consumer index again, so a peer that moves it in between cannot turn a correct write into an
+    /// argument error; the next call sees whatever the peer left.
+    /// </summary>
+    internal void Publish(uint producer, int byteCount) =>
+        Volatile.Write(ref _producer, unchecked(producer + (uint)byteCount)); // wmb(); prod = ...
 
     /// <summary>
     /// Consumer: copies up to <c>destination.Length</c> available bytes out of the ring (at most two block

@@ -59,7 +59,7 @@ public readonly ref struct ConsoleFrontend
 
     internal static int WriteTranslatingNewlines(ByteRing ring, ReadOnlySpan<byte> source)
     {
-        ring.GetWriteSegments(out Span<byte> first, out Span<byte> second);
+        uint producer = ring.ReserveWrite(out Span<byte> first, out Span<byte> second);
         int free = first.Length + second.Length;
         int consumed = 0;
         int written = 0;
@@ -83,7 +83,7 @@ public readonly ref struct ConsoleFrontend
 
         if (written != 0)
         {
-            ring.Commit(written);
+            ring.Publish(producer, written);
         }
 
         return consumed;
