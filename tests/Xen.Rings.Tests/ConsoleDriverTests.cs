@@ -78,9 +78,14 @@ public sealed class ConsoleDriverTests : IDisposable
         byte[] data = Enumerable.Range(0, 20000).Select(i => (byte)(i * 7)).ToArray();
         Task writing = driver.WriteAsync(data).AsTask();
         var received = new List<byte>();
-        while (received.Count < data.Length)
+        while (true)
         {
             received.AddRange(DrainBackend());
+            if (received.Count >= data.Length)
+            {
+                break;
+            }
+
             await _backendChannel.WaitAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(60));
         }
 
