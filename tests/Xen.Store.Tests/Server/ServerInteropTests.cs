@@ -25,7 +25,7 @@ public sealed class ServerInteropTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(_directory);
-        _server = new XenStoreServer();
+        _server = new XenStoreServer(new XenStoreServerOptions { PeerDirectory = _directory });
         await _server.ListenUnixAsync(Socket);
     }
 
@@ -152,6 +152,46 @@ public sealed class ServerInteropTests : IAsyncLifetime
         Assert.DoesNotContain(results, l => l.Contains("failed", StringComparison.Ordinal));
         await using var c = await XenStoreClient.ConnectAsync(Socket);
         Assert.False(await c.ExistsAsync("/local/domain/0/xenstore-test")); // its cleanup ran
+    }
+
+    private static string PeerScript(string name)
+    {
+        for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        {
+            foreach (string candidate in new[] { Path.Combine(d.FullName, "shared", "peers", name), Path.Combine(d.FullName, "..", "shared", "peers", name) })
+            {
+                if (File.Exists(candidate))
+                {
+                    return Path.GetFullPath(candidate);
+                }
+            }
+        }
+
+        throw new Xunit.Sdk.XunitException($"../shared/peers/{name} is missing: the interop tests need the peers folder beside the checkout.");
+    }
+
+    [Fact]
+    public async Task A_guest_over_the_shim_ring_is_served_after_INTRODUCE()
+    {
+        await using (var dom0 = await XenStoreClient.ConnectAsync(Socket))
+        {
+            await dom0.MkdirAsync("/local/domain/5");
+            await dom0.SetPermissionsAsync("/local/domain/5", [XsPermission.Parse("n5")]);
+            await dom0.WriteAsync("/test/a", "for-five");
+            await dom0.SetPermissionsAsync("/test/a", [XsPermission.Parse("n0"), XsPermission.Parse("r5")]);
+        }
+
+        var (code, output) = await Run(Python, "python3", PeerScript("ring_guest_demo.py"), _directory, Socket, "5", "7");
+        Assert.True(code == 0, output);
+        Assert.Contains("body=b'/local/domain/5\\x00'", output, StringComparison.Ordinal);
+        Assert.Contains("body=b'hello-from-ring'", output, StringComparison.Ordinal);
+        Assert.Contains("body=b'for-five'", output, StringComparison.Ordinal);
+        Assert.Contains("body=b'EACCES\\x00'", output, StringComparison.Ordinal);
+        Assert.Contains("async: 15 0 0 b'data/w\\x00tok1\\x00'", output, StringComparison.Ordinal);
+        await using var c = await XenStoreClient.ConnectAsync(Socket);
+        Assert.Equal("hello-from-ring", await c.ReadStringAsync("/local/domain/5/data/x"));
+        Assert.Equal([XsPermission.Parse("n5")], await c.GetPermissionsAsync("/local/domain/5/data/x"));
+        Assert.True(await c.IsDomainIntroducedAsync(5));
     }
 
     [Fact]
