@@ -1,0 +1,26 @@
+namespace Xen.Store.Server;
+
+/// <summary>What the server knows of one domain: introduced or merely connected, its ring, its target, its settings.</summary>
+internal sealed class DomainRecord(uint id)
+{
+    public uint Id { get; } = id;
+
+    /// <summary>Whether INTRODUCE (or <see cref="XenStoreServer.AttachDomainRing"/>) made it known and RELEASE has not yet forgotten it.</summary>
+    public bool Introduced { get; set; }
+
+    public ulong Gfn { get; set; }
+
+    public uint Port { get; set; }
+
+    /// <summary>The domain this one has SET_TARGET privileges over (a device model's guest).</summary>
+    public uint? Target { get; set; }
+
+    /// <summary>The ring connection serving the domain, if any.</summary>
+    public ServerConnection? Ring { get; set; }
+
+    /// <summary>SET_FEATURE bits.</summary>
+    public uint Features { get; set; }
+
+    /// <summary>Quotas set for this domain alone (SET_QUOTA with a domid), or null for the defaults.</summary>
+    public XenStoreQuotas? Quotas { get; set; }
+}

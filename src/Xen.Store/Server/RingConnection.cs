@@ -1,0 +1,245 @@
+using System.Threading.Channels;
+using Xen.Rings;
+using Xen.Rings.Events;
+using Xen.Rings.Xenstore;
+using Xen.Store.Wire;
+
+namespace Xen.Store.Server;
+
+/// <summary>
+/// A domain's connection over the server side of its xenstore ring (<c>struct xenstore_domain_interface</c>) and its
+/// event channel.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Design. One loop serves the ring: each pass completes a reconnection the guest asked for, writes queued output into
+/// <c>rsp[]</c>, reads what fits of <c>req[]</c>, hands whole requests to the engine, writes again, and notifies the
+/// guest if any index moved. When a pass makes no progress the loop waits on <c>_wake</c>, a one-slot level signal set
+/// by the event channel (a small pump task owns the channel's only wait) and by output queued from other threads; a
+/// notification that arrives during a pass leaves the signal set, so the next wait returns at once and nothing is lost
+/// (the ring.h final-check pattern).
+/// </para>
+/// <para>
+/// The guest is untrusted: the ring views validate its indices; corrupt indices set <c>error</c> to RINGIDX, a frame
+/// announcing more than 4096 bytes sets PROTO, and either stops serving the ring (watches and transactions dropped)
+/// until the guest reconnects. While the outstanding-request quota of replies waits unread, no further request is
+/// taken; when the output queue overflows (the guest reads nothing while others make it watch events) the connection
+/// is closed with <c>error</c> COMM.
+/// </para>
+/// </remarks>
+#pragma warning disable CA1001 // the token source is cancelled on close and needs no disposal (it has no timer)
+internal sealed class RingConnection : ServerConnection
+#pragma warning restore CA1001
+{
+    private readonly StoreEngine _engine;
+    private readonly Memory<byte> _page;
+    private readonly IDisposable? _pageOwner;
+    private readonly IEventChannel _channel;
+    private readonly bool _ownsChannel;
+    private readonly Func<int> _outstandingQuota;
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly CancellationTokenSource _stop = new();
+    private readonly byte[] _input = new byte[XsHeader.MessageMax * 2];
+    private int _filled;
+    private int _outputOffset;
+    private bool _broken;
+    private Task _loop = Task.CompletedTask;
+
+    public RingConnection(StoreEngine engine, uint domainId, Memory<byte> page, IDisposable? pageOwner, IEventChannel channel, bool ownsChannel, int maxQueued, Func<int> outstandingQuota)
+        : base(domainId, isPrivileged: false, $"ring:dom{domainId}", maxQueued)
+    {
+        _ = new XenstoreServerRing(page.Span); // validates the size
+        _engine = engine;
+        _page = page;
+        _pageOwner = pageOwner;
+        _channel = channel;
+        _ownsChannel = ownsChannel;
+        _outstandingQuota = outstandingQuota;
+    }
+
+    public Task Completion => _loop;
+
+    /// <summary>Advertises the server's features on the page and starts serving it.</summary>
+    public void Start(XenstoreServerFeatures features)
+    {
+        new XenstoreServerRing(_page.Span).ServerFeatures = features;
+        _loop = Task.Run(RunAsync);
+    }
+
+    protected override void OnOutputQueued() => _wake.Writer.TryWrite(true);
+
+    protected override void OnClosed() =>
+        ThreadPool.UnsafeQueueUserWorkItem(static s => ((CancellationTokenSource)s!).Cancel(), _stop);
+
+    private async Task RunAsync()
+    {
+        Task pump = PumpAsync();
+        try
+        {
+            _channel.Notify(); // as C xenstored does after INTRODUCE: the guest may have written before we looked
+            while (!IsClosed)
+            {
+                if (!Service())
+                {
+                    await _wake.Reader.ReadAsync(_stop.Token).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            Close("stopped");
+            if (ClosedForOverflow)
+            {
+                new XenstoreServerRing(_page.Span).Error = XenstoreRingError.Communication;
+                _channel.Notify();
+            }
+
+            _engine.Detach(this);
+            await _stop.CancelAsync().ConfigureAwait(false);
+            await pump.ConfigureAwait(false);
+            if (_ownsChannel)
+            {
+                _channel.Dispose();
+            }
+
+            _pageOwner?.Dispose();
+        }
+    }
+
+    private async Task PumpAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                await _channel.WaitAsync(_stop.Token).ConfigureAwait(false);
+                _wake.Writer.TryWrite(true);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or IOException)
+        {
+        }
+    }
+
+    /// <summary>One pass over the ring.</summary>
+    /// <returns>Whether anything moved (then the caller passes again before waiting).</returns>
+    private bool Service()
+    {
+        var ring = new XenstoreServerRing(_page.Span);
+        if (ring.IsReconnectRequested)
+        {
+            _engine.ResetConnection(this);
+            ClearOutput();
+            _filled = 0;
+            _outputOffset = 0;
+            _broken = false;
+            ring.CompleteReconnect();
+            _channel.Notify();
+            return true;
+        }
+
+        if (_broken)
+        {
+            return false;
+        }
+
+        bool moved = false;
+        try
+        {
+            moved |= WriteOutput(ring);
+            int n = ring.Read(_input.AsSpan(_filled));
+            if (n > 0)
+            {
+                moved = true;
+                _filled += n;
+            }
+
+            if (!ProcessInput())
+            {
+                ring.Error = XenstoreRingError.Protocol;
+                Break();
+                return true;
+            }
+
+            moved |= WriteOutput(ring);
+        }
+        catch (RingCorruptedException)
+        {
+            Break();
+            return true;
+        }
+
+        if (moved)
+        {
+            _channel.Notify();
+        }
+
+        return moved;
+    }
+
+    /// <summary>Hands whole requests to the engine while the guest's unread replies stay under the quota.</summary>
+    /// <returns>False when the framing is broken.</returns>
+    private bool ProcessInput()
+    {
+        int consumed = 0;
+        int quota = _outstandingQuota();
+        while (QueuedCount < quota && XsHeader.TryRead(_input.AsSpan(consumed, _filled - consumed), out XsHeader header))
+        {
+            if (header.Length > XsHeader.PayloadMax)
+            {
+                return false;
+            }
+
+            int total = XsHeader.HeaderLength + (int)header.Length;
+            if (_filled - consumed < total)
+            {
+                break;
+            }
+
+            _engine.Process(this, header, _input.AsSpan(consumed + XsHeader.HeaderLength, (int)header.Length));
+            consumed += total;
+        }
+
+        _input.AsSpan(consumed, _filled - consumed).CopyTo(_input);
+        _filled -= consumed;
+        return true;
+    }
+
+    private bool WriteOutput(XenstoreServerRing ring)
+    {
+        bool moved = false;
+        while (PeekOutput() is { } message)
+        {
+            int n = ring.Write(message.AsSpan(_outputOffset));
+            if (n == 0)
+            {
+                break;
+            }
+
+            moved = true;
+            _outputOffset += n;
+            if (_outputOffset < message.Length)
+            {
+                break;
+            }
+
+            DequeueOutput();
+            _outputOffset = 0;
+        }
+
+        return moved;
+    }
+
+    private void Break()
+    {
+        _broken = true;
+        _filled = 0;
+        _outputOffset = 0;
+        ClearOutput();
+        _engine.ResetConnection(this);
+        _channel.Notify();
+    }
+}

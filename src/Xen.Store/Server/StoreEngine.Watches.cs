@@ -1,0 +1,197 @@
+using System.Globalization;
+using Xen.Store.Wire;
+
+namespace Xen.Store.Server;
+
+/// <summary>Watches: registration, the initial event, and firing on changes.</summary>
+internal sealed partial class StoreEngine
+{
+    private XsError DoWatch(in Request r, ReadOnlySpan<byte> payload)
+    {
+        string[] args = Strings(payload, 4);
+        int? depth = null;
+        if (args.Length == 3)
+        {
+            if (!int.TryParse(args[2], NumberStyles.None, CultureInfo.InvariantCulture, out int d))
+            {
+                return XsError.EINVAL;
+            }
+
+            depth = d;
+        }
+        else if (args.Length != 2)
+        {
+            return XsError.EINVAL;
+        }
+
+        ServerConnection conn = r.Connection;
+        XsError e = Canonical(conn, args[0], true, out string abs);
+        if (e != Ok)
+        {
+            return e;
+        }
+
+        foreach (StoreWatch w in conn.Watches)
+        {
+            if (w.AbsolutePath == abs && w.Token == args[1])
+            {
+                return XsError.EEXIST;
+            }
+        }
+
+        if (!conn.IsPrivileged && conn.Watches.Count > QuotasOf(conn).Watches)
+        {
+            return XsError.E2BIG;
+        }
+
+        var watch = new StoreWatch(args[0], abs, args[1], depth);
+        conn.Watches.Add(watch);
+        Reply(in r, OkPayload);
+        SendEvent(conn, watch, watch.Path);
+        return Ok;
+    }
+
+    private XsError DoUnwatch(in Request r, ReadOnlySpan<byte> payload)
+    {
+        string[] args = Strings(payload, 3);
+        if (args.Length != 2)
+        {
+            return XsError.EINVAL;
+        }
+
+        XsError e = Canonical(r.Connection, args[0], true, out string abs);
+        if (e != Ok)
+        {
+            return e;
+        }
+
+        List<StoreWatch> watches = r.Connection.Watches;
+        for (int i = 0; i < watches.Count; i++)
+        {
+            if (watches[i].AbsolutePath == abs && watches[i].Token == args[1])
+            {
+                watches.RemoveAt(i);
+                Reply(in r, OkPayload);
+                return Ok;
+            }
+        }
+
+        return XsError.ENOENT;
+    }
+
+    private static XsError DoResetWatches(in Request r)
+    {
+        r.Connection.Watches.Clear();
+        r.Connection.Transactions.Clear();
+        Reply(in r, OkPayload);
+        return Ok;
+    }
+
+    /// <summary>
+    /// Queues the events of one committed change: every watch at or above the path fires with the path; for a removal,
+    /// every watch below it fires with its own path. A connection only hears of nodes it may read.
+    /// </summary>
+    private void FireNow(PendingEvent change)
+    {
+        StoreNode? current = null;
+        bool looked = false;
+        foreach (ServerConnection conn in _connections)
+        {
+            if (conn.IsClosed || conn.Watches.Count == 0)
+            {
+                continue;
+            }
+
+            foreach (StoreWatch w in conn.Watches)
+            {
+                if (w.IsSpecial)
+                {
+                    continue;
+                }
+
+                string eventPath;
+                if (XsPath.IsAtOrBelow(change.Path, w.AbsolutePath))
+                {
+                    if (!w.WithinDepth(change.Path))
+                    {
+                        continue;
+                    }
+
+                    eventPath = change.Path;
+                }
+                else if (change.Recursive && XsPath.IsAtOrBelow(w.AbsolutePath, change.Path))
+                {
+                    eventPath = w.AbsolutePath;
+                }
+                else
+                {
+                    continue;
+                }
+
+                if (!conn.IsPrivileged)
+                {
+                    XsPermission[]? perms;
+                    if (change.Removed is { } removed)
+                    {
+                        perms = removed.GetValueOrDefault(eventPath) ?? removed.GetValueOrDefault(change.Path);
+                    }
+                    else
+                    {
+                        if (!looked)
+                        {
+                            current = _tree.Get(change.Path);
+                            looked = true;
+                        }
+
+                        perms = current?.Permissions;
+                    }
+
+                    bool readable = (perms is not null && (PermFor(conn, perms) & PermRead) != 0) ||
+                        (change.OldPermissions is { } old && (PermFor(conn, old) & PermRead) != 0);
+                    if (!readable)
+                    {
+                        continue;
+                    }
+                }
+
+                SendEvent(conn, w, w.Report(eventPath, conn.DomainId));
+            }
+        }
+    }
+
+    /// <summary>Fires <c>@introduceDomain</c> or <c>@releaseDomain</c> (and <c>@releaseDomain/&lt;domid&gt;</c>) to privileged watchers.</summary>
+    private void FireSpecial(string name, uint domainId)
+    {
+        string perDomain = string.Create(CultureInfo.InvariantCulture, $"{name}/{domainId}");
+        foreach (ServerConnection conn in _connections)
+        {
+            if (conn.IsClosed || !conn.IsPrivileged)
+            {
+                continue;
+            }
+
+            foreach (StoreWatch w in conn.Watches)
+            {
+                if (w.AbsolutePath == name || (name == XsPath.ReleaseDomain && w.AbsolutePath == perDomain))
+                {
+                    SendEvent(conn, w, w.AbsolutePath == name ? name : perDomain);
+                }
+            }
+        }
+    }
+
+    private static void SendEvent(ServerConnection conn, StoreWatch watch, string path)
+    {
+        int length = path.Length + watch.Token.Length + 2;
+        if (length > XsHeader.PayloadMax)
+        {
+            return;
+        }
+
+        byte[] m = new byte[XsHeader.HeaderLength + length];
+        new XsHeader(XsMessageType.WatchEvent, 0, 0, (uint)length).Write(m);
+        Latin1.GetBytes(path, m.AsSpan(XsHeader.HeaderLength));
+        Latin1.GetBytes(watch.Token, m.AsSpan(XsHeader.HeaderLength + path.Length + 1));
+        conn.Enqueue(m);
+    }
+}

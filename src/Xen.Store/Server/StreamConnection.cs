@@ -1,0 +1,191 @@
+using System.Buffers;
+using Xen.Store.Transports;
+using Xen.Store.Wire;
+
+namespace Xen.Store.Server;
+
+/// <summary>
+/// A connection over a byte stream: an accepted Unix socket (dom0) or an in-process pipe (any domain, for tests and
+/// hosts).
+/// </summary>
+/// <remarks>
+/// <para>
+/// Design. One loop reads: it cuts whole messages out of the stream and hands each to the engine, which queues the
+/// replies (and any watch events) on the connections concerned. After each read the loop itself sends what is queued
+/// for its own connection, so a request's reply goes out on the thread that read it, and a client that stops reading
+/// stops the loop reading its requests (back-pressure, as over a socket). Watch events queued by other connections
+/// while this loop is busy elsewhere are sent by a drain started on the thread pool.
+/// </para>
+/// <para>
+/// Exactly one drain runs at a time (<c>_draining</c>, guarded by <c>_drainGate</c>); while the reader is handing a
+/// batch to the engine (<c>_readerActive</c>) no background drain is started, because the reader drains right after.
+/// Lock order: <c>_drainGate</c> before the output queue's lock; the engine lock is never taken under either.
+/// A frame announcing more than 4096 payload bytes closes the connection: nothing after it can be trusted.
+/// </para>
+/// </remarks>
+#pragma warning disable CA1001 // the token source is cancelled on close and needs no disposal (it has no timer)
+internal sealed class StreamConnection : ServerConnection
+#pragma warning restore CA1001
+{
+    private readonly StoreEngine _engine;
+    private readonly IXenStoreTransport _io;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly object _drainGate = new();
+    private bool _draining;
+    private bool _readerActive;
+    private Task _loop = Task.CompletedTask;
+
+    public StreamConnection(StoreEngine engine, IXenStoreTransport io, uint domainId, int maxQueued)
+        : base(domainId, isPrivileged: domainId == 0, io.Description, maxQueued)
+    {
+        _engine = engine;
+        _io = io;
+    }
+
+    public Task Completion => _loop;
+
+    public void Start() => _loop = Task.Run(RunAsync);
+
+    protected override void OnOutputQueued()
+    {
+        lock (_drainGate)
+        {
+            if (_readerActive || _draining)
+            {
+                return;
+            }
+
+            _draining = true;
+        }
+
+        _ = Task.Run(DrainAsync);
+    }
+
+    protected override void OnClosed() =>
+        ThreadPool.UnsafeQueueUserWorkItem(static s => ((CancellationTokenSource)s!).Cancel(), _stop);
+
+    private async Task RunAsync()
+    {
+        byte[] buffer = new byte[XsHeader.MessageMax * 4];
+        int filled = 0;
+        try
+        {
+            while (!IsClosed)
+            {
+                int n = await _io.ReceiveAsync(buffer.AsMemory(filled), _stop.Token).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    Close("the client closed the connection");
+                    break;
+                }
+
+                filled += n;
+                lock (_drainGate)
+                {
+                    _readerActive = true;
+                }
+
+                int consumed = 0;
+                try
+                {
+                    consumed = ProcessFrames(buffer.AsSpan(0, filled));
+                }
+                finally
+                {
+                    lock (_drainGate)
+                    {
+                        _readerActive = false;
+                    }
+                }
+
+                if (consumed < 0)
+                {
+                    Close("a message announced more than 4096 payload bytes");
+                    break;
+                }
+
+                buffer.AsSpan(consumed, filled - consumed).CopyTo(buffer);
+                filled -= consumed;
+                bool drain;
+                lock (_drainGate)
+                {
+                    drain = !_draining && QueuedCount > 0;
+                    _draining |= drain;
+                }
+
+                if (drain)
+                {
+                    await DrainAsync().ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException)
+        {
+            Close(e.Message);
+        }
+        finally
+        {
+            _engine.Detach(this);
+            await _io.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Hands every whole message in <paramref name="data"/> to the engine.</summary>
+    /// <returns>Bytes consumed, or -1 when a header announces an oversized payload.</returns>
+    private int ProcessFrames(ReadOnlySpan<byte> data)
+    {
+        int consumed = 0;
+        while (XsHeader.TryRead(data[consumed..], out XsHeader header))
+        {
+            if (header.Length > XsHeader.PayloadMax)
+            {
+                return -1;
+            }
+
+            int total = XsHeader.HeaderLength + (int)header.Length;
+            if (data.Length - consumed < total)
+            {
+                break;
+            }
+
+            _engine.Process(this, header, data.Slice(consumed + XsHeader.HeaderLength, (int)header.Length));
+            consumed += total;
+            if (IsClosed)
+            {
+                break;
+            }
+        }
+
+        return consumed;
+    }
+
+    private async Task DrainAsync()
+    {
+        var batch = new ArrayBufferWriter<byte>(XsHeader.MessageMax);
+        try
+        {
+            while (true)
+            {
+                batch.ResetWrittenCount();
+                lock (_drainGate)
+                {
+                    if (!TakeAllOutput(batch))
+                    {
+                        _draining = false;
+                        return;
+                    }
+                }
+
+                await _io.SendAsync(batch.WrittenMemory, _stop.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException)
+        {
+            Close("sending failed: " + e.Message);
+            lock (_drainGate)
+            {
+                _draining = false;
+            }
+        }
+    }
+}

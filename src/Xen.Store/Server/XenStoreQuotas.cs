@@ -1,0 +1,76 @@
+namespace Xen.Store.Server;
+
+/// <summary>
+/// Per-domain limits of the embedded xenstored, with C xenstored's defaults. They bind every connection but a
+/// privileged one (dom0 and the Unix socket). Names are those of C xenstored's <c>quota</c> control command.
+/// </summary>
+public sealed record XenStoreQuotas
+{
+    /// <summary><c>nodes</c>: nodes a domain may own. Exceeding it answers ENOSPC. Default 1000.</summary>
+    public int Nodes { get; init; } = 1000;
+
+    /// <summary>
+    /// <c>watches</c>: watches per connection. As in C xenstored, a WATCH is refused (with E2BIG, C xenstored's answer)
+    /// once the connection already has more than this many, so 129 fit under the default of 128.
+    /// </summary>
+    public int Watches { get; init; } = 128;
+
+    /// <summary>
+    /// <c>transactions</c>: open transactions per connection. As in C xenstored, TRANSACTION_START answers ENOSPC once the
+    /// connection already has more than this many open, so 11 fit under the default of 10.
+    /// </summary>
+    public int Transactions { get; init; } = 10;
+
+    /// <summary>
+    /// <c>outstanding</c>: replies a domain may have waiting unread before the server stops taking its requests
+    /// (flow control, as C xenstored does, not an error). Default 20.
+    /// </summary>
+    public int Outstanding { get; init; } = 20;
+
+    /// <summary><c>transaction-nodes</c>: nodes one transaction may touch. Exceeding it answers ENOSPC. Default 1024.</summary>
+    public int TransactionNodes { get; init; } = 1024;
+
+    /// <summary><c>node-size</c>: bytes of value plus child names in one node. Exceeding it answers ENOSPC. Default 2048.</summary>
+    public int NodeSize { get; init; } = 2048;
+
+    /// <summary>
+    /// <c>path-max</c>: the length of a path below the domain's home (of the whole path elsewhere). Exceeding it answers
+    /// EINVAL, as C xenstored does; this one binds dom0 too. Default 2048.
+    /// </summary>
+    public int PathLength { get; init; } = 2048;
+
+    /// <summary><c>permissions</c>: entries in one permission list. Exceeding it answers ENOSPC. Default 5.</summary>
+    public int Permissions { get; init; } = 5;
+
+    /// <summary>The names the <c>quota</c> commands and GET_QUOTA/SET_QUOTA accept.</summary>
+    public static IReadOnlyList<string> Names { get; } =
+        ["nodes", "watches", "transactions", "outstanding", "transaction-nodes", "node-size", "path-max", "permissions"];
+
+    /// <summary>The value of the quota called <paramref name="name"/>, or null when there is none.</summary>
+    public int? Get(string name) => name switch
+    {
+        "nodes" => Nodes,
+        "watches" => Watches,
+        "transactions" => Transactions,
+        "outstanding" => Outstanding,
+        "transaction-nodes" => TransactionNodes,
+        "node-size" => NodeSize,
+        "path-max" => PathLength,
+        "permissions" => Permissions,
+        _ => null,
+    };
+
+    /// <summary>A copy with the quota called <paramref name="name"/> set, or null when there is no such quota.</summary>
+    public XenStoreQuotas? With(string name, int value) => name switch
+    {
+        "nodes" => this with { Nodes = value },
+        "watches" => this with { Watches = value },
+        "transactions" => this with { Transactions = value },
+        "outstanding" => this with { Outstanding = value },
+        "transaction-nodes" => this with { TransactionNodes = value },
+        "node-size" => this with { NodeSize = value },
+        "path-max" => this with { PathLength = value },
+        "permissions" => this with { Permissions = value },
+        _ => null,
+    };
+}

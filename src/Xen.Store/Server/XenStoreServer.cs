@@ -1,0 +1,247 @@
+using System.Net.Sockets;
+using Xen.Rings.Events;
+using Xen.Rings.Memory;
+using Xen.Rings.Xenstore;
+using Xen.Store.Transports;
+
+namespace Xen.Store.Server;
+
+/// <summary>
+/// An embedded xenstored: the tree, permissions, transactions, watches, domains and quotas of C xenstored, served to
+/// in-process clients (<see cref="ConnectInProcess"/>), to Unix-socket clients (<see cref="ListenUnixAsync"/>, each a
+/// dom0 connection, which Xen's own <c>xenstore-*</c> tools and libxenstore accept), and to domains over their xenstore
+/// rings (<see cref="AttachDomainRing"/>, or INTRODUCE with <see cref="XenStoreServerOptions.PeerDirectory"/>).
+/// </summary>
+/// <remarks>
+/// Every request is handled under one lock in arrival order, as C xenstored's single thread does; transports run on
+/// the thread pool. Each connection has a bounded output queue: a client that stops reading is dropped, never allowed
+/// to grow the server's memory. A connection that breaks the framing (a payload over 4096 bytes, garbage in a ring's
+/// indices) is closed alone. Dispose the server to stop listening and close every connection.
+/// </remarks>
+public sealed class XenStoreServer : IAsyncDisposable
+{
+    private const XenstoreServerFeatures RingFeatures = XenstoreServerFeatures.Reconnection | XenstoreServerFeatures.Error;
+
+    private readonly StoreEngine _engine;
+    private readonly object _listenersGate = new();
+    private readonly List<Socket> _listeners = [];
+    private readonly List<Task> _acceptLoops = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private int _disposed;
+
+    /// <summary>Creates a server with the initial tree of C xenstored (<c>/</c>, <c>/tool</c>, <c>/tool/xenstored</c>); nothing listens yet.</summary>
+    /// <param name="options">Settings; null for the defaults.</param>
+    public XenStoreServer(XenStoreServerOptions? options = null)
+    {
+        Options = options ?? new XenStoreServerOptions();
+        _engine = new StoreEngine(Options) { ServerFeatures = (uint)RingFeatures };
+        if (Options.PeerDirectory is { } dir)
+        {
+            _engine.RingFactory = d => CreateShimRing(dir, d);
+        }
+    }
+
+    /// <summary>The settings the server was created with.</summary>
+    public XenStoreServerOptions Options { get; }
+
+    /// <summary>
+    /// Creates a server and, when <see cref="XenStoreServerOptions.StateFile"/> names an existing file, loads the tree saved
+    /// there.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The state file is not one this server wrote.</exception>
+    public static async Task<XenStoreServer> StartAsync(XenStoreServerOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var server = new XenStoreServer(options);
+        if (server.Options.StateFile is { } file && File.Exists(file))
+        {
+            byte[] bytes = await File.ReadAllBytesAsync(file, cancellationToken).ConfigureAwait(false);
+            StoreSnapshot.Load(server._engine, bytes);
+        }
+
+        return server;
+    }
+
+    /// <summary>
+    /// Opens an in-process connection (no socket): pass the result to <see cref="Client.XenStoreClient.Create"/>.
+    /// Domain 0 is privileged, as a Unix-socket client is; any other domain is an unprivileged guest with that domid
+    /// (permissions and quotas apply), without being introduced.
+    /// </summary>
+    /// <param name="domainId">The connection's domain.</param>
+    /// <exception cref="ObjectDisposedException">The server was disposed.</exception>
+    public IXenStoreTransport ConnectInProcess(uint domainId = 0)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(domainId, (uint)ushort.MaxValue);
+        var (client, server) = InProcessTransport.CreatePair($"in-process:dom{domainId}");
+        var connection = new StreamConnection(_engine, server, domainId, Options.MaxQueuedMessages);
+        _engine.Attach(connection);
+        connection.Start();
+        return client;
+    }
+
+    /// <summary>
+    /// Listens on a Unix socket at <paramref name="socketPath"/> (a stale socket file there is replaced). Every client is
+    /// a privileged dom0 connection, as with C xenstored; point libxenstore's tools at it with <c>XENSTORED_PATH</c>.
+    /// Returns once the socket is bound; accepting runs until the server is disposed.
+    /// </summary>
+    /// <exception cref="ArgumentException">The path is too long for a Unix socket.</exception>
+    /// <exception cref="SocketException">The socket could not be bound.</exception>
+    public Task ListenUnixAsync(string socketPath, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(socketPath);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        cancellationToken.ThrowIfCancellationRequested();
+        UnixDomainSocketEndPoint endPoint;
+        try
+        {
+            endPoint = new UnixDomainSocketEndPoint(socketPath);
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            throw new ArgumentException($"The socket path '{socketPath}' is too long for a Unix socket.", nameof(socketPath), e);
+        }
+
+        if (File.Exists(socketPath))
+        {
+            File.Delete(socketPath);
+        }
+
+        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            listener.Bind(endPoint);
+            listener.Listen(64);
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
+        }
+
+        lock (_listenersGate)
+        {
+            _listeners.Add(listener);
+            _acceptLoops.Add(Task.Run(() => AcceptLoopAsync(listener, socketPath), CancellationToken.None));
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Serves domain <paramref name="domainId"/> over its xenstore page and event channel (what INTRODUCE does with a real
+    /// page), and fires <c>@introduceDomain</c>. The server advertises RECONNECTION and ERROR in <c>server_features</c>.
+    /// </summary>
+    /// <param name="domainId">The guest's domid (not 0).</param>
+    /// <param name="page">The guest's xenstore page (4096 bytes; it must stay valid until the domain is released or the server disposed).</param>
+    /// <param name="channel">The back-end end of the guest's xenstore event channel.</param>
+    /// <param name="ownsChannel">Whether the server disposes the channel when the connection ends.</param>
+    /// <exception cref="ArgumentException">The page is too small.</exception>
+    /// <exception cref="InvalidOperationException">The domain already has a ring.</exception>
+    public void AttachDomainRing(uint domainId, Memory<byte> page, IEventChannel channel, bool ownsChannel = false)
+    {
+        ArgumentNullException.ThrowIfNull(channel);
+        ArgumentOutOfRangeException.ThrowIfZero(domainId);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(domainId, (uint)ushort.MaxValue);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        RingConnection ring = NewRing(domainId, page, null, channel, ownsChannel);
+        _engine.AttachDomain(domainId, ring);
+        ring.Start(RingFeatures);
+    }
+
+    /// <summary>Runs the CONTROL <c>check</c> consistency check of the tree (children and parents agree, ownership counts add up).</summary>
+    public bool CheckConsistency() => _engine.Check();
+
+    /// <summary>Saves the tree (the same file format <see cref="StartAsync"/> loads).</summary>
+    public async Task SaveAsync(string path, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        byte[] bytes = StoreSnapshot.Save(_engine);
+        string temporary = path + ".tmp";
+        await File.WriteAllBytesAsync(temporary, bytes, cancellationToken).ConfigureAwait(false);
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    /// <summary>Stops listening, closes every connection, and saves the tree to <see cref="XenStoreServerOptions.StateFile"/> when set.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        Task[] loops;
+        lock (_listenersGate)
+        {
+            foreach (Socket s in _listeners)
+            {
+                s.Dispose();
+            }
+
+            loops = [.. _acceptLoops];
+        }
+
+        await Task.WhenAll(loops).ConfigureAwait(false);
+        var completions = new List<Task>();
+        foreach (ServerConnection c in _engine.Connections())
+        {
+            c.Close("the server is shutting down");
+            if (c is StreamConnection s)
+            {
+                completions.Add(s.Completion);
+            }
+            else if (c is RingConnection r)
+            {
+                completions.Add(r.Completion);
+            }
+        }
+
+        await Task.WhenAll(completions).ConfigureAwait(false);
+        if (Options.StateFile is { } file)
+        {
+            await SaveAsync(file).ConfigureAwait(false);
+        }
+
+        _stopping.Dispose();
+    }
+
+    private async Task AcceptLoopAsync(Socket listener, string socketPath)
+    {
+        try
+        {
+            while (true)
+            {
+                Socket client = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+                var connection = new StreamConnection(_engine, new AcceptedSocket(client, $"unix:{socketPath}"), 0, Options.MaxQueuedMessages);
+                _engine.Attach(connection);
+                connection.Start();
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+        {
+        }
+    }
+
+    private RingConnection NewRing(uint domainId, Memory<byte> page, IDisposable? pageOwner, IEventChannel channel, bool ownsChannel) =>
+        new(_engine, domainId, page, pageOwner, channel, ownsChannel, Options.MaxQueuedMessages,
+            () => _engine.OutstandingQuota(domainId));
+
+    private RingConnection CreateShimRing(string directory, DomainRecord domain)
+    {
+        SharedPage page = SharedPage.MapFile(Path.Combine(directory, $"xs-ring-{domain.Id}"), SharedPage.PageSize, create: true);
+        IEventChannel channel;
+        try
+        {
+            channel = ShimEventChannels.BindBackend(directory, domain.Id, domain.Port);
+        }
+        catch
+        {
+            ((IDisposable)page).Dispose();
+            throw;
+        }
+
+        RingConnection ring = NewRing(domain.Id, page.Memory, page, channel, ownsChannel: true);
+        ring.Start(RingFeatures);
+        return ring;
+    }
+}

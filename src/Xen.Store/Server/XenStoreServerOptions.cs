@@ -1,0 +1,28 @@
+namespace Xen.Store.Server;
+
+/// <summary>Settings of a <see cref="XenStoreServer"/>.</summary>
+public sealed record XenStoreServerOptions
+{
+    /// <summary>The default per-domain quotas (changeable at run time by dom0 with SET_QUOTA or <c>quota set</c>).</summary>
+    public XenStoreQuotas Quotas { get; init; } = new();
+
+    /// <summary>
+    /// The state directory of the hypervisor shim (<c>../shared/peers</c> convention). When set, INTRODUCE of domain D with
+    /// event channel port P maps the page file <c>DIR/xs-ring-D</c>, takes the guest's kicks on <c>DIR/port-D-P</c> and
+    /// notifies it through <c>DIR/domD.evtchn</c>. When null, INTRODUCE only records the domain, and a host attaches
+    /// rings itself with <see cref="XenStoreServer.AttachDomainRing"/>.
+    /// </summary>
+    public string? PeerDirectory { get; init; }
+
+    /// <summary>
+    /// How many replies and watch events may wait for one connection that does not read them. Past it the server drops
+    /// that connection (a ring connection is left unserved with its <c>error</c> field set). Default 1024.
+    /// </summary>
+    public int MaxQueuedMessages { get; init; } = 1024;
+
+    /// <summary>
+    /// A file the tree is loaded from at <see cref="XenStoreServer.StartAsync"/> (when it exists) and saved to on a clean
+    /// <see cref="XenStoreServer.DisposeAsync"/>. Null (the default) keeps the tree in memory only.
+    /// </summary>
+    public string? StateFile { get; init; }
+}

@@ -1,0 +1,286 @@
+using System.Buffers.Binary;
+using Xen.Rings.Events;
+using Xen.Rings.Memory;
+using Xen.Rings.Xenstore;
+using Xen.Store.Client;
+using Xen.Store.Server;
+using Xen.Store.Transports;
+using Xen.Store.Wire;
+using static Xen.Store.Tests.Server.TestExtensions;
+
+namespace Xen.Store.Tests.Server;
+
+public class ServerRobustnessTests
+{
+    [Theory]
+    [InlineData(XsMessageType.Read, "/tool", "EINVAL")] // no NUL
+    [InlineData(XsMessageType.Read, "", "EINVAL")]
+    [InlineData(XsMessageType.Read, "/tool\0x\0", "EINVAL")] // two arguments
+    [InlineData(XsMessageType.Read, "/a//b\0", "EINVAL")]
+    [InlineData(XsMessageType.Read, "/a/\0", "EINVAL")]
+    [InlineData(XsMessageType.Read, "/a b\0", "EINVAL")]
+    [InlineData(XsMessageType.Read, "@introduceDomain\0", "EINVAL")]
+    [InlineData(XsMessageType.Write, "/a", "EINVAL")]
+    [InlineData(XsMessageType.SetPerms, "/tool\0", "EINVAL")]
+    [InlineData(XsMessageType.SetPerms, "/tool\0x5\0", "EINVAL")]
+    [InlineData(XsMessageType.GetPerms, "@releaseDomain\0", "EINVAL")]
+    [InlineData(XsMessageType.TransactionEnd, "T\0", "ENOENT")] // tx 0
+    [InlineData(XsMessageType.Introduce, "9\0" + "0\0", "EINVAL")]
+    [InlineData(XsMessageType.Release, "77\0", "ENOENT")]
+    [InlineData(XsMessageType.Resume, "77\0", "ENOENT")]
+    [InlineData(XsMessageType.Invalid, "\0", "ENOSYS")]
+    [InlineData((XsMessageType)99, "\0", "ENOSYS")]
+    [InlineData(XsMessageType.DirectoryPart, "/tool\0x\0", "EINVAL")]
+    public async Task Bad_requests_get_the_error_C_xenstored_gives(XsMessageType type, string payload, string error)
+    {
+        await using var h = new ServerHarness();
+        var raw = h.Raw();
+        Assert.Equal((XsMessageType.Error, error + "\0"), await raw.CallAsync(type, payload));
+        Assert.Equal((XsMessageType.Read, ""), await raw.CallAsync(XsMessageType.Read, "/tool/xenstored\0")); // still served
+    }
+
+    [Fact]
+    public async Task Replies_echo_request_and_transaction_ids_and_unknown_transactions_are_ENOENT()
+    {
+        await using var h = new ServerHarness();
+        var raw = h.Raw();
+        await raw.SendAsync(XsMessageType.Read, "/tool\0", txId: 55, reqId: 0xdeadbeef);
+        var m = (await raw.ReceiveAsync())!.Value;
+        Assert.Equal(new XsHeader(XsMessageType.Error, 0xdeadbeef, 55, 7), m.Header);
+        Assert.Equal((XsMessageType.TransactionStart, "1\0"), await raw.CallAsync(XsMessageType.TransactionStart, "\0"));
+        Assert.Equal((XsMessageType.Error, "EBUSY\0"), await raw.CallAsync(XsMessageType.TransactionStart, "\0", txId: 1));
+        Assert.Equal((XsMessageType.Error, "EINVAL\0"), await raw.CallAsync(XsMessageType.TransactionEnd, "X\0", txId: 1));
+        Assert.Equal((XsMessageType.TransactionEnd, "OK\0"), await raw.CallAsync(XsMessageType.TransactionEnd, "T\0", txId: 1)); // still open after EINVAL
+    }
+
+    [Fact]
+    public async Task An_oversized_payload_closes_only_that_connection_and_loses_no_accepted_write()
+    {
+        await using var h = new ServerHarness();
+        var bystander = h.Client();
+        await using var watch = await bystander.WatchAsync("/kept", "k");
+        await watch.NextAsync();
+        var raw = h.Raw();
+        Assert.Equal((XsMessageType.Write, "OK\0"), await raw.CallAsync(XsMessageType.Write, "/kept\0before"));
+        Assert.Equal("/kept", (await watch.NextAsync()).Path);
+        byte[] header = new byte[XsHeader.HeaderLength];
+        new XsHeader(XsMessageType.Write, 1, 0, XsHeader.PayloadMax + 1).Write(header);
+        await raw.SendBytesAsync(header);
+        Assert.Null(await raw.ReceiveAsync()); // the server closed it
+        Assert.Equal("before", await bystander.ReadStringAsync("/kept"));
+        await bystander.WriteAsync("/kept", "after");
+        Assert.Equal("/kept", (await watch.NextAsync()).Path);
+    }
+
+    [Fact]
+    public async Task Requests_split_at_every_byte_are_reassembled()
+    {
+        await using var h = new ServerHarness();
+        var raw = h.Raw();
+        var w = new System.Buffers.ArrayBufferWriter<byte>();
+        XsMessageWriter.Write(w, XsMessageType.Write, 1, 0, ["/split"], "value"u8);
+        XsMessageWriter.Write(w, XsMessageType.Read, 2, 0, ["/split"]);
+        foreach (byte b in w.WrittenSpan.ToArray())
+        {
+            await raw.SendBytesAsync([b]);
+        }
+
+        Assert.Equal(XsMessageType.Write, (await raw.ReceiveAsync())!.Value.Header.Type);
+        var read = (await raw.ReceiveAsync())!.Value;
+        Assert.Equal("value"u8.ToArray(), read.Payload);
+    }
+
+    [Fact]
+    public async Task A_connection_that_stops_reading_is_dropped_and_the_others_carry_on()
+    {
+        await using var h = new ServerHarness(new XenStoreServerOptions { MaxQueuedMessages = 64 });
+        var sleeper = h.Raw();
+        Assert.Equal(XsMessageType.Watch, (await sleeper.CallAsync(XsMessageType.Watch, "/flood\0t\0")).Type);
+        var writer = h.Client();
+        string big = new('x', 3000);
+        // The sleeper reads nothing more: its socket-like pipe fills, then its queue, then the server drops it.
+        for (int i = 0; i < 2000; i++)
+        {
+            await writer.WriteAsync("/flood/n", big);
+        }
+
+        int events = 0;
+        while (await sleeper.ReceiveAsync() is { } m)
+        {
+            Assert.Equal(XsMessageType.WatchEvent, m.Header.Type);
+            events++;
+        }
+
+        Assert.True(events < 2001, $"the dropped connection received {events} events");
+        Assert.Equal(big, await writer.ReadStringAsync("/flood/n"));
+    }
+
+    [Fact]
+    public async Task Many_connections_counting_in_transactions_are_serialisable()
+    {
+        await using var h = new ServerHarness();
+        const int Connections = 8;
+        const int Increments = 25;
+        var setup = h.Client();
+        await setup.WriteAsync("/counter", "0");
+        var policy = new TransactionRetryPolicy { MaxAttempts = 10_000, MaxDelay = TimeSpan.FromMilliseconds(2) };
+        var workers = Enumerable.Range(0, Connections).Select(i => Task.Run(async () =>
+        {
+            var c = h.Client();
+            for (int n = 0; n < Increments; n++)
+            {
+                await c.RunTransactionAsync(async (tx, ct) =>
+                {
+                    int v = int.Parse(await tx.ReadStringAsync("/counter", ct), System.Globalization.CultureInfo.InvariantCulture);
+                    await tx.WriteAsync("/counter", (v + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), ct);
+                    return v;
+                }, policy);
+            }
+        }));
+        await Task.WhenAll(workers);
+        Assert.Equal((Connections * Increments).ToString(System.Globalization.CultureInfo.InvariantCulture), await setup.ReadStringAsync("/counter"));
+    }
+
+    [Fact]
+    public async Task Save_and_load_round_trip_the_tree()
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"xs-state-{Guid.NewGuid():N}");
+        try
+        {
+            var options = new XenStoreServerOptions { StateFile = file };
+            await using (var first = await XenStoreServer.StartAsync(options))
+            {
+                await using var c = XenStoreClient.Create(first.ConnectInProcess());
+                await c.WriteAsync("/saved/b", new byte[] { 1, 0, 2 });
+                await c.WriteAsync("/saved/a", "x");
+                await c.SetPermissionsAsync("/saved/a", [XsPermission.Parse("n5"), XsPermission.Parse("r6")]);
+            }
+
+            await using var second = await XenStoreServer.StartAsync(options);
+            await using var d = XenStoreClient.Create(second.ConnectInProcess());
+            Assert.Equal(["b", "a"], await d.DirectoryAsync("/saved"));
+            Assert.Equal(new byte[] { 1, 0, 2 }, await d.ReadAsync("/saved/b"));
+            Assert.Equal([XsPermission.Parse("n5"), XsPermission.Parse("r6")], await d.GetPermissionsAsync("/saved/a"));
+            Assert.True(second.CheckConsistency());
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    // ---- ring connections ----------------------------------------------------------------------------------------
+
+    private static (XenStoreClient Guest, SharedPage Page) AttachGuest(ServerHarness h, uint domid)
+    {
+        var page = SharedPage.Allocate();
+        var (back, front) = InProcessEventChannel.CreatePair();
+        h.Server.AttachDomainRing(domid, page.Memory, back, ownsChannel: true);
+        return (XenStoreClient.Create(new XenstoreRingTransport(page.Memory, front, ownsChannel: true)), page);
+    }
+
+    [Fact]
+    public async Task A_domain_over_its_ring_is_that_domain()
+    {
+        await using var h = new ServerHarness();
+        var dom0 = h.Client();
+        await dom0.MkdirAsync("/local/domain/5");
+        await dom0.SetPermissionsAsync("/local/domain/5", [XsPermission.Parse("n5")]);
+        await using var intro = await dom0.WatchAsync(XsPath.IntroduceDomain, "i");
+        await intro.NextAsync();
+        var (guest, page) = AttachGuest(h, 5);
+        using (page)
+        {
+            await using (guest)
+            {
+                Assert.Equal(XsPath.IntroduceDomain, (await intro.NextAsync()).Path);
+                Assert.True(await dom0.IsDomainIntroducedAsync(5));
+                Assert.Equal(XenstoreServerFeatures.Reconnection | XenstoreServerFeatures.Error, new XenstoreServerRing(page.GetSpan()).ServerFeatures);
+                await guest.WriteAsync("data/x", "hello");
+                Assert.Equal("hello", await dom0.ReadStringAsync("/local/domain/5/data/x"));
+                Assert.Equal([XsPermission.Parse("n5")], await dom0.GetPermissionsAsync("/local/domain/5/data/x"));
+                Assert.Equal(XsError.EACCES, await ErrorOf(async () => await guest.ReadAsync("/tool/xenstored")));
+                await using var w = await guest.WatchAsync("data", "d");
+                Assert.Equal("data", (await w.NextAsync()).Path);
+                for (int i = 0; i < 100; i++) // more than fits the 1 KiB rings at once
+                {
+                    await dom0.WriteAsync($"/local/domain/5/data/{i}", new string('v', 500));
+                }
+
+                for (int i = 0; i < 100; i++)
+                {
+                    Assert.Equal($"data/{i}", (await w.NextAsync()).Path);
+                }
+
+                Assert.Equal(101, (await guest.DirectoryAsync("data")).Count);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Garbage_in_a_ring_breaks_only_that_ring_until_the_guest_reconnects()
+    {
+        await using var h = new ServerHarness();
+        var dom0 = h.Client();
+        await dom0.WriteAsync("/ok", "still here");
+        using var page = SharedPage.Allocate();
+        var (back, front) = InProcessEventChannel.CreatePair();
+        h.Server.AttachDomainRing(7, page.Memory, back, ownsChannel: true);
+
+        byte[] header = new byte[XsHeader.HeaderLength];
+        new XsHeader(XsMessageType.Write, 1, 0, 100_000).Write(header);
+        new XenstoreGuestRing(page.GetSpan()).Write(header);
+        front.Notify();
+        while (new XenstoreGuestRing(page.GetSpan()).Error == XenstoreRingError.None)
+        {
+            await front.WaitAsync(ServerHarness.Guard);
+        }
+
+        Assert.Equal(XenstoreRingError.Protocol, new XenstoreGuestRing(page.GetSpan()).Error);
+        Assert.Equal("still here", await dom0.ReadStringAsync("/ok"));
+
+        var transport = new XenstoreRingTransport(page.Memory, front, ownsChannel: true);
+        await transport.ReconnectAsync(ServerHarness.Guard);
+        await using var guest = XenStoreClient.Create(transport);
+        Assert.Equal("/local/domain/7", await guest.GetDomainPathAsync(7));
+        Assert.Equal(XsError.EACCES, await ErrorOf(async () => await guest.ReadAsync("/ok")));
+    }
+
+    [Fact]
+    public async Task Corrupt_ring_indices_set_the_error_field()
+    {
+        await using var h = new ServerHarness();
+        using var page = SharedPage.Allocate();
+        var (back, front) = InProcessEventChannel.CreatePair();
+        h.Server.AttachDomainRing(8, page.Memory, back, ownsChannel: true);
+        BinaryPrimitives.WriteUInt32LittleEndian(page.GetSpan()[XenstoreRingLayout.ReqProdOffset..], 5000); // prod - cons > 1024
+        front.Notify();
+        while (new XenstoreGuestRing(page.GetSpan()).Error == XenstoreRingError.None)
+        {
+            await front.WaitAsync(ServerHarness.Guard);
+        }
+
+        Assert.Equal(XenstoreRingError.RingIndex, new XenstoreGuestRing(page.GetSpan()).Error);
+        front.Dispose();
+    }
+
+    [Fact]
+    public async Task Release_stops_serving_the_ring_and_fires_releaseDomain()
+    {
+        await using var h = new ServerHarness();
+        var dom0 = h.Client();
+        await using var rel = await dom0.WatchAsync(XsPath.ReleaseDomain, "r");
+        await rel.NextAsync();
+        var (guest, page) = AttachGuest(h, 9);
+        using (page)
+        {
+            await using (guest)
+            {
+                Assert.Equal("/local/domain/9", await guest.GetDomainPathAsync(9));
+                await dom0.ReleaseAsync(9);
+                Assert.Equal(XsPath.ReleaseDomain, (await rel.NextAsync()).Path);
+                Assert.False(await dom0.IsDomainIntroducedAsync(9));
+            }
+        }
+    }
+}
