@@ -117,6 +117,9 @@ public sealed unsafe class SharedPage : MemoryManager<byte>
     {
     }
 
+    /// <summary>Unmaps or frees the memory. Views over it must not be used afterwards.</summary>
+    public void Dispose() => ((IDisposable)this).Dispose();
+
     /// <inheritdoc/>
     protected override void Dispose(bool disposing)
     {

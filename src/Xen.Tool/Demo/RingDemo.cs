@@ -5,6 +5,7 @@ using Xen.Rings.Console;
 using Xen.Rings.Events;
 using Xen.Rings.Generic;
 using Xen.Rings.Memory;
+using Xen.Store.Wire;
 
 namespace Xen.Tool.Demo;
 
@@ -17,25 +18,26 @@ internal static class RingDemo
 {
     public static async Task<int> RunAsync(TextWriter output, CancellationToken cancellationToken)
     {
-        var checks = new List<(string Name, bool Ok)>();
+        var checks = new DemoChecks();
+        output.WriteLine("== xenstore: an embedded xenstored, dom0, and guest domain 5 over its xenstore ring");
+        await using StoreDemo store = await StoreDemo.StartAsync(cancellationToken).ConfigureAwait(false);
+        await store.IntroduceGuestAsync(output, checks, cancellationToken).ConfigureAwait(false);
+        await store.PrintTreeAsync(output, "after the guest was introduced", XsPath.DomainPath(StoreDemo.GuestDomain), cancellationToken).ConfigureAwait(false);
+
+        output.WriteLine();
         output.WriteLine("== console ring: guest driver -> console daemon, and keyboard input back");
-        checks.Add(("console output reached the daemon byte for byte", await ConsoleAsync(output, checks, cancellationToken).ConfigureAwait(false)));
+        checks.Add("console output reached the daemon byte for byte", await ConsoleAsync(output, checks, cancellationToken).ConfigureAwait(false));
         output.WriteLine();
         output.WriteLine("== blkif ring: front end -> RAM-disk back end, 32-slot ring on one page");
-        checks.Add(("blkif writes read back identical", await BlkifAsync(output, cancellationToken).ConfigureAwait(false)));
+        checks.Add("blkif writes read back identical", await BlkifAsync(output, cancellationToken).ConfigureAwait(false));
 
         output.WriteLine();
-        foreach (var (name, ok) in checks)
-        {
-            output.WriteLine($"{(ok ? "ok  " : "FAIL")} {name}");
-        }
-
-        bool all = checks.TrueForAll(c => c.Ok);
-        output.WriteLine(all ? "demo: every step checked out" : "demo: SOME STEPS FAILED");
-        return all ? 0 : 1;
+        checks.Print(output);
+        output.WriteLine(checks.AllPassed ? "demo: every step checked out" : "demo: SOME STEPS FAILED");
+        return checks.AllPassed ? 0 : 1;
     }
 
-    private static async Task<bool> ConsoleAsync(TextWriter output, List<(string, bool)> checks, CancellationToken cancellationToken)
+    private static async Task<bool> ConsoleAsync(TextWriter output, DemoChecks checks, CancellationToken cancellationToken)
     {
         using var page = SharedPage.Allocate();
         var (guestChannel, daemonChannel) = InProcessEventChannel.CreatePair();
@@ -68,7 +70,7 @@ internal static class RingDemo
         int n = await driver.ReadAsync(typed, cancellationToken).ConfigureAwait(false);
         bool inputOk = Encoding.ASCII.GetString(typed, 0, n) == "root\n";
         output.WriteLine($"   the daemon typed \"root\\n\" into the in ring; the guest read {n} bytes: {(inputOk ? "match" : "MISMATCH")}");
-        checks.Add(("keyboard input reached the guest", inputOk));
+        checks.Add("keyboard input reached the guest", inputOk);
         return received.AsSpan().SequenceEqual(expected);
     }
 
