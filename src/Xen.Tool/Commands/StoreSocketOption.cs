@@ -11,7 +11,7 @@ namespace Xen.Tool.Commands;
 /// xenstore-utils also accept <c>-s</c>, as a flag without argument that Xen 4.17's clients ignore (libxenstore
 /// picks the socket either way). So scripts written for them keep working, the token after <c>-s</c> is the socket
 /// only when it names an existing file system entry that is not a directory; otherwise <c>-s</c> is that ignored
-/// flag and the token stays an operand, in its place on the command line.
+/// flag and the token stays an operand, in its place on the command line. <c>--socket</c> always takes the path.
 /// </remarks>
 internal static class StoreSocketOption
 {
@@ -19,7 +19,7 @@ internal static class StoreSocketOption
         "Connect to the xenstored Unix socket at PATH. Without it the daemon is found as libxenstore finds it: " +
         "$XENSTORED_PATH, else $XENSTORED_RUNDIR/socket, else /var/run/xenstored/socket, else /dev/xen/xenbus or " +
         "/proc/xen/xenbus. xenstore-utils' -s takes no argument (and 4.17 ignores it): a bare -s, or -s followed by " +
-        "anything that is not an existing file, is accepted and ignored the same way.";
+        "anything that is not an existing file, is accepted and ignored the same way; --socket always takes PATH.";
 
     public static Option<string?> Create() => new("--socket", "-s")
     {
@@ -41,7 +41,7 @@ internal static class StoreSocketOption
         ArgumentResult? operandResult = parseResult.GetResult(operands);
         Token? socketToken = socketResult is { Tokens.Count: > 0 } ? socketResult.Tokens[^1] : null;
         string? socketPath = null;
-        if (socketToken is not null && File.Exists(socketToken.Value))
+        if (socketToken is not null && (socketResult!.IdentifierToken?.Value == "--socket" || File.Exists(socketToken.Value)))
         {
             socketPath = socketToken.Value;
             socketToken = null;
