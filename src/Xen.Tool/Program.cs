@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Xen.Tool.Commands;
 using Xen.Tool.Demo;
 
 var root = new RootCommand("xen: Xen protocols from .NET (rings, xenstore, blktap).");
@@ -6,5 +7,8 @@ var root = new RootCommand("xen: Xen protocols from .NET (rings, xenstore, blkta
 var demo = new Command("demo", "Run the end-to-end demo on embedded defaults (needs no Xen and nothing installed).");
 demo.SetAction(async (parseResult, cancellationToken) => await RingDemo.RunAsync(Console.Out, cancellationToken).ConfigureAwait(false));
 root.Subcommands.Add(demo);
+Command store = StoreCommands.Create(); // read, write, ls, list, rm, exists, mkdir, chmod, watch
+root.Subcommands.Add(store);
 
-return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
+// No @response files: xenstore watch paths (@introduceDomain, @releaseDomain) start with @.
+return await root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null }).InvokeAsync().ConfigureAwait(false);

@@ -35,6 +35,7 @@ public sealed class XenStoreClient : XenStoreOperations, IAsyncDisposable
     private Task _receiveLoop;
     private uint _nextRequestId;
     private long _watchCounter;
+    private long _eventSequence;
     private Exception? _fault;
     private int _generation;
     private bool _disposed;
@@ -502,11 +503,12 @@ public sealed class XenStoreClient : XenStoreOperations, IAsyncDisposable
             var (path, token) = XsPayload.WatchEvent(payload);
             lock (_gate)
             {
+                long sequence = ++_eventSequence;
                 foreach (XenStoreWatch w in _watches)
                 {
                     if (w.Token == token && w.Covers(path))
                     {
-                        w.Post(new XenStoreWatchEvent(path, token));
+                        w.Post(new XenStoreWatchEvent(path, token) { Sequence = sequence });
                     }
                 }
             }
@@ -568,7 +570,13 @@ public sealed class XenStoreClient : XenStoreOperations, IAsyncDisposable
                 foreach (XenStoreWatch w in watches)
                 {
                     await RequestOkAsync(XsMessageType.Watch, 0, WatchArguments(w), default, w.Path, _closing.Token).ConfigureAwait(false);
-                    w.Post(new XenStoreWatchEvent(w.Path, w.Token, EventsWereDropped: true));
+                    long sequence;
+                    lock (_gate)
+                    {
+                        sequence = ++_eventSequence;
+                    }
+
+                    w.Post(new XenStoreWatchEvent(w.Path, w.Token, EventsWereDropped: true) { Sequence = sequence });
                 }
 
                 return;

@@ -49,6 +49,33 @@ public sealed class XenStoreWatch : IAsyncDisposable
         return Interlocked.Exchange(ref _dropped, 0) == 1 ? e with { EventsWereDropped = true } : e;
     }
 
+    /// <summary>
+    /// Takes the next event if one is waiting, without waiting. Events the connection received before one that this
+    /// or another watch of the same connection has already handed out are waiting by then, so a consumer of several
+    /// watches that polls each of them and takes the lowest <see cref="XenStoreWatchEvent.Sequence"/> sees them in
+    /// arrival order.
+    /// </summary>
+    /// <returns>Whether an event was taken.</returns>
+    public bool TryRead(out XenStoreWatchEvent watchEvent)
+    {
+        if (!_events.Reader.TryRead(out watchEvent))
+        {
+            return false;
+        }
+
+        if (Interlocked.Exchange(ref _dropped, 0) == 1)
+        {
+            watchEvent = watchEvent with { EventsWereDropped = true };
+        }
+
+        return true;
+    }
+
+    /// <summary>Waits until an event is waiting (true) or the stream has ended (false).</summary>
+    /// <exception cref="XenStoreConnectionException">The connection was lost for good.</exception>
+    public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) =>
+        _events.Reader.WaitToReadAsync(cancellationToken);
+
     /// <summary>The events, as they come, until the watch is disposed.</summary>
     /// <exception cref="XenStoreConnectionException">The connection was lost for good.</exception>
     public async IAsyncEnumerable<XenStoreWatchEvent> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)

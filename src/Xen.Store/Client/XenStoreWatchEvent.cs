@@ -10,4 +10,19 @@ namespace Xen.Store.Client;
 /// Events were dropped before this one because the consumer fell behind (the per-watch queue was full), or the
 /// connection was re-established and the watch registered again: treat everything under the watch as changed.
 /// </param>
-public readonly record struct XenStoreWatchEvent(string Path, string Token, bool EventsWereDropped = false);
+public readonly record struct XenStoreWatchEvent(string Path, string Token, bool EventsWereDropped = false)
+{
+    /// <summary>
+    /// The order in which the connection received the event: it grows by one per event message, across all of the
+    /// connection's watches, so a consumer of several watches can merge their streams in arrival order (see
+    /// <see cref="XenStoreWatch.TryRead"/>). It is not part of the event's equality.
+    /// </summary>
+    public long Sequence { get; init; }
+
+    /// <summary>Events are equal when path, token and <see cref="EventsWereDropped"/> are (<see cref="Sequence"/> is ignored).</summary>
+    public bool Equals(XenStoreWatchEvent other) =>
+        Path == other.Path && Token == other.Token && EventsWereDropped == other.EventsWereDropped;
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Path, Token, EventsWereDropped);
+}

@@ -213,6 +213,33 @@ public class ClientTests
     }
 
     [Fact]
+    public async Task Events_of_several_watches_merge_in_arrival_order_by_sequence()
+    {
+        var daemon = new FakeDaemon();
+        daemon.OnRequest = (d, h, _, _) => d.Reply(h, h.Type == XsMessageType.Read ? "v"u8 : "OK\0"u8);
+        await using var client = XenStoreClient.Create(daemon);
+        await using XenStoreWatch a = await client.WatchAsync("/a", "ta");
+        await using XenStoreWatch b = await client.WatchAsync("/b", "tb");
+        string[] sent = ["/b/1", "/a/1", "/a/2", "/b/2", "/b/3", "/a/3"];
+        foreach (string path in sent)
+        {
+            daemon.WatchEvent(path, path[1] == 'a' ? "ta" : "tb");
+        }
+
+        Assert.Equal("v", await client.ReadStringAsync("/x").AsTask().WaitAsync(Deadline)); // every event is in by now
+        var merged = new List<XenStoreWatchEvent>();
+        while (a.TryRead(out XenStoreWatchEvent ea) | b.TryRead(out XenStoreWatchEvent eb))
+        {
+            merged.AddRange(new[] { ea, eb }.Where(e => e.Path is not null));
+        }
+
+        Assert.Equal(sent, merged.OrderBy(e => e.Sequence).Select(e => e.Path));
+        Assert.Equal(merged.Count, merged.Select(e => e.Sequence).Distinct().Count());
+        Assert.False(a.TryRead(out _));
+        Assert.Equal(new XenStoreWatchEvent("/a/1", "ta") { Sequence = 1 }, new XenStoreWatchEvent("/a/1", "ta") { Sequence = 2 });
+    }
+
+    [Fact]
     public async Task Watch_events_are_told_apart_by_token_and_a_slow_consumer_does_not_stall_replies()
     {
         var daemon = new FakeDaemon();
