@@ -22,6 +22,7 @@ internal static class StoreCommands
         store.Subcommands.Add(StoreMkdirCommand.Create(console));
         store.Subcommands.Add(StoreChmodCommand.Create(console));
         store.Subcommands.Add(StoreWatchCommand.Create(console));
+        store.Subcommands.Add(StoreServeCommand.Create());
         return store;
     }
 }

@@ -1,0 +1,66 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using Xen.Store.Server;
+
+namespace Xen.Tool.Commands;
+
+/// <summary>
+/// <c>xen store serve --socket PATH [--peer-dir DIR] [--state FILE]</c>: the embedded xenstored as a daemon. It
+/// prints nothing until the socket is ready, then one line naming it, and runs until SIGINT or SIGTERM; on the way
+/// out it saves the tree to <c>--state</c> when given.
+/// </summary>
+internal static class StoreServeCommand
+{
+    public static Command Create(TextWriter? output = null)
+    {
+        var socket = new Option<string>("--socket", "-s") { Description = "The Unix socket to listen on (clients: XENSTORED_PATH=PATH).", Required = true };
+        var peerDir = new Option<string?>("--peer-dir") { Description = "Serve guests introduced with INTRODUCE over the page files and datagram event channels of this directory (the convention of the LD_PRELOAD shim the real Xen daemons run under without a hypervisor): xs-ring-D, port-D-P, domD.evtchn." };
+        var state = new Option<string?>("--state") { Description = "Load the tree from this file at start (if it exists) and save it there on a clean shutdown." };
+        var command = new Command("serve", "Run the embedded xenstored on a Unix socket until SIGINT/SIGTERM.");
+        command.Options.Add(socket);
+        command.Options.Add(peerDir);
+        command.Options.Add(state);
+        command.SetAction((parseResult, cancellationToken) =>
+            RunAsync(parseResult.GetValue(socket)!, parseResult.GetValue(peerDir), parseResult.GetValue(state), output ?? Console.Out, cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string socketPath, string? peerDirectory, string? stateFile, TextWriter output, CancellationToken cancellationToken)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        });
+        using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context =>
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        });
+
+        var options = new XenStoreServerOptions { PeerDirectory = peerDirectory, StateFile = stateFile };
+        await using XenStoreServer server = await XenStoreServer.StartAsync(options, stop.Token).ConfigureAwait(false);
+        try
+        {
+            await server.ListenUnixAsync(socketPath, stop.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is ArgumentException or System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"xen store serve: cannot listen on {socketPath}: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
+
+        await output.WriteLineAsync($"xenstored listening on {socketPath}").ConfigureAwait(false);
+        await output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        return 0;
+    }
+}
