@@ -9,8 +9,8 @@ namespace Xen.Benchmarks;
 /// <summary>
 /// A producer thread streams <see cref="TotalBytes"/> through the 2 KiB <c>out[]</c> ring of a console page
 /// to a consumer on the benchmark thread. Each side moves up to a ring's worth per call and busy-polls when
-/// the ring is full or empty, backing off as <see cref="SpinWait.SpinOnce(int)"/> does (pause, then yield);
-/// there are no event channels. Every case reports the time per MiB.
+/// the ring is full or empty with the same <see cref="PollBackoff"/> schedule in both languages (pause
+/// instructions, then yield); there are no event channels. Every case reports the time per MiB.
 /// </summary>
 /// <remarks>
 /// The producer thread lives for the whole run and is started for each invocation with a semaphore, in C# and
@@ -141,10 +141,10 @@ public unsafe class TwoThreadStreamBenchmarks
         {
             Span<byte> free = destination.Slice(position, (int)Math.Min(Math.Min(ConsoleLayout.OutSize, left), destination.Length - position));
             int read;
-            var spin = default(SpinWait);
+            var backoff = default(PollBackoff);
             while ((read = daemon.Read(free)) == 0)
             {
-                spin.SpinOnce(sleep1Threshold: -1);
+                backoff.SpinOnce();
             }
 
             left -= read;
@@ -183,10 +183,10 @@ public unsafe class TwoThreadStreamBenchmarks
         {
             ReadOnlySpan<byte> chunk = source.Slice(position, (int)Math.Min(Math.Min(ConsoleLayout.OutSize, left), source.Length - position));
             int written;
-            var spin = default(SpinWait);
+            var backoff = default(PollBackoff);
             while ((written = guest.Write(chunk)) == 0)
             {
-                spin.SpinOnce(sleep1Threshold: -1);
+                backoff.SpinOnce();
             }
 
             left -= written;

@@ -7,7 +7,9 @@
  * guest or backend would use them.
  *
  * Built by Xen.Benchmarks.csproj:
- *   gcc -O2 -shared -fPIC -D__XEN_TOOLS__ -I/usr/include -o libxenbench.so xen_bench.c -lpthread
+ *   gcc -O2 -shared -fPIC -D__XEN_TOOLS__ -mstringop-strategy=libcall -I/usr/include \
+ *       -o libxenbench.so xen_bench.c -lpthread
+ * (libcall: see the note in the csproj)
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -92,6 +94,8 @@ cons_out_write(struct xencons_interface *intf, const char *data, uint32_t len, c
     n = sizeof(intf->out) - used;
     if (n > len)
         n = len;
+    if (n == 0)
+        return 0; /* full: leave the shared index line alone while the peer polls it */
     off = MASK_XENCONS_IDX(prod, intf->out);
     first = sizeof(intf->out) - off;
     if (first > n)
@@ -122,6 +126,8 @@ cons_out_read(struct xencons_interface *intf, char *buf, uint32_t len, const int
         return XB_BROKEN;
 
     n = used < len ? used : len;
+    if (n == 0)
+        return 0; /* empty: as above */
     off = MASK_XENCONS_IDX(cons, intf->out);
     first = sizeof(intf->out) - off;
     if (first > n)
@@ -373,9 +379,9 @@ XB_EXPORT int64_t xb_blkif_run(struct xb_blkif *b, uint32_t batches, uint32_t ba
 /* ------------------------------------------------------------------------ */
 
 /*
- * Backoff while the ring is full or empty, the same schedule as .NET's
- * SpinWait.SpinOnce(-1): exponentially more pause instructions for the first
- * ten rounds, then alternately yield the CPU and spin.
+ * Backoff while the ring is full or empty, the same steps as PollBackoff in
+ * the C# benchmark: 1, 2, 4 ... 32 and then 64 pause instructions for the
+ * first ten polls, then alternately yield the CPU and spin 64 pauses.
  */
 static inline void spin_once(unsigned *count)
 {
