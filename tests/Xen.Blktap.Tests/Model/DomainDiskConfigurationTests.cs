@@ -51,9 +51,9 @@ public class DomainDiskConfigurationTests
     public void Stopped_domain_class_comes_from_configuration()
     {
         DomainDiskConfiguration c = DomainDiskConfiguration.Validate([DiskEntry.Parse("tap:aio:/a", "xvda"), DiskEntry.Parse("phy:/dev/b", "hda")]);
-        Assert.Equal(DeviceClass.Tap2, Lifecycle.BlktapDeviceManager.GetDeviceClass(c, 51712));
-        Assert.Equal(DeviceClass.Vbd, Lifecycle.BlktapDeviceManager.GetDeviceClass(c, 768));
-        Assert.Null(Lifecycle.BlktapDeviceManager.GetDeviceClass(c, 832));
+        Assert.Equal(DeviceClass.Tap2, Xen.Blktap.Lifecycle.BlktapDeviceManager.GetDeviceClass(c, 51712));
+        Assert.Equal(DeviceClass.Vbd, Xen.Blktap.Lifecycle.BlktapDeviceManager.GetDeviceClass(c, 768));
+        Assert.Null(Xen.Blktap.Lifecycle.BlktapDeviceManager.GetDeviceClass(c, 832));
     }
 
     [Theory]
