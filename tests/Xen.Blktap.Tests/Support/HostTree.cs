@@ -189,24 +189,27 @@ internal sealed class HostTree : IDisposable
             [ -e "$file" ] || { echo "tap-ctl create: failed to open $file" >&2; exit 2; }
             n=0
             while ! mkdir "$st/$n" 2>/dev/null; do n=$((n+1)); done
-            echo $((20000 + n)) > "$st/$n/pid"; echo 0 > "$st/$n/state"; echo "$args" > "$st/$n/args"
+            echo 0 > "$st/$n/state"; echo "$args" > "$st/$n/args"; echo $((20000 + n)) > "$st/$n/pid"
             echo "/dev/xen/blktap-2/tapdev$n";;
           list)
             for e in "$st"/*; do
               [ -d "$e" ] || continue
-              printf 'pid=%s minor=%s state=%#x args=%s\n' "$(cat "$e/pid")" "${e##*/}" "$(cat "$e/state")" "$(cat "$e/args")"
+              p=$(cat "$e/pid" 2>/dev/null); s=$(cat "$e/state" 2>/dev/null); a=$(cat "$e/args" 2>/dev/null)
+              # An entry still being created shows no pid yet; tap-ctl would not list it either.
+              [ -n "$p" ] && [ -n "$s" ] || continue
+              printf 'pid=%s minor=%s state=%#x args=%s\n' "$p" "${e##*/}" "$s" "$a"
             done;;
           pause|unpause|destroy)
             if [ -z "$minor" ] || [ ! -d "$d" ] || [ "$(cat "$d/pid")" != "$pid" ]; then echo "tap-ctl $cmd: no tapdisk $pid with minor $minor" >&2; exit 3; fi
             case "$cmd" in
               pause) [ "$(cat "$d/state")" = 0 ] || { echo "tap-ctl pause: minor $minor already paused" >&2; exit 16; }; echo 2 > "$d/state";;
               unpause) [ "$(cat "$d/state")" = 2 ] || { echo "tap-ctl unpause: minor $minor not paused" >&2; exit 16; }; echo 0 > "$d/state";;
-              destroy) rm -rf "$d"; echo "destroy $minor" >> "$root/released.log";;
+              destroy) mv "$d" "$st/.gone-$minor-$$" && rm -rf "$st/.gone-$minor-$$"; echo "destroy $minor" >> "$root/released.log";;
             esac;;
           free)
             if [ -z "$minor" ] || [ ! -d "$d" ]; then echo "tap-ctl free: minor $minor not allocated" >&2; exit 3; fi
             if [ "$(cat "$d/pid")" != "-1" ]; then echo "tap-ctl free: minor $minor busy" >&2; exit 16; fi
-            rm -rf "$d"; echo "free $minor" >> "$root/released.log";;
+            mv "$d" "$st/.gone-$minor-$$" && rm -rf "$st/.gone-$minor-$$"; echo "free $minor" >> "$root/released.log";;
           *) echo "tap-ctl: unknown command $cmd" >&2; exit 22;;
         esac
         """;
