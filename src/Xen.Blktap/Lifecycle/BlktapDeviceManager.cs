@@ -442,10 +442,12 @@ public sealed class BlktapDeviceManager
         await _store.RunTransactionAsync<bool>(
             async (tx, token) =>
             {
+                // A record left by a destroy that failed half way still owns its tap device: refuse until it is finished.
                 if (await tx.ReadAsync(backend, token).ConfigureAwait(false) is not null
-                    || await tx.ReadAsync(frontend, token).ConfigureAwait(false) is not null)
+                    || await tx.ReadAsync(frontend, token).ConfigureAwait(false) is not null
+                    || await tx.ReadAsync(record, token).ConfigureAwait(false) is not null)
                 {
-                    throw new BlktapException($"Domain {domain.DomainId} already has a device {disk.DeviceNumber} ({backend} or {frontend} exists).");
+                    throw new BlktapException($"Domain {domain.DomainId} already has a device {disk.DeviceNumber} ({backend}, {frontend} or {record} exists).");
                 }
 
                 await WriteDirectoryAsync(tx, frontend, frontendNodes, [new XsPermission(XsAccess.None, (ushort)domain.DomainId), new XsPermission(XsAccess.Read, (ushort)domain.BackendDomainId)], token).ConfigureAwait(false);
@@ -559,33 +561,54 @@ public sealed class BlktapDeviceManager
             return null;
         }
 
-        try
+        // Each part is tried a few times: a transient failure must not leave a tap device that nothing records.
+        Exception? error = null;
+        if (nodesWritten && deviceClass is { } cls)
         {
-            if (nodesWritten && deviceClass is { } cls)
-            {
-                await _store.RunTransactionAsync<bool>(
-                    async (tx, token) =>
-                    {
-                        await RemoveDeviceDirectoryAsync(tx, domain.BackendPath(cls, deviceId), token).ConfigureAwait(false);
-                        await RemoveDeviceDirectoryAsync(tx, domain.FrontendPath(deviceId), token).ConfigureAwait(false);
-                        await RemoveDeviceDirectoryAsync(tx, domain.VmDevicePath(cls, deviceId), token).ConfigureAwait(false);
-                        return true;
-                    },
-                    CancellationToken.None).ConfigureAwait(false);
-            }
+            error = await RetryAsync(async () => await _store.RunTransactionAsync<bool>(
+                async (tx, token) =>
+                {
+                    await RemoveDeviceDirectoryAsync(tx, domain.BackendPath(cls, deviceId), token).ConfigureAwait(false);
+                    await RemoveDeviceDirectoryAsync(tx, domain.FrontendPath(deviceId), token).ConfigureAwait(false);
+                    await RemoveDeviceDirectoryAsync(tx, domain.VmDevicePath(cls, deviceId), token).ConfigureAwait(false);
+                    return true;
+                },
+                CancellationToken.None).ConfigureAwait(false)).ConfigureAwait(false);
+        }
 
-            if (tap is not null)
-            {
-                await _host.ReleaseAsync(tap.Minor, CancellationToken.None).ConfigureAwait(false);
-            }
+        if (tap is not null)
+        {
+            error ??= await RetryAsync(async () => await _host.ReleaseAsync(tap.Minor, CancellationToken.None).ConfigureAwait(false)).ConfigureAwait(false);
+        }
 
+        if (error is null)
+        {
             Log.Undone(_logger, domain.DomainId, deviceId, nodesWritten, tap is not null);
-            return null;
         }
-        catch (Exception e)
+        else
         {
-            Log.UndoFailed(_logger, e, domain.DomainId, deviceId);
-            return e;
+            Log.UndoFailed(_logger, error, domain.DomainId, deviceId);
         }
+
+        return error;
+    }
+
+    private async ValueTask<Exception?> RetryAsync(Func<Task> action)
+    {
+        Exception? last = null;
+        for (int attempt = 0; attempt < Math.Max(1, _options.UndoAttempts); attempt++)
+        {
+            try
+            {
+                await action().ConfigureAwait(false);
+                return null;
+            }
+            catch (Exception e) when (e is BlktapException or Xen.Store.XenStoreException or IOException)
+            {
+                last = e;
+            }
+        }
+
+        return last;
     }
 }

@@ -11,4 +11,7 @@ public sealed class BlktapManagerOptions
     /// readable by the other (default true). Turn off where the store refuses permissions naming unknown domains.
     /// </summary>
     public bool SetPermissions { get; init; } = true;
+
+    /// <summary>How many times each part of undoing a failed create is tried before giving up (default 3).</summary>
+    public int UndoAttempts { get; init; } = 3;
 }
