@@ -27,24 +27,8 @@ public sealed class Blktap2SysfsBackend : ITapBackend
     private string ClassDirectory => Path.Combine(_options.SysRoot, "class", "blktap2");
 
     /// <summary>Whether a <c>/proc/devices</c> line names the <c>blktap2</c> driver.</summary>
-    public async ValueTask<bool> IsBlktap2PresentAsync(CancellationToken cancellationToken = default)
-    {
-        string devices;
-        try
-        {
-            devices = await File.ReadAllTextAsync(Path.Combine(_options.ProcRoot, "devices"), cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
-
-        return devices.Split('\n').Any(static line =>
-        {
-            string[] fields = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-            return fields.Length == 2 && fields[1] == "blktap2";
-        });
-    }
+    public ValueTask<bool> IsBlktap2PresentAsync(CancellationToken cancellationToken = default) =>
+        ProcDevices.HasDriverAsync(_options.ProcRoot, "blktap2", cancellationToken);
 
     /// <summary>Runs <c>tapdisk2 -n &lt;driver&gt;:&lt;file&gt;</c> and takes the device from its first output line.</summary>
     /// <exception cref="TapBackendException">tapdisk2 is missing, failed, or printed no tap device path.</exception>

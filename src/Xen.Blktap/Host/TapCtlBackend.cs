@@ -21,29 +21,10 @@ public sealed class TapCtlBackend : ITapBackend
     public string Name => "tap-ctl";
 
     /// <summary>Whether the kernel driver (<see cref="TapCtlOptions.KernelDriverName"/>) is in <c>/proc/devices</c>; always true when none is needed.</summary>
-    public async ValueTask<bool> IsBlktap2PresentAsync(CancellationToken cancellationToken = default)
-    {
-        if (_options.KernelDriverName is null)
-        {
-            return true;
-        }
-
-        string devices;
-        try
-        {
-            devices = await File.ReadAllTextAsync(Path.Combine(_options.ProcRoot, "devices"), cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
-
-        return devices.Split('\n').Any(line =>
-        {
-            string[] fields = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-            return fields.Length == 2 && fields[1] == _options.KernelDriverName;
-        });
-    }
+    public ValueTask<bool> IsBlktap2PresentAsync(CancellationToken cancellationToken = default) =>
+        _options.KernelDriverName is null
+            ? ValueTask.FromResult(true)
+            : ProcDevices.HasDriverAsync(_options.ProcRoot, _options.KernelDriverName, cancellationToken);
 
     /// <summary>Runs <c>tap-ctl create -a &lt;driver&gt;:&lt;file&gt;</c>.</summary>
     /// <exception cref="TapBackendException">tap-ctl is missing, failed, or printed no device path.</exception>

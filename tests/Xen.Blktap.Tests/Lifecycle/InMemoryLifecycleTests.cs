@@ -218,4 +218,24 @@ public sealed class InMemoryLifecycleTests : IAsyncLifetime, IDisposable
         Assert.Empty(await _host.ListAsync());
         Assert.DoesNotContain(_store.Snapshot(), p => p.Contains("51712", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task A_backend_that_never_closes_fails_the_destroy_at_WaitForClosed_and_a_second_destroy_finishes()
+    {
+        BlktapDevice device = await Manager().CreateAsync(Domain, DiskEntry.Parse("tap:aio:/img/a", "xvda"));
+        await _blkback!.DisposeAsync();
+        _blkback = null;
+        var e = await Assert.ThrowsAsync<BlktapOperationException>(() => Manager(TimeSpan.FromMilliseconds(300)).DestroyAsync(Domain, device.DeviceId));
+        Assert.Equal(BlktapStep.WaitForClosed, e.Step);
+        Assert.Contains("did not reach Closed", e.Message, StringComparison.Ordinal);
+        Assert.Contains("last seen in state Closing (5)", e.Message, StringComparison.Ordinal);
+        Assert.Equal("0", await _store.ReadAsync($"{device.BackendPath}/online"));
+        Assert.Single(await _host.ListAsync());
+
+        _blkback = await SimulatedBlkback.StartAsync(_store);
+        await Manager().DestroyAsync(Domain, device.DeviceId);
+        Assert.Empty(await _host.ListAsync());
+        Assert.Equal([0], _host.ReleasedMinors);
+        Assert.Empty(Leftovers.DeviceNodes(_store.Snapshot()));
+    }
 }

@@ -4,7 +4,10 @@ using Xen.Blktap.Backend;
 using Xen.Blktap.Host;
 using Xen.Blktap.Lifecycle;
 using Xen.Blktap.Model;
+using Xen.Blktap.Store;
 using Xen.Blktap.Tests.Support;
+using Xen.Interop.Tests.Peers;
+using Xen.Store.Client;
 
 namespace Xen.Blktap.Tests.Lifecycle;
 
@@ -72,18 +75,34 @@ public class LifecycleProperties
     [Fact]
     public void Random_operation_sequences_with_injected_failures_match_the_model_and_leave_nothing_behind()
     {
-        Prop.ForAll(Ops.ListOf().Where(l => l.Count is > 0 and < 25).ToArbitrary(), ops => RunAsync(ops).GetAwaiter().GetResult())
-            .Check(Config.QuickThrowOnFailure.WithMaxTest(80));
+        Prop.ForAll(Ops.ListOf().Where(l => l.Count is > 0 and < 25).ToArbitrary(), ops =>
+        {
+            using var raw = new InMemoryDeviceStore();
+            RunAsync(ops, raw, () => Task.FromResult(raw.Snapshot())).GetAwaiter().GetResult();
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(80));
     }
 
-    private static async Task RunAsync(IReadOnlyList<Op> ops)
+    [Fact]
+    [Trait("Category", "Interop")]
+    public async Task The_same_sequences_hold_against_the_real_C_xenstored()
     {
-        using var raw = new InMemoryDeviceStore();
+        // One daemon for every sequence: each ends with a clean teardown, which the property checks left nothing.
+        await using XenstoredPeer peer = await XenstoredPeer.StartAsync(XenstoredKind.C);
+        await using XenStoreClient client = await XenStoreClient.ConnectAsync(peer.SocketPath);
+        var raw = new XenStoreDeviceStore(client);
+        Prop.ForAll(Ops.ListOf().Where(l => l.Count is > 0 and < 15).ToArbitrary(), ops =>
+            RunAsync(ops, raw, async () => (IReadOnlyList<string>)await StoreWalk.AllAsync(raw, "/local", "/vm")).GetAwaiter().GetResult())
+            .Check(Config.QuickThrowOnFailure.WithMaxTest(40));
+    }
+
+    private static async Task RunAsync(IReadOnlyList<Op> ops, IDeviceStore raw, Func<Task<IReadOnlyList<string>>> snapshot)
+    {
         var store = new FaultyDeviceStore(raw);
         var simulated = new SimulatedTapBackend();
         var host = new CountingTapBackend(simulated);
         await using SimulatedBlkback blkback = await SimulatedBlkback.StartAsync(raw);
         var manager = new BlktapDeviceManager(store, host, new BlktapManagerOptions { DeviceTimeout = TimeSpan.FromSeconds(20) });
+
         // Checks read through a manager on the store without faults.
         var checker = new BlktapDeviceManager(raw, simulated);
         var model = new Dictionary<(uint, int), Presence>();
@@ -99,7 +118,7 @@ public class LifecycleProperties
                 : (o, _) => o == failing && Interlocked.Exchange(ref hostFired, 1) == 0 ? new TapBackendException(o, $"injected {o} failure") : null;
             try
             {
-                await ApplyAsync(op, domain, manager, checker, raw, simulated, model, Get);
+                await ApplyAsync(op, domain, manager, checker, snapshot, simulated, model, Get);
             }
             finally
             {
@@ -117,7 +136,7 @@ public class LifecycleProperties
             Assert.All(results, r => Assert.True(r.Succeeded, r.Error?.ToString()));
         }
 
-        Assert.Empty(Leftovers.DeviceNodes(raw.Snapshot()));
+        Assert.Empty(Leftovers.DeviceNodes(await snapshot()));
         Assert.Empty(await simulated.ListAsync());
         Assert.Equal(host.Created, host.Released);
         Assert.Empty(host.Violations);
@@ -125,7 +144,7 @@ public class LifecycleProperties
     }
 
     private static async Task ApplyAsync(
-        Op op, BlktapDomain domain, BlktapDeviceManager manager, BlktapDeviceManager checker, InMemoryDeviceStore raw, SimulatedTapBackend simulated,
+        Op op, BlktapDomain domain, BlktapDeviceManager manager, BlktapDeviceManager checker, Func<Task<IReadOnlyList<string>>> snapshot, SimulatedTapBackend simulated,
         Dictionary<(uint, int), Presence> model, Func<uint, int, Presence> get)
     {
         switch (op.Kind)
@@ -140,7 +159,7 @@ public class LifecycleProperties
                     BlktapDevice device = await manager.CreateAsync(domain, disk);
                     Assert.NotEqual(Presence.Present, before);
                     Assert.Equal(Classes[op.Disk], device.DeviceClass);
-                    Assert.Equal("connected", await raw.ReadAsync($"{device.BackendPath}/hotplug-status"));
+                    Assert.Equal("connected", (await checker.GetStatusAsync(domain, device.DeviceId))?.HotplugStatus);
                     model[(op.Domain, op.Disk)] = Presence.Present;
                 }
                 catch (BlktapOperationException e)
@@ -149,7 +168,7 @@ public class LifecycleProperties
                     if (before == Presence.Absent)
                     {
                         // A failed create undoes itself completely.
-                        Assert.DoesNotContain(Leftovers.DeviceNodes(raw.Snapshot()), p => IsOf(p, op.Domain, disk.DeviceNumber));
+                        Assert.DoesNotContain(Leftovers.DeviceNodes(await snapshot()), p => IsOf(p, op.Domain, disk.DeviceNumber));
                         Assert.Equal(devicesBefore, (await simulated.ListAsync()).Count);
                     }
                     else
