@@ -216,10 +216,12 @@ public sealed class BlktapDeviceManager
     }
 
     /// <summary>Pauses every tap2 device of the domain whose backend serves a tap device; a failure is reported for its device and the others go on.</summary>
+    /// <exception cref="Xen.Store.XenStoreException">The domain's device records could not be listed.</exception>
     public Task<IReadOnlyList<DeviceOperationResult>> PauseDomainAsync(BlktapDomain domain, CancellationToken cancellationToken = default) =>
         ForEachTapAsync(domain, pause: true, cancellationToken);
 
     /// <summary>Resumes every tap2 device of the domain; a failure is reported for its device and the others go on.</summary>
+    /// <exception cref="Xen.Store.XenStoreException">The domain's device records could not be listed.</exception>
     public Task<IReadOnlyList<DeviceOperationResult>> UnpauseDomainAsync(BlktapDomain domain, CancellationToken cancellationToken = default) =>
         ForEachTapAsync(domain, pause: false, cancellationToken);
 
@@ -227,19 +229,20 @@ public sealed class BlktapDeviceManager
     /// Destroys every block device recorded for the domain (vbd, tap and tap2), all at once; one result per device,
     /// failures included.
     /// </summary>
+    /// <exception cref="Xen.Store.XenStoreException">The domain's device records could not be listed (nothing was destroyed).</exception>
     public async Task<IReadOnlyList<DeviceOperationResult>> TeardownDomainAsync(BlktapDomain domain, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(domain);
-        var work = new List<Task<DeviceOperationResult>>();
+        var devices = new List<(DeviceClass Class, int DeviceId)>();
         foreach (DeviceClass cls in DeviceClasses.All)
         {
             foreach (int deviceId in await ListDevicesAsync(domain, cls, cancellationToken).ConfigureAwait(false))
             {
-                work.Add(DestroyForResultAsync(domain, deviceId, cls, cancellationToken));
+                devices.Add((cls, deviceId));
             }
         }
 
-        DeviceOperationResult[] results = await Task.WhenAll(work).ConfigureAwait(false);
+        DeviceOperationResult[] results = await Task.WhenAll(devices.Select(d => DestroyForResultAsync(domain, d.DeviceId, d.Class, cancellationToken))).ConfigureAwait(false);
         Log.TornDown(_logger, domain.DomainId, results.Count(static r => r.Succeeded), results.Count(static r => !r.Succeeded));
         return results;
     }
