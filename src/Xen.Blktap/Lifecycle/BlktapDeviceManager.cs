@@ -56,7 +56,7 @@ public sealed class BlktapDeviceManager
     /// Creates and attaches a disk: returns once the backend is at InitWait (or later) with <c>hotplug-status</c>
     /// <c>connected</c>.
     /// </summary>
-    /// <exception cref="BlktapConfigurationException">A tap disk names an unknown driver (the message lists the allowed ones).</exception>
+    /// <exception cref="BlktapConfigurationException">A tap disk names an unknown driver (the message lists the allowed ones), or another device of the domain uses the same file.</exception>
     /// <exception cref="BlktapOperationException">A step failed (<see cref="BlktapOperationException.Step"/>); what was done is undone.</exception>
     /// <exception cref="OperationCanceledException">Cancelled; what was done is undone.</exception>
     public async Task<BlktapDevice> CreateAsync(BlktapDomain domain, DiskEntry disk, CancellationToken cancellationToken = default)
@@ -76,6 +76,7 @@ public sealed class BlktapDeviceManager
         bool nodesWritten = false;
         try
         {
+            await CheckBackingFileUnusedAsync(domain, disk, cancellationToken).ConfigureAwait(false);
             bool blktap2 = disk.Spec.IsTap && await _host.IsBlktap2PresentAsync(cancellationToken).ConfigureAwait(false);
             deviceClass = DeviceClasses.Choose(disk.Spec, blktap2);
             Log.ClassChosen(_logger, domain.DomainId, deviceId, disk.VirtualDevice, disk.Spec.ToString(), deviceClass.Value.Name(), blktap2);
@@ -98,6 +99,11 @@ public sealed class BlktapDeviceManager
             Log.BackendReady(_logger, domain.DomainId, deviceId, state.ToString(), hotplug);
             Log.Created(_logger, domain.DomainId, deviceId, deviceClass.Value.Name(), disk.Spec.ToString());
             return device;
+        }
+        catch (BlktapConfigurationException)
+        {
+            // Refused before anything was done.
+            throw;
         }
         catch (Exception error)
         {
@@ -322,6 +328,23 @@ public sealed class BlktapDeviceManager
             cls == DeviceClass.Tap2 ? await _store.ReadAsync($"{record}/{TapDeviceRecordNode}", cancellationToken).ConfigureAwait(false) : null);
     }
 
+    /// <summary>The check a toolstack makes before attaching a disk to a running domain: no other device of the domain uses the same file.</summary>
+    private async ValueTask CheckBackingFileUnusedAsync(BlktapDomain domain, DiskEntry disk, CancellationToken cancellationToken)
+    {
+        foreach (DeviceClass cls in DeviceClasses.All)
+        {
+            foreach (int other in await ListDevicesAsync(domain, cls, cancellationToken).ConfigureAwait(false))
+            {
+                string? uname = await _store.ReadAsync($"{domain.VmDevicePath(cls, other)}/uname", cancellationToken).ConfigureAwait(false);
+                if (other != disk.DeviceNumber && DiskSpec.TryParse(uname, out DiskSpec? used, out _) && used.Path == disk.Spec.Path)
+                {
+                    throw new BlktapConfigurationException(
+                        $"Disk {disk.Spec} ({disk.VirtualDevice}): the file {disk.Spec.Path} is already used by device {other} ({VirtualDevice.ToName(other) ?? "?"}) of domain {domain.DomainId}.");
+                }
+            }
+        }
+    }
+
     internal static string StateText(XenbusState state) => ((int)state).ToString(CultureInfo.InvariantCulture);
 
     internal static XenbusState? ParseState(string? text) =>
@@ -510,8 +533,9 @@ public sealed class BlktapDeviceManager
 
                 bool atInitWait = state is XenbusState.InitWait or XenbusState.Initialised or XenbusState.Connected;
                 setStep(atInitWait ? BlktapStep.WaitForHotplug : BlktapStep.WaitForInitWait);
-                if (atInitWait && hotplug is not null && hotplug != "connected")
+                if (hotplug is not null && hotplug != "connected")
                 {
+                    setStep(BlktapStep.WaitForHotplug);
                     string? detail = await _store.ReadAsync($"{backend}/hotplug-error", token).ConfigureAwait(false);
                     throw new BlktapException($"The hotplug script reported '{hotplug}' for {backend}{(detail is null ? string.Empty : $": {detail}")}.");
                 }

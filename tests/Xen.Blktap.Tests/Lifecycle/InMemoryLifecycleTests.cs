@@ -238,4 +238,30 @@ public sealed class InMemoryLifecycleTests : IAsyncLifetime, IDisposable
         Assert.Equal([0], _host.ReleasedMinors);
         Assert.Empty(Leftovers.DeviceNodes(_store.Snapshot()));
     }
+
+    [Fact]
+    public async Task Attaching_a_file_another_device_of_the_domain_uses_is_refused()
+    {
+        BlktapDeviceManager manager = Manager();
+        await manager.CreateAsync(Domain, DiskEntry.Parse("tap:aio:/img/a", "xvda"));
+        var e = await Assert.ThrowsAsync<BlktapConfigurationException>(() => manager.CreateAsync(Domain, DiskEntry.Parse("tap:vhd:/img/a", "xvdb")));
+        Assert.Contains("the file /img/a is already used by device 51712 (xvda) of domain 5", e.Message, StringComparison.Ordinal);
+        Assert.Single(await _host.ListAsync());
+        await manager.CreateAsync(new BlktapDomain(6, "vm-six"), DiskEntry.Parse("tap:vhd:/img/b", "xvdb"));
+    }
+
+    [Fact]
+    public async Task A_hotplug_error_before_InitWait_fails_the_create_at_once()
+    {
+        await _blkback!.DisposeAsync();
+        _blkback = null;
+        Task<BlktapDevice> create = Manager().CreateAsync(Domain, DiskEntry.Parse("phy:/dev/sdz", "xvdc"));
+        await Xen.Interop.Tests.Peers.Deadline.PollAsync(() => _store.Snapshot().Contains("/local/domain/0/backend/vbd/5/51744/state"), () => "the create never wrote its nodes");
+        await _store.WriteAsync("/local/domain/0/backend/vbd/5/51744/hotplug-error", "no such device /dev/sdz");
+        await _store.WriteAsync("/local/domain/0/backend/vbd/5/51744/hotplug-status", "error");
+        var e = await Assert.ThrowsAsync<BlktapOperationException>(() => create);
+        Assert.Equal(BlktapStep.WaitForHotplug, e.Step);
+        Assert.Contains("no such device /dev/sdz", e.Message, StringComparison.Ordinal);
+        Assert.Empty(Leftovers.DeviceNodes(_store.Snapshot()));
+    }
 }
