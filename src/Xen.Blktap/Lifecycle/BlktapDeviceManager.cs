@@ -575,6 +575,14 @@ public sealed class BlktapDeviceManager
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
+            // The deadline may have cut a look short (or come before the first): look once more, so the error names
+            // the state as it is, and a state that arrived at the deadline still counts.
+            seen = await check(cancellationToken).ConfigureAwait(false);
+            if (seen.Done)
+            {
+                return (seen.State, seen.Hotplug);
+            }
+
             throw new DeviceTimeoutException(
                 $"The backend {backend} did not {goal} within {_options.DeviceTimeout.TotalSeconds:0.###} s; it was last seen in state {Describe(seen.State)}, hotplug-status {seen.Hotplug ?? "(none)"}.",
                 backend, seen.State, seen.Hotplug);
