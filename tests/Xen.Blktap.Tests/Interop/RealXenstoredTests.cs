@@ -17,7 +17,7 @@ public enum HostKind
 }
 
 /// <summary>
-/// The whole lifecycle against the real C xenstored (under the shim of the interop tests), with the simulated
+/// The whole lifecycle against the real C xenstored (and once oxenstored) under the shim of the interop tests, with the simulated
 /// blkback on its own connection and each host backend.
 /// </summary>
 [Trait("Category", "Interop")]
@@ -35,9 +35,9 @@ public sealed class RealXenstoredTests
         public SimulatedBlkback? Blkback { get; set; }
         public required BlktapDeviceManager Manager { get; init; }
 
-        public static async Task<Rig> StartAsync(HostKind kind, bool blkback = true, TimeSpan? timeout = null, string? tapdisk2 = null)
+        public static async Task<Rig> StartAsync(HostKind kind, bool blkback = true, TimeSpan? timeout = null, string? tapdisk2 = null, XenstoredKind daemon = XenstoredKind.C)
         {
-            XenstoredPeer peer = await XenstoredPeer.StartAsync(XenstoredKind.C);
+            XenstoredPeer peer = await XenstoredPeer.StartAsync(daemon);
             XenStoreClient toolstack = await XenStoreClient.ConnectAsync(peer.SocketPath);
             XenStoreClient backendConnection = await XenStoreClient.ConnectAsync(peer.SocketPath);
             var tree = new HostTree();
@@ -109,12 +109,13 @@ public sealed class RealXenstoredTests
     private static BlktapDomain Domain(uint id) => new(id, $"vm-{id}");
 
     [Theory]
-    [InlineData(HostKind.Sysfs)]
-    [InlineData(HostKind.TapCtl)]
-    [InlineData(HostKind.Simulated)]
-    public async Task Several_domains_go_through_the_whole_lifecycle_and_leave_nothing_behind(HostKind kind)
+    [InlineData(HostKind.Sysfs, XenstoredKind.C)]
+    [InlineData(HostKind.TapCtl, XenstoredKind.C)]
+    [InlineData(HostKind.Simulated, XenstoredKind.C)]
+    [InlineData(HostKind.TapCtl, XenstoredKind.OCaml)]
+    public async Task Several_domains_go_through_the_whole_lifecycle_and_leave_nothing_behind(HostKind kind, XenstoredKind daemon)
     {
-        await using Rig rig = await Rig.StartAsync(kind);
+        await using Rig rig = await Rig.StartAsync(kind, daemon: daemon);
         BlktapDomain[] domains = [Domain(11), Domain(12), Domain(13)];
         var disks = new List<(BlktapDomain Domain, DiskEntry Disk)>();
         foreach (BlktapDomain d in domains)
