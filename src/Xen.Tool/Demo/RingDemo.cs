@@ -25,6 +25,10 @@ internal static class RingDemo
         await store.PrintTreeAsync(output, "after the guest was introduced", XsPath.DomainPath(StoreDemo.GuestDomain), cancellationToken).ConfigureAwait(false);
 
         output.WriteLine();
+        output.WriteLine("== tap2 disk: the blktap2 lifecycle with the simulated tap host and blkback");
+        await DiskDemo.RunAsync(store, output, checks, cancellationToken).ConfigureAwait(false);
+
+        output.WriteLine();
         output.WriteLine("== console ring: guest driver -> console daemon, and keyboard input back");
         checks.Add("console output reached the daemon byte for byte", await ConsoleAsync(output, checks, cancellationToken).ConfigureAwait(false));
         output.WriteLine();
