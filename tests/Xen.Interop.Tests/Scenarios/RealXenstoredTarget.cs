@@ -81,6 +81,9 @@ public sealed class RealXenstoredTarget : ScenarioTarget
     }
 
     /// <inheritdoc/>
+    public override async Task StopDaemonAsync() => await Peer.DisposeAsync();
+
+    /// <inheritdoc/>
     /// <remarks>
     /// The shim's convention: <c>dead-&lt;domid&gt;</c> marks the domain dead, and a datagram
     /// <c>&lt;0xFFFFFFFF&gt;&lt;3&gt;</c> to <c>virq-3</c> raises VIRQ_DOM_EXC, on which the daemon rescans its domains.

@@ -38,6 +38,9 @@ public abstract class ScenarioTarget : IAsyncDisposable
     /// <exception cref="NotSupportedException">The target has no ring guests.</exception>
     public abstract Task<RingGuest> IntroduceRingGuestAsync(uint domainId, uint port);
 
+    /// <summary>Stops the daemon (connections stay open on our side, to see how they fail).</summary>
+    public abstract Task StopDaemonAsync();
+
     /// <summary>Makes the (stand-in) hypervisor report domain <paramref name="domainId"/> dead and tells the daemon to look.</summary>
     /// <exception cref="NotSupportedException">The target has no ring guests.</exception>
     public abstract Task KillDomainAsync(uint domainId);

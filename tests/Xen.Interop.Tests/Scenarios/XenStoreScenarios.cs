@@ -254,6 +254,27 @@ public abstract class XenStoreScenarios : IAsyncLifetime
     });
 
     [Fact]
+    public Task Overlong_paths_are_refused_locally_or_with_EINVAL_and_the_connection_carries_on() => Scenario(async () =>
+    {
+        static string Deep(int byteCount) => string.Join('/', Enumerable.Repeat(new string('p', 99), 40))[..byteCount];
+
+        // XENSTORE_REL_PATH_MAX is 2048: one more is refused before anything is sent.
+        await Client.WriteAsync(Deep(2048), "longest relative path");
+        Assert.Equal("longest relative path", await Dom0.ReadStringAsync($"{Home}/{Deep(2048)}"));
+        await Assert.ThrowsAsync<ArgumentException>(() => Client.WriteAsync(Deep(2049), "x").AsTask());
+
+        // XENSTORE_ABS_PATH_MAX is 3072, but both daemons refuse this 3000-byte path outside any domain's home
+        // with EINVAL, from dom0 too: their own limit on a node's path is shorter.
+        string absolute = "/" + Deep(2999);
+        var e = await Assert.ThrowsAsync<XenStoreErrorException>(() => Dom0.WriteAsync(absolute, "x").AsTask());
+        Assert.Equal(XsError.EINVAL, e.Error);
+        await Assert.ThrowsAsync<ArgumentException>(() => Dom0.WriteAsync("/" + Deep(3072), "x").AsTask());
+
+        await Dom0.WriteAsync("/" + Deep(2047), "still fine");
+        Assert.Equal("still fine", await Dom0.ReadStringAsync("/" + Deep(2047)));
+    });
+
+    [Fact]
     public Task An_oversized_request_is_refused_locally_and_the_connection_carries_on() => Scenario(async () =>
     {
         string path = At("oversized");
@@ -282,8 +303,14 @@ public abstract class XenStoreScenarios : IAsyncLifetime
         switch (Target.Daemon)
         {
             case ScenarioDaemon.CXenstored:
-                // DIRECTORY answers E2BIG; the client fetches the listing with DIRECTORY_PART.
+                // DIRECTORY answers E2BIG; the client fetches the listing with DIRECTORY_PART, in a transaction too.
                 Assert.Equal(names, (await Client.DirectoryAsync(big)).Order(StringComparer.Ordinal));
+                await using (XenStoreTransaction tx = await Client.StartTransactionAsync())
+                {
+                    Assert.Equal(names, (await tx.DirectoryAsync(big)).Order(StringComparer.Ordinal));
+                    await tx.CommitAsync();
+                }
+
                 break;
             case ScenarioDaemon.Oxenstored:
                 // oxenstored sends the whole listing in one over-long reply and has no DIRECTORY_PART.
@@ -678,6 +705,34 @@ public abstract class XenStoreScenarios : IAsyncLifetime
         {
             Assert.Equal(Missing(i) ? null : Value(i), values[i]);
         }
+    });
+
+    // ---------------------------------------------------------------- the daemon going away
+
+    [Fact]
+    public Task When_the_daemon_stops_a_socket_connection_fails_its_requests_and_watch_streams_with_a_connection_error() => Scenario(async () =>
+    {
+        await Dom0.WriteAsync("/stop/node", "x");
+        XenStoreWatch watch = await Dom0.WatchAsync("/stop");
+        await ExpectEventAsync(watch, "/stop");
+
+        await Target.StopDaemonAsync();
+
+        await Deadline.RunAsync(
+            async token =>
+            {
+                await Assert.ThrowsAsync<XenStoreConnectionException>(async () =>
+                {
+                    await foreach (XenStoreWatchEvent e in watch.ReadAllAsync(token))
+                    {
+                        Assert.Fail($"the stopped daemon's watch delivered {e}");
+                    }
+                });
+            },
+            () => "the watch stream did not end when the daemon stopped");
+        Assert.True(Dom0.IsFaulted);
+        await Assert.ThrowsAsync<XenStoreConnectionException>(() => Dom0.ReadAsync("/stop/node").AsTask());
+        await watch.DisposeAsync();
     });
 
     // ---------------------------------------------------------------- helpers
