@@ -313,7 +313,8 @@ public abstract class XenStoreScenarios : IAsyncLifetime
 
                 break;
             case ScenarioDaemon.Oxenstored:
-                // oxenstored sends the whole listing in one over-long reply and has no DIRECTORY_PART.
+                // oxenstored answers E2BIG on a ring, sends the whole listing in one over-long reply on its socket
+                // (which the client fails with E2BIG), and has no DIRECTORY_PART.
                 var e = await Assert.ThrowsAsync<XenStoreErrorException>(() => Client.DirectoryAsync(big).AsTask());
                 Assert.Equal(XsError.E2BIG, e.Error);
                 var inner = Assert.IsType<XenStoreErrorException>(e.InnerException);
@@ -484,6 +485,39 @@ public abstract class XenStoreScenarios : IAsyncLifetime
         }
 
         Assert.Equal(paths, seen);
+    });
+
+    [Fact]
+    public Task A_watch_reader_that_falls_behind_keeps_the_newest_events_and_is_told_the_rest_were_dropped() => Scenario(async () =>
+    {
+        // The client keeps 1024 undelivered events per watch (XenStoreClientOptions.WatchEventCapacity).
+        const int Count = 1200;
+        const int Capacity = 1024;
+        await Client.MkdirAsync(At("slow"));
+        await using XenStoreWatch watch = await Client.WatchAsync(At("slow"));
+        await ExpectEventAsync(watch, At("slow"));
+
+        string[] paths = Enumerable.Range(0, Count).Select(i => At(string.Create(CultureInfo.InvariantCulture, $"slow/{i}"))).ToArray();
+        foreach (string path in paths)
+        {
+            await Dom0.WriteAsync(path, "x");
+        }
+
+        // A marker written last shows when every event has reached the client.
+        await using XenStoreWatch marker = await Client.WatchAsync(At("slow-marker"));
+        await ExpectEventAsync(marker, At("slow-marker"));
+
+        XenStoreWatchEvent first = await NextEventAsync(watch, "the oldest kept event");
+        Assert.True(first.EventsWereDropped);
+        var kept = new List<string> { first.Path };
+        while (kept.Count < Capacity)
+        {
+            XenStoreWatchEvent e = await NextEventAsync(watch, $"kept event {kept.Count + 1} of {Capacity}");
+            Assert.False(e.EventsWereDropped);
+            kept.Add(e.Path);
+        }
+
+        Assert.Equal(paths[^Capacity..], kept);
     });
 
     [Fact]
