@@ -161,8 +161,8 @@ public sealed class XenStoreClient : XenStoreOperations, IAsyncDisposable
 
     /// <summary>
     /// Runs <paramref name="body"/> in a transaction and commits it; when the commit (or any operation) fails with
-    /// EAGAIN, runs it again in a new transaction as <paramref name="policy"/> allows. Any other exception aborts the
-    /// transaction and propagates.
+    /// EAGAIN, runs it again in a new transaction as <paramref name="policy"/> allows (by default, until it commits
+    /// or <paramref name="cancellationToken"/> is cancelled). Any other exception aborts the transaction and propagates.
     /// </summary>
     /// <returns>The body's result from the attempt that committed.</returns>
     /// <exception cref="XenStoreErrorException">EAGAIN when the policy gave up; or the body's own errors.</exception>

@@ -323,6 +323,17 @@ public class ClientTests
     }
 
     [Fact]
+    public void The_default_retry_policy_keeps_retrying_with_a_bounded_delay()
+    {
+        foreach (int attempt in new[] { 1, 16, 17, 1000, int.MaxValue - 1 })
+        {
+            TimeSpan? delay = TransactionRetryPolicy.Default.NextDelay(attempt);
+            Assert.NotNull(delay);
+            Assert.InRange(delay.Value, TimeSpan.Zero, TransactionRetryPolicy.Default.MaxDelay);
+        }
+    }
+
+    [Fact]
     public async Task Domain_operations_send_decimal_arguments()
     {
         var daemon = new FakeDaemon();
