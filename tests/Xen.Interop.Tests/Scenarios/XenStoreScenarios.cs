@@ -708,7 +708,7 @@ public abstract class XenStoreScenarios : IAsyncLifetime
                         int value = int.Parse(await tx.ReadStringAsync(counter, token), CultureInfo.InvariantCulture);
                         await tx.WriteAsync(counter, (value + 1).ToString(CultureInfo.InvariantCulture), token);
                         return value;
-                    }, Contended);
+                    });
                 }
                 finally
                 {
@@ -770,12 +770,6 @@ public abstract class XenStoreScenarios : IAsyncLifetime
     });
 
     // ---------------------------------------------------------------- helpers
-
-    /// <summary>
-    /// The retry policy of the concurrency scenario: sixteen writers of one node conflict often, so it allows more
-    /// attempts than the default; every attempt still conflicts only when another increment committed.
-    /// </summary>
-    private static readonly TransactionRetryPolicy Contended = new() { MaxAttempts = 1000, MaxDelay = TimeSpan.FromMilliseconds(50) };
 
     /// <summary><paramref name="relative"/> under the home of the connection under test, as an absolute path.</summary>
     protected string At(string relative) => $"{Home}/{relative}";
