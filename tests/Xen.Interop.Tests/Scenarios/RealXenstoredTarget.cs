@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Buffers.Binary;
 using System.Net.Sockets;
 using Xen.Interop.Tests.Peers;
@@ -79,6 +80,12 @@ public sealed class RealXenstoredTarget : ScenarioTarget
         Own(guest);
         return guest;
     }
+
+    /// <inheritdoc/>
+    public override Task PauseDaemonAsync() => PeerCommand.RunCheckedAsync("/bin/kill", ["-STOP", Peer.DaemonProcessId.ToString(CultureInfo.InvariantCulture)]);
+
+    /// <inheritdoc/>
+    public override Task ResumeDaemonAsync() => PeerCommand.RunCheckedAsync("/bin/kill", ["-CONT", Peer.DaemonProcessId.ToString(CultureInfo.InvariantCulture)]);
 
     /// <inheritdoc/>
     public override async Task StopDaemonAsync() => await Peer.DisposeAsync();

@@ -38,6 +38,12 @@ public abstract class ScenarioTarget : IAsyncDisposable
     /// <exception cref="NotSupportedException">The target has no ring guests.</exception>
     public abstract Task<RingGuest> IntroduceRingGuestAsync(uint domainId, uint port);
 
+    /// <summary>Suspends the daemon (SIGSTOP): requests sent meanwhile wait, unanswered, until <see cref="ResumeDaemonAsync"/>.</summary>
+    public abstract Task PauseDaemonAsync();
+
+    /// <summary>Lets a paused daemon run again (SIGCONT).</summary>
+    public abstract Task ResumeDaemonAsync();
+
     /// <summary>Stops the daemon (connections stay open on our side, to see how they fail).</summary>
     public abstract Task StopDaemonAsync();
 

@@ -1,3 +1,4 @@
+using Xen.Interop.Tests.Peers;
 using Xen.Store;
 using Xen.Store.Client;
 using Xen.Store.Wire;
@@ -142,6 +143,40 @@ public abstract class XenStoreGuestScenarios : XenStoreScenarios
     });
 
     [Fact]
+    public Task Guest_transaction_starts_cancelled_while_the_daemon_is_busy_do_not_use_up_the_transaction_quota() => Scenario(async () =>
+    {
+        int quota = await TransactionQuotaAsync();
+
+        await Target.PauseDaemonAsync();
+        try
+        {
+            for (int i = 0; i < quota + 2; i++)
+            {
+                using var giveUp = new CancellationTokenSource();
+                ValueTask<XenStoreTransaction> starting = Client.StartTransactionAsync(giveUp.Token);
+                await giveUp.CancelAsync();
+                await Assert.ThrowsAnyAsync<OperationCanceledException>(() => starting.AsTask());
+            }
+        }
+        finally
+        {
+            await Target.ResumeDaemonAsync();
+        }
+
+        // The daemon starts the transactions when it resumes; the client ends each one as its reply arrives, so the
+        // whole quota is soon free again.
+        await Deadline.RunAsync(
+            async token =>
+            {
+                while (await TransactionQuotaAsync() < quota)
+                {
+                    await Task.Delay(Deadline.PollInterval, token);
+                }
+            },
+            () => $"transactions whose start was cancelled stayed open at the daemon. {Target.Describe()}");
+    });
+
+    [Fact]
     public Task Guest_IntroduceDomain_fires_when_dom0_introduces_a_guest_that_then_talks_over_its_ring() => Scenario(async () =>
     {
         await using XenStoreWatch watch = await Dom0.WatchAsync(XsPath.IntroduceDomain);
@@ -173,6 +208,32 @@ public abstract class XenStoreGuestScenarios : XenStoreScenarios
         await ExpectEventAsync(watch, XsPath.ReleaseDomain);
         Assert.False(await Dom0.IsDomainIntroducedAsync(6));
     });
+
+    /// <summary>How many transactions the guest can open at once (they are aborted again).</summary>
+    private async Task<int> TransactionQuotaAsync()
+    {
+        var open = new List<XenStoreTransaction>();
+        try
+        {
+            while (open.Count < 64)
+            {
+                open.Add(await Client.StartTransactionAsync());
+            }
+
+            throw new InvalidOperationException("The guest opened 64 transactions: no transaction quota.");
+        }
+        catch (XenStoreErrorException e) when (e.Error == XsError.ENOSPC || e.RawError == "EQUOTA")
+        {
+            return open.Count;
+        }
+        finally
+        {
+            foreach (XenStoreTransaction tx in open)
+            {
+                await tx.AbortAsync();
+            }
+        }
+    }
 
     private static async Task AssertErrorAsync(XsError expected, Func<Task> request)
     {

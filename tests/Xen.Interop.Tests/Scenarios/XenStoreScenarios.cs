@@ -461,6 +461,47 @@ public abstract class XenStoreScenarios : IAsyncLifetime
     });
 
     [Fact]
+    public Task A_watch_request_cancelled_while_the_daemon_is_busy_is_undone_when_the_daemon_carries_it_out() => Scenario(async () =>
+    {
+        const string Token = "cancelled";
+        await Target.PauseDaemonAsync();
+        try
+        {
+            using var giveUp = new CancellationTokenSource();
+            ValueTask<XenStoreWatch> watching = Client.WatchAsync(At("cancelled"), Token, cancellationToken: giveUp.Token);
+            await giveUp.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => watching.AsTask());
+        }
+        finally
+        {
+            await Target.ResumeDaemonAsync();
+        }
+
+        // The daemon registers the watch when it resumes; the client then unwatches it, so the same path and token
+        // can be watched again (the UNWATCH follows the WATCH's reply, so a first retry may still see EEXIST).
+        XenStoreWatch again = await Deadline.RunAsync(
+            async token =>
+            {
+                while (true)
+                {
+                    try
+                    {
+                        return await Client.WatchAsync(At("cancelled"), Token, cancellationToken: token);
+                    }
+                    catch (XenStoreErrorException e) when (e.Error == XsError.EEXIST)
+                    {
+                        await Task.Delay(Deadline.PollInterval, token);
+                    }
+                }
+            },
+            () => $"the cancelled WATCH stayed registered at the daemon (EEXIST). {Target.Describe()}");
+        await using (again)
+        {
+            await ExpectEventAsync(again, At("cancelled"));
+        }
+    });
+
+    [Fact]
     public Task A_burst_of_500_changes_reaches_the_watch_as_500_events_in_order() => Scenario(async () =>
     {
         const int Count = 500;
@@ -793,14 +834,15 @@ public abstract class XenStoreScenarios : IAsyncLifetime
     protected async Task Scenario(Func<Task> body)
     {
         ArgumentNullException.ThrowIfNull(body);
-        try
-        {
-            await body().WaitAsync(ScenarioBound);
-        }
-        catch (TimeoutException)
+        Task run = body();
+        using var bound = new CancellationTokenSource();
+        if (await Task.WhenAny(run, Task.Delay(ScenarioBound, bound.Token)) != run)
         {
             throw new TimeoutException($"The scenario did not finish within {ScenarioBound.TotalSeconds:0} s. {Target.Describe()}");
         }
+
+        await bound.CancelAsync();
+        await run;
     }
 
     /// <summary>The next event of <paramref name="watch"/>, bounded by <see cref="Deadline"/>.</summary>
