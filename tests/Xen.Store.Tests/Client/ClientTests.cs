@@ -459,7 +459,7 @@ public class ClientTests
         var second = Make();
         await using var client = XenStoreClient.Create(first, new XenStoreClientOptions
         {
-            Reconnect = _ => ValueTask.FromResult<Transports.IXenStoreTransport>(second),
+            Reconnect = _ => ValueTask.FromResult<global::Xen.Store.Transports.IXenStoreTransport>(second),
             ReconnectDelay = TimeSpan.FromMilliseconds(1),
         });
         await using XenStoreWatch w = await client.WatchAsync("/vm", "t1");
