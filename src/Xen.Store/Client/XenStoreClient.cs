@@ -20,7 +20,9 @@ namespace Xen.Store.Client;
 /// </para>
 /// <para>
 /// Cancellation of a request stops the caller waiting; the request may still be carried out by the daemon, and
-/// its reply is discarded when it arrives.
+/// its reply is discarded when it arrives. Where that would leave state behind at the daemon (a WATCH or a
+/// TRANSACTION_START whose caller gave up), the client undoes it when the reply arrives (UNWATCH, or
+/// TRANSACTION_END with <c>F</c>), so a cancelled call leaves no watch, no open transaction and no used quota.
 /// </para>
 /// </remarks>
 public sealed class XenStoreClient : XenStoreOperations, IAsyncDisposable
@@ -137,7 +139,10 @@ public sealed class XenStoreClient : XenStoreOperations, IAsyncDisposable
 
         try
         {
-            await RequestOkAsync(XsMessageType.Watch, 0, WatchArguments(watch), default, path, cancellationToken).ConfigureAwait(false);
+            byte[] reply = await RequestAsync(XsMessageType.Watch, 0, WatchArguments(watch), default, path,
+                _ => RequestOkAsync(XsMessageType.Unwatch, 0, [watch.Path, watch.Token], default, watch.Path, CancellationToken.None),
+                cancellationToken).ConfigureAwait(false);
+            XsPayload.Ok(reply, XsMessageType.Watch);
             return watch;
         }
         catch
@@ -156,14 +161,16 @@ public sealed class XenStoreClient : XenStoreOperations, IAsyncDisposable
     /// <exception cref="XenStoreErrorException">ENOSPC (transaction quota); EBUSY.</exception>
     public async ValueTask<XenStoreTransaction> StartTransactionAsync(CancellationToken cancellationToken = default)
     {
-        byte[] reply = await RequestAsync(XsMessageType.TransactionStart, 0, [string.Empty], default, null, cancellationToken).ConfigureAwait(false);
+        byte[] reply = await RequestAsync(XsMessageType.TransactionStart, 0, [string.Empty], default, null,
+            started => RequestOkAsync(XsMessageType.TransactionEnd, XsPayload.TransactionId(started), ["F"], default, null, CancellationToken.None),
+            cancellationToken).ConfigureAwait(false);
         return new XenStoreTransaction(this, XsPayload.TransactionId(reply), Volatile.Read(ref _generation));
     }
 
     /// <summary>
     /// Runs <paramref name="body"/> in a transaction and commits it; when the commit (or any operation) fails with
-    /// EAGAIN, runs it again in a new transaction as <paramref name="policy"/> allows. Any other exception aborts the
-    /// transaction and propagates.
+    /// EAGAIN, runs it again in a new transaction as <paramref name="policy"/> allows (by default, until it commits
+    /// or <paramref name="cancellationToken"/> is cancelled). Any other exception aborts the transaction and propagates.
     /// </summary>
     /// <returns>The body's result from the attempt that committed.</returns>
     /// <exception cref="XenStoreErrorException">EAGAIN when the policy gave up; or the body's own errors.</exception>
@@ -332,7 +339,14 @@ public sealed class XenStoreClient : XenStoreOperations, IAsyncDisposable
         XsPayload.Ok(reply, type);
     }
 
-    internal async ValueTask<byte[]> RequestAsync(XsMessageType type, uint transactionId, string[] arguments, ReadOnlyMemory<byte> tail, string? subject, CancellationToken cancellationToken)
+    internal ValueTask<byte[]> RequestAsync(XsMessageType type, uint transactionId, string[] arguments, ReadOnlyMemory<byte> tail, string? subject, CancellationToken cancellationToken) =>
+        RequestAsync(type, transactionId, arguments, tail, subject, null, cancellationToken);
+
+    /// <summary>
+    /// Sends one request and waits for its reply. <paramref name="undoIfAbandoned"/>, when given, runs with the reply if
+    /// the caller's wait was cancelled after the request went out and the daemon then carried it out.
+    /// </summary>
+    private async ValueTask<byte[]> RequestAsync(XsMessageType type, uint transactionId, string[] arguments, ReadOnlyMemory<byte> tail, string? subject, Func<byte[], ValueTask>? undoIfAbandoned, CancellationToken cancellationToken)
     {
         var writer = new ArrayBufferWriter<byte>(XsHeader.HeaderLength + 64);
         PendingRequest pending;
@@ -381,7 +395,28 @@ public sealed class XenStoreClient : XenStoreOperations, IAsyncDisposable
             Fail(new XenStoreConnectionException($"Sending to {Description} failed: {e.Message}", e), endWatches: false);
         }
 
-        return await pending.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await pending.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (undoIfAbandoned is not null && cancellationToken.IsCancellationRequested)
+        {
+            _ = UndoIfCarriedOutAsync(pending.Task, undoIfAbandoned);
+            throw;
+        }
+    }
+
+    private static async Task UndoIfCarriedOutAsync(Task<byte[]> request, Func<byte[], ValueTask> undo)
+    {
+        try
+        {
+            byte[] reply = await request.ConfigureAwait(false);
+            await undo(reply).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is XenStoreException or ObjectDisposedException)
+        {
+            // The daemon refused the request, or the connection is gone and the daemon dropped its state with it.
+        }
     }
 
     private async Task ReceiveLoopAsync(IXenStoreTransport transport, int generation)

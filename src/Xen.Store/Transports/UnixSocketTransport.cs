@@ -32,26 +32,46 @@ public sealed class UnixSocketTransport : IXenStoreTransport
         return string.IsNullOrEmpty(rundir) ? "/var/run/xenstored/socket" : Path.Combine(rundir, "socket");
     }
 
-    /// <summary>Connects to the socket at <paramref name="path"/>.</summary>
-    /// <exception cref="XenStoreConnectionException">Nothing listens there.</exception>
+    /// <summary>How long <see cref="ConnectAsync"/> keeps retrying while the daemon's listen backlog is full.</summary>
+    public static readonly TimeSpan BusyRetryLimit = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Connects to the socket at <paramref name="path"/>. While the daemon's listen backlog is full (both xenstoreds
+    /// listen with a backlog of one, and a non-blocking connect then fails with EAGAIN where libxenstore's blocking
+    /// one would wait), it retries with a short backoff for up to <see cref="BusyRetryLimit"/>.
+    /// </summary>
+    /// <exception cref="XenStoreConnectionException">Nothing listens there, or the daemon stayed too busy to accept.</exception>
     public static async ValueTask<UnixSocketTransport> ConnectAsync(string path, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
+        var endPoint = new UnixDomainSocketEndPoint(path);
+        DateTime giveUp = DateTime.UtcNow + BusyRetryLimit;
+        TimeSpan delay = TimeSpan.FromMilliseconds(1);
+        while (true)
         {
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancellationToken).ConfigureAwait(false);
-            return new UnixSocketTransport(socket, path);
-        }
-        catch (SocketException e)
-        {
-            socket.Dispose();
-            throw new XenStoreConnectionException($"Cannot connect to xenstored at {path}: {e.Message}", e);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
+            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                await socket.ConnectAsync(endPoint, cancellationToken).ConfigureAwait(false);
+                return new UnixSocketTransport(socket, path);
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.TryAgain or SocketError.WouldBlock && DateTime.UtcNow < giveUp)
+            {
+                socket.Dispose();
+            }
+            catch (SocketException e)
+            {
+                socket.Dispose();
+                throw new XenStoreConnectionException($"Cannot connect to xenstored at {path}: {e.Message}", e);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+
+            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromMilliseconds(100).Ticks));
         }
     }
 

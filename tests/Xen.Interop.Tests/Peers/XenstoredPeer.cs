@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net.Sockets;
 
 namespace Xen.Interop.Tests.Peers;
 
@@ -106,6 +107,7 @@ public sealed class XenstoredPeer : IAsyncDisposable
             string stdout = await PeerCommand.RunCheckedAsync(
                 PeerPrograms.RunXenstoredScript, [kind == XenstoredKind.C ? "c" : "ocaml", directory]).ConfigureAwait(false);
             string lastLine = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1];
+            await WaitUntilListeningAsync(Path.Combine(directory, "socket")).ConfigureAwait(false);
             var peer = new XenstoredPeer(kind, directory, int.Parse(lastLine, CultureInfo.InvariantCulture));
             lock (s_live)
             {
@@ -202,6 +204,30 @@ public sealed class XenstoredPeer : IAsyncDisposable
             s_live.Remove(this);
         }
     }
+
+    /// <summary>
+    /// The script returns once the socket file exists, but oxenstored binds it a moment before it listens: until
+    /// then a connection is refused. Wait until one is accepted.
+    /// </summary>
+    private static Task WaitUntilListeningAsync(string socketPath) =>
+        Deadline.RunAsync(
+            async token =>
+            {
+                while (true)
+                {
+                    using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                    try
+                    {
+                        await probe.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), token).ConfigureAwait(false);
+                        return;
+                    }
+                    catch (SocketException)
+                    {
+                        await Task.Delay(Deadline.PollInterval, token).ConfigureAwait(false);
+                    }
+                }
+            },
+            () => $"nothing accepted connections on {socketPath}");
 
     private static string CreateStateDirectory()
     {

@@ -350,6 +350,109 @@ public class ClientTests
     }
 
     [Fact]
+    public async Task A_watch_whose_wait_was_cancelled_is_unwatched_when_the_daemon_carries_it_out()
+    {
+        var daemon = new FakeDaemon();
+        XsHeader? held = null;
+        var unwatched = new TaskCompletionSource<string[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        daemon.OnRequest = (d, h, args, _) =>
+        {
+            switch (h.Type)
+            {
+                case XsMessageType.Watch:
+                    held = h; // answered after the caller gave up
+                    break;
+                case XsMessageType.Unwatch:
+                    unwatched.TrySetResult(args);
+                    d.Reply(h, "OK\0");
+                    break;
+                default:
+                    d.Reply(h, "OK\0");
+                    break;
+            }
+        };
+        await using var client = XenStoreClient.Create(daemon);
+        using var giveUp = new CancellationTokenSource();
+        ValueTask<XenStoreWatch> watching = client.WatchAsync("/w", "tok", cancellationToken: giveUp.Token);
+        await giveUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => watching.AsTask());
+        Assert.DoesNotContain(daemon.Requests, r => r.Header.Type == XsMessageType.Unwatch);
+
+        daemon.Reply(held!.Value, "OK\0");
+        Assert.Equal(["/w", "tok"], await unwatched.Task.WaitAsync(Deadline));
+    }
+
+    [Fact]
+    public async Task A_transaction_whose_start_was_cancelled_is_aborted_when_the_daemon_starts_it()
+    {
+        var daemon = new FakeDaemon();
+        XsHeader? held = null;
+        var ended = new TaskCompletionSource<(uint, string)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        daemon.OnRequest = (d, h, args, _) =>
+        {
+            switch (h.Type)
+            {
+                case XsMessageType.TransactionStart:
+                    held = h;
+                    break;
+                case XsMessageType.TransactionEnd:
+                    ended.TrySetResult((h.TransactionId, args[0]));
+                    d.Reply(h, "OK\0");
+                    break;
+                default:
+                    d.Reply(h, "OK\0");
+                    break;
+            }
+        };
+        await using var client = XenStoreClient.Create(daemon);
+        using var giveUp = new CancellationTokenSource();
+        ValueTask<XenStoreTransaction> starting = client.StartTransactionAsync(giveUp.Token);
+        await giveUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => starting.AsTask());
+
+        daemon.Reply(held!.Value, "42\0");
+        Assert.Equal((42u, "F"), await ended.Task.WaitAsync(Deadline));
+    }
+
+    [Fact]
+    public async Task A_cancelled_request_that_the_daemon_refuses_is_not_undone()
+    {
+        var daemon = new FakeDaemon();
+        XsHeader? held = null;
+        daemon.OnRequest = (d, h, _, _) =>
+        {
+            if (h.Type == XsMessageType.Watch)
+            {
+                held = h;
+            }
+            else
+            {
+                d.Reply(h, h.Type == XsMessageType.Read ? "v" : "OK\0");
+            }
+        };
+        await using var client = XenStoreClient.Create(daemon);
+        using var giveUp = new CancellationTokenSource();
+        ValueTask<XenStoreWatch> watching = client.WatchAsync("/w", "tok", cancellationToken: giveUp.Token);
+        await giveUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => watching.AsTask());
+
+        daemon.Error(held!.Value, "EACCES");
+        Assert.Equal("v", await client.ReadStringAsync("/after").AsTask().WaitAsync(Deadline));
+        Assert.DoesNotContain(daemon.Requests, r => r.Header.Type == XsMessageType.Unwatch);
+    }
+
+    [Fact]
+    public void The_default_retry_policy_keeps_retrying_with_a_bounded_delay()
+    {
+        foreach (int attempt in new[] { 1, 16, 17, 1000, int.MaxValue - 1 })
+        {
+            TimeSpan? delay = TransactionRetryPolicy.Default.NextDelay(attempt);
+            Assert.NotNull(delay);
+            Assert.InRange(delay.Value, TimeSpan.Zero, TransactionRetryPolicy.Default.MaxDelay);
+        }
+    }
+
+    [Fact]
     public async Task Domain_operations_send_decimal_arguments()
     {
         var daemon = new FakeDaemon();
@@ -383,7 +486,7 @@ public class ClientTests
         var second = Make();
         await using var client = XenStoreClient.Create(first, new XenStoreClientOptions
         {
-            Reconnect = _ => ValueTask.FromResult<Transports.IXenStoreTransport>(second),
+            Reconnect = _ => ValueTask.FromResult<global::Xen.Store.Transports.IXenStoreTransport>(second),
             ReconnectDelay = TimeSpan.FromMilliseconds(1),
         });
         await using XenStoreWatch w = await client.WatchAsync("/vm", "t1");

@@ -1,0 +1,7 @@
+using Xen.Interop.Tests.Peers;
+
+namespace Xen.Interop.Tests.Scenarios;
+
+/// <summary>The scenario suite against oxenstored; the connection under test is a second dom0 connection on its Unix socket.</summary>
+[Trait("Category", "Interop")]
+public sealed class OxenstoredSocketScenarios() : XenStoreScenarios(new RealXenstoredTarget(XenstoredKind.OCaml, ringGuest: false));
