@@ -66,6 +66,51 @@ public class EmbeddedRingGuestTests
     }
 
     [Fact]
+    public async Task The_c_guest_gets_the_same_answers_from_our_server_as_from_c_xenstored_with_default_quotas()
+    {
+        const uint DomainId = 9;
+        const uint Port = 12;
+        string guestProgram = await NativeGuest.XsGuestAsync();
+        string theirs;
+        await using (XenstoredPeer daemon = await XenstoredPeer.StartAsync(XenstoredKind.C))
+        {
+            await using XenStoreClient dom0 = await XenStoreClient.ConnectAsync(daemon.SocketPath);
+            theirs = await RunCGuestAsync(guestProgram, dom0, daemon.StateDirectory, DomainId, Port);
+        }
+
+        string ours;
+        await using (EmbeddedStore store = await EmbeddedStore.StartAsync())
+        {
+            await using XenStoreClient dom0 = store.ConnectDom0();
+            ours = await RunCGuestAsync(guestProgram, dom0, store.StateDirectory, DomainId, Port);
+        }
+
+        Assert.Equal(theirs, ours);
+        Assert.Contains(" ENOSPC\n", ours, StringComparison.Ordinal);
+    }
+
+    private static async Task<string> RunCGuestAsync(string program, XenStoreClient dom0, string stateDirectory, uint domainId, uint port)
+    {
+        string home = $"/local/domain/{domainId}";
+        await dom0.MkdirAsync(home);
+        await dom0.SetPermissionsAsync(home, [XsPermission.Parse($"n{domainId}")]);
+        await dom0.WriteAsync(PrivatePath, "dom0's");
+        await dom0.SetPermissionsAsync(PrivatePath, [XsPermission.Parse("n0")]);
+        await File.WriteAllBytesAsync(Path.Combine(stateDirectory, $"xs-ring-{domainId}"), new byte[4096]);
+        await dom0.IntroduceAsync(domainId, 0, port);
+        using PeerDaemon guest = PeerDaemon.Start(
+            program,
+            [stateDirectory, domainId.ToString(CultureInfo.InvariantCulture), port.ToString(CultureInfo.InvariantCulture), PrivatePath],
+            new Dictionary<string, string>());
+        await Deadline.PollAsync(
+            () => guest.Output.Contains("watching\n", StringComparison.Ordinal) || guest.HasExited,
+            () => $"the C guest did not get to its watch: {guest.Output}");
+        await dom0.WriteAsync($"{home}/data/w/changed", "by dom0");
+        await Deadline.PollAsync(() => guest.HasExited, () => $"the C guest did not finish: {guest.Output}");
+        return guest.Output;
+    }
+
+    [Fact]
     public async Task Our_client_over_the_ring_gets_relative_paths_eacces_watch_events_and_enospc()
     {
         const uint DomainId = 8;
