@@ -41,4 +41,28 @@ public class EmbeddedXenconsoledTests
         Assert.Equal(typed, await guest.ReadExactlyAsync(typed.Length));
         Assert.False(console.HasExited, console.Output);
     }
+
+    [Fact]
+    public async Task After_the_toolstack_releases_a_dead_domain_in_our_store_xenconsoled_lets_go_of_its_console()
+    {
+        await using var store = await EmbeddedStore.StartAsync();
+        await using XenStoreClient dom0 = store.ConnectDom0();
+
+        // The toolstack introduces the domain before xenconsoled starts, so the only domain-list events xenconsoled
+        // sees before the release are the initial ones of its own watches.
+        await dom0.IntroduceAsync(5, 0, 30);
+        await using var console = await XenconsoledPeer.StartAsync(store.Peer);
+        string portSocket = Path.Combine(store.StateDirectory, $"port-{console.DomainId}-{console.Port}");
+        Assert.True(File.Exists(portSocket), $"{portSocket} is missing: {console.Output}");
+
+        // The domain dies (for the shim: domains/5 goes) and the toolstack sends RELEASE, which fires @releaseDomain
+        // in our store. No VIRQ is raised: the watch event is what tells xenconsoled to look again.
+        File.Delete(Path.Combine(store.StateDirectory, "domains", console.DomainId.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        await dom0.ReleaseAsync(console.DomainId);
+
+        await Deadline.PollAsync(
+            () => !File.Exists(portSocket) || console.HasExited,
+            () => $"xenconsoled still has the console channel {portSocket} bound: {console.Output}");
+        Assert.False(console.HasExited, console.Output);
+    }
 }
