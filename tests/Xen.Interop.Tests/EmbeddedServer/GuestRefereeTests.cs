@@ -55,7 +55,7 @@ public class GuestRefereeTests(ITestOutputHelper output)
         {
             await using XenStoreClient dom0 = await XenStoreClient.ConnectAsync(daemon.SocketPath);
             theirs = await Deadline.RunAsync(
-                _ => RunScriptAsync(dom0, daemon.StateDirectory),
+                token => RunScriptAsync(dom0, daemon.StateDirectory).WaitAsync(token),
                 () => $"C xenstored did not answer the script; its output: {daemon.DaemonOutput}");
         }
 
@@ -63,7 +63,9 @@ public class GuestRefereeTests(ITestOutputHelper output)
         await using (EmbeddedStore store = await EmbeddedStore.StartAsync())
         {
             await using XenStoreClient dom0 = store.ConnectDom0();
-            ours = await Deadline.RunAsync(_ => RunScriptAsync(dom0, store.StateDirectory), () => "our server did not answer the script");
+            ours = await Deadline.RunAsync(
+                token => RunScriptAsync(dom0, store.StateDirectory).WaitAsync(token),
+                () => "our server did not answer the script");
         }
 
         output.WriteLine(string.Join('\n', theirs));

@@ -73,20 +73,20 @@ public class OxenstoredRefereeTests(ITestOutputHelper output)
     [InlineData(XenstoredKind.C)]
     public async Task Our_server_answers_the_script_as_the_real_daemon_does(XenstoredKind referee)
     {
-        List<string> theirs;
+        List<string> theirs = [];
         await using (XenstoredPeer daemon = await XenstoredPeer.StartAsync(referee))
         {
-            theirs = await Deadline.RunAsync(
-                _ => RunScriptAsync(daemon.SocketPath, daemon.StateDirectory),
-                () => $"{referee} xenstored did not answer the script; its output: {daemon.DaemonOutput}");
+            await Deadline.RunAsync(
+                token => RunScriptAsync(daemon.SocketPath, daemon.StateDirectory, theirs, token),
+                () => $"{referee} xenstored did not answer the script after [{string.Join("; ", theirs)}]; its output: {daemon.DaemonOutput}");
         }
 
-        List<string> ours;
+        List<string> ours = [];
         await using (EmbeddedStore store = await EmbeddedStore.StartAsync())
         {
-            ours = await Deadline.RunAsync(
-                _ => RunScriptAsync(store.Peer.SocketPath, store.StateDirectory),
-                () => "our server did not answer the script");
+            await Deadline.RunAsync(
+                token => RunScriptAsync(store.Peer.SocketPath, store.StateDirectory, ours, token),
+                () => $"our server did not answer the script after [{string.Join("; ", ours)}]");
         }
 
         output.WriteLine(string.Join('\n', theirs));
@@ -96,11 +96,10 @@ public class OxenstoredRefereeTests(ITestOutputHelper output)
         Assert.Equal(Expected, ours);
     }
 
-    private static async Task<List<string>> RunScriptAsync(string socketPath, string stateDirectory)
+    private static async Task RunScriptAsync(string socketPath, string stateDirectory, List<string> log, CancellationToken token)
     {
-        var log = new List<string>();
-        await using RawXenstoreConnection a = await RawXenstoreConnection.ConnectAsync(socketPath);
-        await using RawXenstoreConnection b = await RawXenstoreConnection.ConnectAsync(socketPath);
+        await using RawXenstoreConnection a = await RawXenstoreConnection.ConnectAsync(socketPath, token);
+        await using RawXenstoreConnection b = await RawXenstoreConnection.ConnectAsync(socketPath, token);
         async Task Step(string name, Task<string> answer) => log.Add($"{name}: {await answer}");
 
         await Step("write /ref/a", a.CallAsync(XsMessageType.Write, 0, ["/ref/a"], "1"));
@@ -158,13 +157,12 @@ public class OxenstoredRefereeTests(ITestOutputHelper output)
         // A guest over its ring may neither read nor write a node only dom0 may access.
         await Step("write /ref/private", a.CallAsync(XsMessageType.Write, 0, ["/ref/private"], "dom0's"));
         await Step("set_perms /ref/private n0", a.CallAsync(XsMessageType.SetPerms, "/ref/private", "n0"));
-        await using XenStoreClient dom0 = await XenStoreClient.ConnectAsync(socketPath);
+        await using XenStoreClient dom0 = await XenStoreClient.ConnectAsync(socketPath, cancellationToken: token);
         using ShimGuestDomain domain = ShimEventChannels.BindGuest(stateDirectory, GuestDomainId);
         await using RingGuest guest = await RingGuest.IntroduceAsync(dom0, stateDirectory, domain, GuestPort);
-        log.Add($"guest: read /ref/private: {await ErrorOf(() => guest.Client.ReadAsync("/ref/private").AsTask())}");
-        log.Add($"guest: write /ref/private: {await ErrorOf(() => guest.Client.WriteAsync("/ref/private", "guest's").AsTask())}");
-        log.Add($"guest: get_domain_path: {await guest.Client.GetDomainPathAsync(GuestDomainId)}");
-        return log;
+        log.Add($"guest: read /ref/private: {await ErrorOf(() => guest.Client.ReadAsync("/ref/private", token).AsTask())}");
+        log.Add($"guest: write /ref/private: {await ErrorOf(() => guest.Client.WriteAsync("/ref/private", "guest's", token).AsTask())}");
+        log.Add($"guest: get_domain_path: {await guest.Client.GetDomainPathAsync(GuestDomainId, token)}");
     }
 
     private static async Task<string> ErrorOf(Func<Task> operation)

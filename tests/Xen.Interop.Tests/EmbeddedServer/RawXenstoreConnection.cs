@@ -14,23 +14,37 @@ internal sealed class RawXenstoreConnection : IAsyncDisposable
 {
     private const int HeaderLength = 16;
     private readonly Socket _socket;
+    private readonly CancellationToken _cancellationToken;
     private uint _nextRequestId = 1;
 
-    private RawXenstoreConnection(Socket socket) => _socket = socket;
-
-    /// <summary>Connects to a server's socket.</summary>
-    public static async Task<RawXenstoreConnection> ConnectAsync(string socketPath)
+    private RawXenstoreConnection(Socket socket, CancellationToken cancellationToken)
     {
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
+        _socket = socket;
+        _cancellationToken = cancellationToken;
+    }
+
+    /// <summary>Connects to a server's socket; <paramref name="cancellationToken"/> cancels every later send and receive.</summary>
+    public static async Task<RawXenstoreConnection> ConnectAsync(string socketPath, CancellationToken cancellationToken)
+    {
+        while (true)
         {
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath));
-            return new RawXenstoreConnection(socket);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
+            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancellationToken);
+                return new RawXenstoreConnection(socket, cancellationToken);
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.WouldBlock)
+            {
+                // C xenstored listens with a tiny backlog: a connection it has not accepted yet fills it.
+                socket.Dispose();
+                await Task.Delay(Peers.Deadline.PollInterval, cancellationToken);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
         }
     }
 
@@ -56,7 +70,7 @@ internal sealed class RawXenstoreConnection : IAsyncDisposable
         BinaryPrimitives.WriteUInt32LittleEndian(message.AsSpan(8), transactionId);
         BinaryPrimitives.WriteUInt32LittleEndian(message.AsSpan(12), (uint)body.Length);
         body.CopyTo(message, HeaderLength);
-        await _socket.SendAsync(message);
+        await _socket.SendAsync(message, _cancellationToken);
         (XsMessageType replyType, uint replyId, string text) = await ReceiveAsync();
         if (replyType == XsMessageType.WatchEvent || replyId != requestId)
         {
@@ -99,7 +113,7 @@ internal sealed class RawXenstoreConnection : IAsyncDisposable
     {
         while (buffer.Length > 0)
         {
-            int n = await _socket.ReceiveAsync(buffer);
+            int n = await _socket.ReceiveAsync(buffer, _cancellationToken);
             if (n == 0)
             {
                 throw new IOException("The server closed the connection.");
