@@ -31,6 +31,8 @@ internal sealed partial class StoreEngine
     private const int PermRead = 1;
     private const int PermWrite = 2;
     private const int PermOwner = 4;
+    private const int NodeRecordHeaderSize = 24;
+    private const int PermissionRecordSize = 8;
 
     private static readonly Encoding Latin1 = Encoding.Latin1;
     private static readonly byte[] OkPayload = "OK\0"u8.ToArray();
@@ -209,7 +211,7 @@ internal sealed partial class StoreEngine
         e = GetNode(r.Connection, view, abs, PermWrite, out StoreNode? node);
         if (node is not null)
         {
-            if (unprivileged && value.Length + node.ChildrenByteCount > QuotasOf(r.Connection).NodeSize)
+            if (unprivileged && ExceedsNodeSize(QuotasOf(r.Connection), node.Permissions.Length, value.Length, node.ChildrenByteCount))
             {
                 return XsError.ENOSPC;
             }
@@ -434,6 +436,11 @@ internal sealed partial class StoreEngine
             return XsError.EPERM;
         }
 
+        if (unprivileged && ExceedsNodeSize(QuotasOf(r.Connection), perms.Length, node!.Value.Length, node.ChildrenByteCount))
+        {
+            return XsError.ENOSPC;
+        }
+
         XsPermission[] old = node!.Permissions;
         node.Permissions = perms;
         view.Changed(abs, node, old[0].DomainId);
@@ -442,16 +449,19 @@ internal sealed partial class StoreEngine
         return Ok;
     }
 
+    /// <summary>
+    /// The node-size quota as C xenstored applies it: to the record it stores for a node, a 24-byte header (generation,
+    /// permission count, value and children lengths), 8 bytes per permission, the value and the NUL-terminated child
+    /// names; a record as large as the quota is already refused.
+    /// </summary>
+    private static bool ExceedsNodeSize(XenStoreQuotas quotas, int permissionCount, int valueByteCount, int childrenByteCount) =>
+        NodeRecordHeaderSize + (PermissionRecordSize * (long)permissionCount) + valueByteCount + childrenByteCount >= quotas.NodeSize;
+
     /// <summary>Creates <paramref name="abs"/> and its missing ancestors; children inherit their parent's permissions, and an unprivileged creator owns what it creates.</summary>
     private XsError Create(ServerConnection conn, NodeView view, string abs, ReadOnlySpan<byte> value)
     {
         bool unprivileged = !conn.IsPrivileged;
         XenStoreQuotas quotas = QuotasOf(conn);
-        if (unprivileged && value.Length > quotas.NodeSize)
-        {
-            return XsError.ENOSPC;
-        }
-
         var missing = new List<string>(4);
         string p = abs;
         StoreNode? ancestor;
@@ -473,8 +483,10 @@ internal sealed partial class StoreEngine
                 return XsError.ENOSPC;
             }
 
+            // The new node inherits the ancestor's permissions; the ancestor gains one child name and its NUL.
             string first = missing[^1];
-            if (ancestor.Value.Length + ancestor.ChildrenByteCount + (first.Length - first.LastIndexOf('/')) > quotas.NodeSize)
+            if (ExceedsNodeSize(quotas, ancestor.Permissions.Length, value.Length, 0) ||
+                ExceedsNodeSize(quotas, ancestor.Permissions.Length, ancestor.Value.Length, ancestor.ChildrenByteCount + (first.Length - first.LastIndexOf('/'))))
             {
                 return XsError.ENOSPC;
             }

@@ -30,7 +30,11 @@ public sealed record XenStoreQuotas
     /// <summary><c>transaction-nodes</c>: nodes one transaction may touch. Exceeding it answers ENOSPC. Default 1024.</summary>
     public int TransactionNodes { get; init; } = 1024;
 
-    /// <summary><c>node-size</c>: bytes of value plus child names in one node. Exceeding it answers ENOSPC. Default 2048.</summary>
+    /// <summary>
+    /// <c>node-size</c>: the size of a node as C xenstored stores it (a 24-byte header, 8 bytes per permission, the value
+    /// and the NUL-terminated child names); a write, a new child or a SET_PERMS that makes it this large or larger
+    /// answers ENOSPC. Default 2048 (so a node with one permission and no children holds up to 2015 bytes).
+    /// </summary>
     public int NodeSize { get; init; } = 2048;
 
     /// <summary>

@@ -8,4 +8,10 @@ public enum XenstoredKind
 
     /// <summary>The OCaml xenstored (<c>/usr/lib/xen-4.17/bin/oxenstored</c>).</summary>
     OCaml,
+
+    /// <summary>
+    /// No daemon: the test hosts the xenstore itself (e.g. the embedded server) on the peer's socket, see
+    /// <see cref="XenstoredPeer.HostExternallyAsync"/>.
+    /// </summary>
+    External,
 }

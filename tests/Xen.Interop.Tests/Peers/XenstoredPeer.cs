@@ -64,7 +64,7 @@ public sealed class XenstoredPeer : IAsyncDisposable
     /// <summary>The shim library built for this directory: the <c>LD_PRELOAD</c> of every shimmed program.</summary>
     public string ShimLibraryPath => Path.Combine(StateDirectory, "xenstored_shim.so");
 
-    /// <summary>The daemon's pid.</summary>
+    /// <summary>The daemon's pid (0 for <see cref="XenstoredKind.External"/>).</summary>
     public int DaemonProcessId { get; }
 
     /// <summary>The environment a xenstore client needs to reach this daemon (<c>XENSTORED_PATH</c>).</summary>
@@ -93,6 +93,11 @@ public sealed class XenstoredPeer : IAsyncDisposable
     /// <exception cref="InvalidOperationException">The daemon did not start (the message quotes its output).</exception>
     public static async Task<XenstoredPeer> StartAsync(XenstoredKind kind = XenstoredKind.C)
     {
+        if (kind == XenstoredKind.External)
+        {
+            throw new ArgumentException($"Use {nameof(HostExternallyAsync)} for a xenstore the test hosts.", nameof(kind));
+        }
+
         PeerPrograms.Require(
             requirePeersScripts: true,
             kind == XenstoredKind.C ? PeerPrograms.Xenstored : PeerPrograms.Oxenstored,
@@ -119,6 +124,47 @@ public sealed class XenstoredPeer : IAsyncDisposable
         catch
         {
             KillScriptDaemon(directory, kind);
+            DeleteDirectory(directory);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Prepares a state directory and the shim for a xenstore that the test hosts itself (kind
+    /// <see cref="XenstoredKind.External"/>): creates the directory, builds the shim into it with gcc, and calls
+    /// <paramref name="host"/> with the directory and the socket path it must listen on before returning. Programs
+    /// started with <see cref="StartShimmed"/> then use that xenstore. Disposing kills them and removes the directory;
+    /// stopping the hosted xenstore is the caller's.
+    /// </summary>
+    /// <exception cref="PeerUnavailableException">The peers folder, gcc or the Xen headers are missing.</exception>
+    /// <exception cref="InvalidOperationException">The shim did not compile, or nothing listens on the socket after <paramref name="host"/>.</exception>
+    public static async Task<XenstoredPeer> HostExternallyAsync(Func<string, string, Task> host)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        PeerPrograms.Require(requirePeersScripts: true, PeerPrograms.XenstoreRead, PeerPrograms.XenstoreWrite, PeerPrograms.XenctrlHeader, "gcc");
+        string directory = CreateStateDirectory();
+        var peer = new XenstoredPeer(XenstoredKind.External, directory, 0);
+        try
+        {
+            await PeerCommand.RunCheckedAsync(
+                "gcc",
+                ["-O2", "-Wall", "-shared", "-fPIC", "-o", peer.ShimLibraryPath, Path.Combine(PeerPrograms.PeersDirectory, "xenstored_shim.c"), "-ldl"])
+                .ConfigureAwait(false);
+            await host(directory, peer.SocketPath).ConfigureAwait(false);
+            if (!File.Exists(peer.SocketPath))
+            {
+                throw new InvalidOperationException($"Nothing listens on {peer.SocketPath} after the host callback.");
+            }
+
+            lock (s_live)
+            {
+                s_live.Add(peer);
+            }
+
+            return peer;
+        }
+        catch
+        {
             DeleteDirectory(directory);
             throw;
         }
@@ -265,6 +311,11 @@ public sealed class XenstoredPeer : IAsyncDisposable
     /// </summary>
     private static void KillDaemon(int pid, XenstoredKind kind)
     {
+        if (kind == XenstoredKind.External)
+        {
+            return;
+        }
+
         string expected = kind == XenstoredKind.C ? PeerPrograms.Xenstored : PeerPrograms.Oxenstored;
         string? executable;
         try

@@ -435,8 +435,11 @@ public class ServerSemanticsTests
         await guest.WriteAsync("b", "");
         await guest.WriteAsync("c", "");
         Assert.Equal(XsError.ENOSPC, await ErrorOf(async () => await guest.WriteAsync("d", "")));
-        Assert.Equal(XsError.ENOSPC, await ErrorOf(async () => await guest.WriteAsync("c", new byte[2049])));
-        await guest.WriteAsync("c", new byte[2048]);
+        // node-size binds C xenstored's record: 24 bytes of header, 8 per permission, the value and the child names.
+        Assert.Equal(XsError.ENOSPC, await ErrorOf(async () => await guest.WriteAsync("c", new byte[2016])));
+        await guest.WriteAsync("c", new byte[2015]);
+        Assert.Equal(XsError.ENOSPC, await ErrorOf(async () => await guest.SetPermissionsAsync("c", [P("n5"), P("r1")])));
+        await guest.WriteAsync("c", "");
         Assert.Equal(XsError.ENOSPC, await ErrorOf(async () => await guest.SetPermissionsAsync("c", [P("n5"), P("r1"), P("r2"), P("r3"), P("r4"), P("r6")])));
         await guest.SetPermissionsAsync("c", [P("n5"), P("r1"), P("r2"), P("r3"), P("r4")]);
         for (int i = 0; i < 20; i++)
