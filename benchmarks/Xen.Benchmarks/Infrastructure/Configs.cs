@@ -19,3 +19,9 @@ public sealed class PerPairConfig : ManualConfig
 {
     public PerPairConfig() => AddColumn(new RateColumn("Mpairs/s", 1e-6, "Mpairs/s: request+response pairs per second, in millions"));
 }
+
+/// <summary>Adds a thousands-per-second column for suites whose operation is one xenstore request.</summary>
+public sealed class PerRequestConfig : ManualConfig
+{
+    public PerRequestConfig() => AddColumn(new RateColumn("kops/s", 1e-3, "kops/s: xenstore requests answered per second, in thousands"));
+}

@@ -53,6 +53,18 @@ internal static unsafe partial class NativeBaseline
     [LibraryImport(Library, EntryPoint = "xb_stream_destroy")]
     public static partial void StreamDestroy(nint stream);
 
+    [LibraryImport(Library, EntryPoint = "xb_xs_open", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial nint XsOpen(string socketPath);
+
+    [LibraryImport(Library, EntryPoint = "xb_xs_close")]
+    public static partial void XsClose(nint handle);
+
+    [LibraryImport(Library, EntryPoint = "xb_xs_read_loop")]
+    public static partial long XsReadLoop(nint handle, nint path, uint count);
+
+    [LibraryImport(Library, EntryPoint = "xb_xs_write_loop")]
+    public static partial long XsWriteLoop(nint handle, nint path, nint value, uint length, uint count);
+
     /// <summary>The address of a native page (its memory never moves).</summary>
     public static byte* AddressOf(Xen.Rings.Memory.SharedPage page) =>
         (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(page.GetSpan()));

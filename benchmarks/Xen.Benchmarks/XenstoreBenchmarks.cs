@@ -1,0 +1,317 @@
+using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.InteropServices;
+using System.Text;
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using Xen.Benchmarks.Infrastructure;
+using Xen.Store.Client;
+using Xen.Store.Server;
+
+namespace Xen.Benchmarks;
+
+/// <summary>The xenstore daemon a <see cref="XenstoreBenchmarks"/> case talks to.</summary>
+public enum XenstoreDaemon
+{
+    /// <summary>Debian's C xenstored (Xen 4.17) under the peers' shim, its own process.</summary>
+    CXenstored,
+
+    /// <summary>Debian's oxenstored (Xen 4.17) under the peers' shim, its own process.</summary>
+    OXenstored,
+
+    /// <summary>Our <see cref="XenStoreServer"/>, listening on a Unix socket in the benchmark process.</summary>
+    Ours,
+}
+
+/// <summary>
+/// READ of a 32-byte value and WRITE of a 32-byte value over a xenstore Unix socket: libxenstore's
+/// <c>xs_read</c>/<c>xs_write</c> in a C loop (the baseline) against our client one request at a time and with
+/// 16 and 64 requests in flight, each against C xenstored, oxenstored and our embedded server. Time per
+/// request; <c>kops/s</c> is requests answered per second.
+/// </summary>
+[MemoryDiagnoser]
+[CategoriesColumn]
+[GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
+[Config(typeof(PerRequestConfig))]
+[SuppressMessage("Design", "CA1001", Justification = "BenchmarkDotNet disposes through [GlobalCleanup].")]
+public class XenstoreBenchmarks
+{
+    /// <summary>Requests per invocation (and per P/Invoke of the C loop).</summary>
+    public const int Operations = 1024;
+
+    private const string ReadPath = "/bench/read";
+    private const string WritePath = "/bench/write";
+    private const int ValueBytes = 32;
+
+    private readonly byte[] _value = Encoding.ASCII.GetBytes("0123456789abcdef0123456789ABCDEF");
+    private string? _stateDirectory;
+    private int _daemonPid;
+    private XenStoreServer? _server;
+    private XenStoreClient? _client;
+    private nint _xs;
+    private nint _readPath;
+    private nint _writePath;
+    private nint _nativeValue;
+
+    /// <summary>The daemon under test.</summary>
+    [Params(XenstoreDaemon.CXenstored, XenstoreDaemon.OXenstored, XenstoreDaemon.Ours)]
+    public XenstoreDaemon Daemon { get; set; }
+
+    [GlobalSetup]
+    public void Setup() => SetupAsync().GetAwaiter().GetResult();
+
+    private async Task SetupAsync()
+    {
+        if (_value.Length != ValueBytes)
+        {
+            throw new InvalidOperationException("The value must be 32 bytes.");
+        }
+
+        _stateDirectory = $"/tmp/xsbench-{Environment.ProcessId}";
+        Directory.CreateDirectory(_stateDirectory);
+        string socket = Path.Combine(_stateDirectory, "socket");
+        if (Daemon == XenstoreDaemon.Ours)
+        {
+            _server = await XenStoreServer.StartAsync().ConfigureAwait(false);
+            await _server.ListenUnixAsync(socket).ConfigureAwait(false);
+        }
+        else
+        {
+            _daemonPid = StartPeerDaemon(Daemon == XenstoreDaemon.CXenstored ? "c" : "ocaml", _stateDirectory);
+        }
+
+        _client = await XenStoreClient.ConnectAsync(socket).ConfigureAwait(false);
+        _xs = NativeBaseline.XsOpen(socket);
+        if (_xs == 0)
+        {
+            throw new InvalidOperationException($"libxenstore's xs_open could not connect to {socket}.");
+        }
+
+        _readPath = ToNative(Encoding.ASCII.GetBytes(ReadPath + "\0"));
+        _writePath = ToNative(Encoding.ASCII.GetBytes(WritePath + "\0"));
+        _nativeValue = ToNative(_value);
+
+        // Check every case does what it claims before measuring anything.
+        await _client.WriteAsync(ReadPath, _value).ConfigureAwait(false);
+        long read = NativeBaseline.XsReadLoop(_xs, _readPath, 4);
+        if (read != 4 * ValueBytes)
+        {
+            throw new InvalidOperationException($"libxenstore's xs_read loop returned {read}, expected {4 * ValueBytes}.");
+        }
+
+        if (NativeBaseline.XsWriteLoop(_xs, _writePath, _nativeValue, ValueBytes, 4) != 4)
+        {
+            throw new InvalidOperationException("libxenstore's xs_write loop failed.");
+        }
+
+        if (!(await _client.ReadAsync(WritePath).ConfigureAwait(false)).AsSpan().SequenceEqual(_value))
+        {
+            throw new InvalidOperationException("The value libxenstore wrote does not read back.");
+        }
+
+        await _client.WriteAsync(WritePath, "x").ConfigureAwait(false);
+        await WriteConcurrentAsync(64, 128).ConfigureAwait(false);
+        if (!(await _client.ReadAsync(WritePath).ConfigureAwait(false)).AsSpan().SequenceEqual(_value))
+        {
+            throw new InvalidOperationException("The value our client wrote does not read back.");
+        }
+
+        await ReadConcurrentAsync(64, 128).ConfigureAwait(false);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        NativeBaseline.XsClose(_xs);
+        _xs = 0;
+        _client?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _server?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        if (_daemonPid != 0)
+        {
+            try
+            {
+                using var daemon = Process.GetProcessById(_daemonPid);
+                daemon.Kill();
+                daemon.WaitForExit(5000);
+            }
+            catch (ArgumentException)
+            {
+                // already gone
+            }
+        }
+
+        Marshal.FreeHGlobal(_readPath);
+        Marshal.FreeHGlobal(_writePath);
+        Marshal.FreeHGlobal(_nativeValue);
+        _readPath = _writePath = _nativeValue = 0;
+        if (_stateDirectory is not null && Directory.Exists(_stateDirectory))
+        {
+            Directory.Delete(_stateDirectory, recursive: true);
+        }
+    }
+
+    // READ ---------------------------------------------------------------------------------------------------
+
+    /// <summary>libxenstore: <c>xs_read</c> (and <c>free</c>) <see cref="Operations"/> times in one C call.</summary>
+    [Benchmark(Baseline = true, OperationsPerInvoke = Operations)]
+    [BenchmarkCategory("Read")]
+    public long Read_LibXenstore()
+    {
+        long bytes = NativeBaseline.XsReadLoop(_xs, _readPath, Operations);
+        return bytes == (long)Operations * ValueBytes ? bytes : throw new InvalidOperationException($"xs_read loop returned {bytes}.");
+    }
+
+    /// <summary>Ours: <c>await ReadAsync</c>, one request at a time.</summary>
+    [Benchmark(OperationsPerInvoke = Operations)]
+    [BenchmarkCategory("Read")]
+    public async Task Read_Client_1InFlight()
+    {
+        XenStoreClient client = _client!;
+        for (int i = 0; i < Operations; i++)
+        {
+            await client.ReadAsync(ReadPath).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Ours: 16 loops of <c>await ReadAsync</c> on one connection, so 16 requests are in flight.</summary>
+    [Benchmark(OperationsPerInvoke = Operations)]
+    [BenchmarkCategory("Read")]
+    public Task Read_Client_16InFlight() => ReadConcurrentAsync(16, Operations);
+
+    /// <summary>Ours: 64 loops of <c>await ReadAsync</c> on one connection.</summary>
+    [Benchmark(OperationsPerInvoke = Operations)]
+    [BenchmarkCategory("Read")]
+    public Task Read_Client_64InFlight() => ReadConcurrentAsync(64, Operations);
+
+    // WRITE --------------------------------------------------------------------------------------------------
+
+    /// <summary>libxenstore: <c>xs_write</c> <see cref="Operations"/> times in one C call.</summary>
+    [Benchmark(Baseline = true, OperationsPerInvoke = Operations)]
+    [BenchmarkCategory("Write")]
+    public long Write_LibXenstore()
+    {
+        long done = NativeBaseline.XsWriteLoop(_xs, _writePath, _nativeValue, ValueBytes, Operations);
+        return done == Operations ? done : throw new InvalidOperationException("xs_write loop failed.");
+    }
+
+    /// <summary>Ours: <c>await WriteAsync</c>, one request at a time.</summary>
+    [Benchmark(OperationsPerInvoke = Operations)]
+    [BenchmarkCategory("Write")]
+    public async Task Write_Client_1InFlight()
+    {
+        XenStoreClient client = _client!;
+        ReadOnlyMemory<byte> value = _value;
+        for (int i = 0; i < Operations; i++)
+        {
+            await client.WriteAsync(WritePath, value).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Ours: 16 loops of <c>await WriteAsync</c> on one connection.</summary>
+    [Benchmark(OperationsPerInvoke = Operations)]
+    [BenchmarkCategory("Write")]
+    public Task Write_Client_16InFlight() => WriteConcurrentAsync(16, Operations);
+
+    /// <summary>Ours: 64 loops of <c>await WriteAsync</c> on one connection.</summary>
+    [Benchmark(OperationsPerInvoke = Operations)]
+    [BenchmarkCategory("Write")]
+    public Task Write_Client_64InFlight() => WriteConcurrentAsync(64, Operations);
+
+    // ---------------------------------------------------------------------------------------------------------
+
+    private Task ReadConcurrentAsync(int inFlight, int total)
+    {
+        var loops = new Task[inFlight];
+        for (int i = 0; i < inFlight; i++)
+        {
+            loops[i] = ReadLoopAsync(_client!, total / inFlight);
+        }
+
+        return Task.WhenAll(loops);
+
+        static async Task ReadLoopAsync(XenStoreClient client, int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                byte[] value = await client.ReadAsync(ReadPath).ConfigureAwait(false);
+                if (value.Length != ValueBytes)
+                {
+                    throw new InvalidOperationException($"READ returned {value.Length} bytes.");
+                }
+            }
+        }
+    }
+
+    private Task WriteConcurrentAsync(int inFlight, int total)
+    {
+        var loops = new Task[inFlight];
+        for (int i = 0; i < inFlight; i++)
+        {
+            loops[i] = WriteLoopAsync(_client!, _value, total / inFlight);
+        }
+
+        return Task.WhenAll(loops);
+
+        static async Task WriteLoopAsync(XenStoreClient client, ReadOnlyMemory<byte> value, int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                await client.WriteAsync(WritePath, value).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static nint ToNative(byte[] bytes)
+    {
+        nint memory = Marshal.AllocHGlobal(bytes.Length);
+        Marshal.Copy(bytes, 0, memory, bytes.Length);
+        return memory;
+    }
+
+    /// <summary>
+    /// Starts a real daemon with the peers' <c>run_xenstored.sh</c>, found in <c>$XEN_PEERS_DIR</c> or in a
+    /// <c>shared/peers</c> folder beside any parent of the benchmark, and returns its pid.
+    /// </summary>
+    private static int StartPeerDaemon(string kind, string stateDirectory)
+    {
+        string script = FindPeersScript()
+            ?? throw new InvalidOperationException(
+                "XenstoreBenchmarks needs the real xenstored: shared/peers/run_xenstored.sh was not found beside any parent " +
+                "directory of the benchmark; set XEN_PEERS_DIR to the peers folder (see /work/shared/peers/PEERS.md: " +
+                "apt-get install xen-utils-4.17 libxenstore4 libxen-dev gcc).");
+        var start = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(script);
+        start.ArgumentList.Add(kind);
+        start.ArgumentList.Add(stateDirectory);
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not run {script}.");
+        string output = process.StandardOutput.ReadToEnd();
+        string error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0 || !int.TryParse(output.Trim(), out int pid))
+        {
+            throw new InvalidOperationException($"{script} {kind} {stateDirectory} failed (exit {process.ExitCode}): {output}{error}");
+        }
+
+        return pid;
+    }
+
+    private static string? FindPeersScript()
+    {
+        if (Environment.GetEnvironmentVariable("XEN_PEERS_DIR") is { Length: > 0 } dir)
+        {
+            string candidate = Path.Combine(dir, "run_xenstored.sh");
+            return File.Exists(candidate) ? candidate : null;
+        }
+
+        for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        {
+            string candidate = Path.Combine(d.FullName, "shared", "peers", "run_xenstored.sh");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+}
