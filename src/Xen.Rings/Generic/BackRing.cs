@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 
 namespace Xen.Rings.Generic;
@@ -27,21 +26,13 @@ public sealed unsafe class BackRing<TRequest, TResponse> : IDisposable
     where TRequest : unmanaged
     where TResponse : unmanaged
 {
-    private MemoryHandle _pin;
-    private readonly byte* _shared;
-    private readonly uint _mask;
-    private readonly int _entrySize;
+    private readonly SharedRingMemory _ring;
     private uint _rspProdPvt;
     private uint _reqCons;
 
     private BackRing(Memory<byte> sharedRing, int entrySize, uint startIndex)
     {
-        _entrySize = RingEntry.Size<TRequest, TResponse>(entrySize);
-        RingEntry.CheckMemory(sharedRing.Length, _entrySize, nameof(sharedRing));
-        SlotCount = SharedRingLayout.SlotCount(sharedRing.Length, _entrySize);
-        _mask = (uint)SlotCount - 1;
-        _pin = sharedRing.Pin();
-        _shared = (byte*)_pin.Pointer;
+        _ring = new SharedRingMemory(sharedRing, RingEntry.Size<TRequest, TResponse>(entrySize), nameof(sharedRing));
         _rspProdPvt = startIndex;
         _reqCons = startIndex;
     }
@@ -58,10 +49,10 @@ public sealed unsafe class BackRing<TRequest, TResponse> : IDisposable
         new(sharedRing, entrySize, startIndex);
 
     /// <summary>The number of slots (<c>RING_SIZE</c>): a power of two.</summary>
-    public int SlotCount { get; }
+    public int SlotCount => _ring.SlotCount;
 
     /// <summary>The size of one slot in bytes.</summary>
-    public int EntrySize => _entrySize;
+    public int EntrySize => _ring.EntrySize;
 
     /// <summary><c>req_cons</c>: requests consumed.</summary>
     public uint RequestConsumer => _reqCons;
@@ -118,16 +109,8 @@ public sealed unsafe class BackRing<TRequest, TResponse> : IDisposable
     /// end asked to be notified.
     /// </summary>
     /// <returns>Whether to notify the front end's event channel.</returns>
-    public bool PushResponses()
-    {
-        ref uint rspProd = ref Header(SharedRingLayout.RspProdOffset);
-        uint old = rspProd;
-        uint @new = _rspProdPvt;
-        Volatile.Write(ref rspProd, @new);  // wmb(); rsp_prod = new
-        Interlocked.MemoryBarrier();         // mb(): publish before reading rsp_event
-        uint @event = Volatile.Read(ref Header(SharedRingLayout.RspEventOffset));
-        return SharedRingLayout.NeedsNotify(old, @new, @event);
-    }
+    public bool PushResponses() =>
+        _ring.PushAndCheckNotify(SharedRingLayout.RspProdOffset, SharedRingLayout.RspEventOffset, _rspProdPvt);
 
     /// <summary>
     /// <c>RING_FINAL_CHECK_FOR_REQUESTS</c>: call before sleeping. If no request is pending it sets
@@ -142,13 +125,12 @@ public sealed unsafe class BackRing<TRequest, TResponse> : IDisposable
             return true;
         }
 
-        Volatile.Write(ref Header(SharedRingLayout.ReqEventOffset), unchecked(_reqCons + 1));
-        Interlocked.MemoryBarrier(); // mb(): publish req_event before re-reading req_prod
+        _ring.ArmEvent(SharedRingLayout.ReqEventOffset, unchecked(_reqCons + 1));
         return UnconsumedRequests != 0;
     }
 
     /// <summary>Unpins the ring memory. The object must not be used afterwards.</summary>
-    public void Dispose() => _pin.Dispose();
+    public void Dispose() => _ring.Dispose();
 
     private uint CheckedRequests(uint reqProd)
     {
@@ -165,7 +147,7 @@ public sealed unsafe class BackRing<TRequest, TResponse> : IDisposable
         return Math.Min(unconsumed, room);
     }
 
-    private ref uint Header(int offset) => ref Unsafe.AsRef<uint>(_shared + offset);
+    private ref uint Header(int offset) => ref _ring.Header(offset);
 
-    private byte* Slot(uint index) => _shared + SharedRingLayout.HeaderSize + (nint)((index & _mask) * (uint)_entrySize);
+    private byte* Slot(uint index) => _ring.Slot(index);
 }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 
 namespace Xen.Rings.Generic;
@@ -32,21 +31,13 @@ public sealed unsafe class FrontRing<TRequest, TResponse> : IDisposable
     where TRequest : unmanaged
     where TResponse : unmanaged
 {
-    private MemoryHandle _pin;
-    private readonly byte* _shared;
-    private readonly uint _mask;
-    private readonly int _entrySize;
+    private readonly SharedRingMemory _ring;
     private uint _reqProdPvt;
     private uint _rspCons;
 
     private FrontRing(Memory<byte> sharedRing, int entrySize)
     {
-        _entrySize = RingEntry.Size<TRequest, TResponse>(entrySize);
-        RingEntry.CheckMemory(sharedRing.Length, _entrySize, nameof(sharedRing));
-        SlotCount = SharedRingLayout.SlotCount(sharedRing.Length, _entrySize);
-        _mask = (uint)SlotCount - 1;
-        _pin = sharedRing.Pin();
-        _shared = (byte*)_pin.Pointer;
+        _ring = new SharedRingMemory(sharedRing, RingEntry.Size<TRequest, TResponse>(entrySize), nameof(sharedRing));
     }
 
     /// <summary>
@@ -59,9 +50,7 @@ public sealed unsafe class FrontRing<TRequest, TResponse> : IDisposable
     public static FrontRing<TRequest, TResponse> Initialize(Memory<byte> sharedRing, int entrySize = 0)
     {
         var ring = new FrontRing<TRequest, TResponse>(sharedRing, entrySize);
-        new Span<byte>(ring._shared, SharedRingLayout.HeaderSize).Clear();
-        ring.Header(SharedRingLayout.ReqEventOffset) = 1;
-        Volatile.Write(ref ring.Header(SharedRingLayout.RspEventOffset), 1u);
+        ring._ring.Initialize();
         return ring;
     }
 
@@ -74,10 +63,10 @@ public sealed unsafe class FrontRing<TRequest, TResponse> : IDisposable
         new(sharedRing, entrySize) { _reqProdPvt = startIndex, _rspCons = startIndex };
 
     /// <summary>The number of slots (<c>RING_SIZE</c>): a power of two.</summary>
-    public int SlotCount { get; }
+    public int SlotCount => _ring.SlotCount;
 
     /// <summary>The size of one slot in bytes.</summary>
-    public int EntrySize => _entrySize;
+    public int EntrySize => _ring.EntrySize;
 
     /// <summary><c>req_prod_pvt</c>: requests produced, including those not yet pushed.</summary>
     public uint RequestProducerPrivate => _reqProdPvt;
@@ -116,16 +105,8 @@ public sealed unsafe class FrontRing<TRequest, TResponse> : IDisposable
     /// end asked to be notified (its <c>req_event</c> lies in the range just published).
     /// </summary>
     /// <returns>Whether to notify the back end's event channel.</returns>
-    public bool PushRequests()
-    {
-        ref uint reqProd = ref Header(SharedRingLayout.ReqProdOffset);
-        uint old = reqProd; // ours; a peer that changed it only changes whether it gets a notification
-        uint @new = _reqProdPvt;
-        Volatile.Write(ref reqProd, @new);  // wmb(); req_prod = new
-        Interlocked.MemoryBarrier();         // mb(): publish before reading req_event
-        uint @event = Volatile.Read(ref Header(SharedRingLayout.ReqEventOffset));
-        return SharedRingLayout.NeedsNotify(old, @new, @event);
-    }
+    public bool PushRequests() =>
+        _ring.PushAndCheckNotify(SharedRingLayout.ReqProdOffset, SharedRingLayout.ReqEventOffset, _reqProdPvt);
 
     /// <summary><c>RING_HAS_UNCONSUMED_RESPONSES</c>: responses published and not yet consumed.</summary>
     /// <exception cref="RingCorruptedException">The back end's <c>rsp_prod</c> is beyond what the ring can hold.</exception>
@@ -164,13 +145,12 @@ public sealed unsafe class FrontRing<TRequest, TResponse> : IDisposable
             return true;
         }
 
-        Volatile.Write(ref Header(SharedRingLayout.RspEventOffset), unchecked(_rspCons + 1));
-        Interlocked.MemoryBarrier(); // mb(): publish rsp_event before re-reading rsp_prod
+        _ring.ArmEvent(SharedRingLayout.RspEventOffset, unchecked(_rspCons + 1));
         return UnconsumedResponses != 0;
     }
 
     /// <summary>Unpins the ring memory. The object must not be used afterwards.</summary>
-    public void Dispose() => _pin.Dispose();
+    public void Dispose() => _ring.Dispose();
 
     private uint CheckedResponses(uint rspProd)
     {
@@ -185,7 +165,7 @@ public sealed unsafe class FrontRing<TRequest, TResponse> : IDisposable
         return unconsumed;
     }
 
-    private ref uint Header(int offset) => ref Unsafe.AsRef<uint>(_shared + offset);
+    private ref uint Header(int offset) => ref _ring.Header(offset);
 
-    private byte* Slot(uint index) => _shared + SharedRingLayout.HeaderSize + (nint)((index & _mask) * (uint)_entrySize);
+    private byte* Slot(uint index) => _ring.Slot(index);
 }
