@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
 using Xen.Store.Transports;
 using Xen.Store.Wire;
 
@@ -31,7 +33,7 @@ public sealed class XenStoreClient : XenStoreOperations, IAsyncDisposable
     private readonly object _gate = new();
     private readonly Dictionary<uint, PendingRequest> _pending = [];
     private readonly List<XenStoreWatch> _watches = [];
-    private readonly SemaphoreSlim _sendLock = new(1, 1);
+    private readonly Stack<PendingRequest> _freeRequests = new();
     private readonly CancellationTokenSource _closing = new();
     private IXenStoreTransport _transport;
     private Task _receiveLoop;
@@ -41,6 +43,13 @@ public sealed class XenStoreClient : XenStoreOperations, IAsyncDisposable
     private Exception? _fault;
     private int _generation;
     private bool _disposed;
+    private bool _sending;
+    private ArrayBufferWriter<byte> _outgoing = new(InitialOutgoingBuffer);
+    private ArrayBufferWriter<byte> _spareOutgoing = new(InitialOutgoingBuffer);
+
+    private const int InitialOutgoingBuffer = 4096;
+    private const int MaxIdleOutgoingBuffer = 1 << 20;
+    private const int MaxFreeRequests = 1024;
 
     private XenStoreClient(IXenStoreTransport transport, XenStoreClientOptions? options)
     {
@@ -305,7 +314,6 @@ public sealed class XenStoreClient : XenStoreOperations, IAsyncDisposable
         {
         }
 
-        _sendLock.Dispose();
         _closing.Dispose();
     }
 
@@ -333,24 +341,44 @@ public sealed class XenStoreClient : XenStoreOperations, IAsyncDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     internal async ValueTask RequestOkAsync(XsMessageType type, uint transactionId, string[] arguments, ReadOnlyMemory<byte> tail, string? subject, CancellationToken cancellationToken)
     {
-        byte[] reply = await RequestAsync(type, transactionId, arguments, tail, subject, cancellationToken).ConfigureAwait(false);
+        byte[] reply = await RequestAsync(type, transactionId, arguments, tail.Span, subject, null, cancellationToken).ConfigureAwait(false);
         XsPayload.Ok(reply, type);
     }
 
-    internal ValueTask<byte[]> RequestAsync(XsMessageType type, uint transactionId, string[] arguments, ReadOnlyMemory<byte> tail, string? subject, CancellationToken cancellationToken) =>
+    /// <summary>A request with one argument whose reply must be <c>OK</c> (WRITE, MKDIR, RM, ...).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    internal async ValueTask RequestOkAsync(XsMessageType type, uint transactionId, string argument, ReadOnlyMemory<byte> tail, string? subject, CancellationToken cancellationToken)
+    {
+        byte[] reply = await RequestAsync(type, transactionId, [argument], tail.Span, subject, null, cancellationToken).ConfigureAwait(false);
+        XsPayload.Ok(reply, type);
+    }
+
+    internal ValueTask<byte[]> RequestAsync(XsMessageType type, uint transactionId, ReadOnlySpan<string> arguments, ReadOnlySpan<byte> tail, string? subject, CancellationToken cancellationToken) =>
         RequestAsync(type, transactionId, arguments, tail, subject, null, cancellationToken);
 
     /// <summary>
-    /// Sends one request and waits for its reply. <paramref name="undoIfAbandoned"/>, when given, runs with the reply if
+    /// Queues one request and returns its reply. <paramref name="undoIfAbandoned"/>, when given, runs with the reply if
     /// the caller's wait was cancelled after the request went out and the daemon then carried it out.
     /// </summary>
-    private async ValueTask<byte[]> RequestAsync(XsMessageType type, uint transactionId, string[] arguments, ReadOnlyMemory<byte> tail, string? subject, Func<byte[], ValueTask>? undoIfAbandoned, CancellationToken cancellationToken)
+    /// <remarks>
+    /// The message is written straight into the connection's outgoing buffer. The caller that finds no send under
+    /// way becomes the sender and sends everything queued, including what other callers add meanwhile, so requests
+    /// from many threads leave in few system calls. The reply arrives through a pooled
+    /// <see cref="IValueTaskSource{TResult}"/>: a request that is not cancellable allocates nothing but its reply.
+    /// </remarks>
+    private ValueTask<byte[]> RequestAsync(XsMessageType type, uint transactionId, ReadOnlySpan<string> arguments, ReadOnlySpan<byte> tail, string? subject, Func<byte[], ValueTask>? undoIfAbandoned, CancellationToken cancellationToken)
     {
-        var writer = new ArrayBufferWriter<byte>(XsHeader.HeaderLength + 64);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<byte[]>(cancellationToken);
+        }
+
+        int length = XsMessageWriter.MessageLength(type, arguments, tail); // throws before anything is queued
         PendingRequest pending;
-        uint requestId;
+        bool send;
         lock (_gate)
         {
             if (_fault is Exception fault)
@@ -358,50 +386,86 @@ public sealed class XenStoreClient : XenStoreOperations, IAsyncDisposable
                 throw Rethrowable(fault);
             }
 
+            uint requestId;
             do
             {
                 requestId = unchecked(++_nextRequestId);
             }
             while (requestId == 0 || _pending.ContainsKey(requestId));
 
-            XsMessageWriter.Write(writer, type, requestId, transactionId, arguments, tail.Span); // throws before anything is registered
-            pending = new PendingRequest(type, subject);
+            XsMessageWriter.Write(_outgoing.GetSpan(length), type, requestId, transactionId, arguments, tail);
+            _outgoing.Advance(length);
+            pending = _freeRequests.Count > 0 ? _freeRequests.Pop() : new PendingRequest(this);
+            pending.Start(type, subject);
             _pending.Add(requestId, pending);
+            send = !_sending;
+            _sending = true;
         }
 
-        try
+        if (send)
         {
-            await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
-            {
-                await _transport.SendAsync(writer.WrittenMemory, CancellationToken.None).ConfigureAwait(false);
-            }
-            finally
-            {
-                _sendLock.Release();
-            }
+            _ = SendQueuedAsync(); // usually done at once; else it carries on, and reports failures through Fail
         }
-        catch (OperationCanceledException)
+
+        var reply = new ValueTask<byte[]>(pending, pending.Version);
+        return cancellationToken.CanBeCanceled || undoIfAbandoned is not null
+            ? WaitCancellableAsync(reply, undoIfAbandoned, cancellationToken)
+            : reply;
+    }
+
+    /// <summary>Sends what is queued until the queue is empty; the one sender at a time.</summary>
+    private async Task SendQueuedAsync()
+    {
+        while (true)
         {
+            ArrayBufferWriter<byte> batch;
+            IXenStoreTransport transport;
             lock (_gate)
             {
-                _pending.Remove(requestId); // never sent
+                if (_outgoing.WrittenCount == 0)
+                {
+                    _sending = false;
+                    return;
+                }
+
+                batch = _outgoing;
+                _outgoing = _spareOutgoing;
+                _spareOutgoing = batch;
+                transport = _transport;
             }
 
-            throw;
-        }
-        catch (Exception e) when (e is IOException or ObjectDisposedException)
-        {
-            Fail(new XenStoreConnectionException($"Sending to {Description} failed: {e.Message}", e), endWatches: false);
-        }
+            try
+            {
+                await transport.SendAsync(batch.WrittenMemory, CancellationToken.None).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // Whatever the transport throws, the requests it carried must fail, not hang.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                Fail(new XenStoreConnectionException($"Sending to {Description} failed: {e.Message}", e), endWatches: false);
+            }
 
+            lock (_gate)
+            {
+                batch.ResetWrittenCount();
+                if (batch.Capacity > MaxIdleOutgoingBuffer)
+                {
+                    _spareOutgoing = new ArrayBufferWriter<byte>(InitialOutgoingBuffer);
+                }
+            }
+        }
+    }
+
+    private static async ValueTask<byte[]> WaitCancellableAsync(ValueTask<byte[]> reply, Func<byte[], ValueTask>? undoIfAbandoned, CancellationToken cancellationToken)
+    {
+        Task<byte[]> task = reply.AsTask();
         try
         {
-            return await pending.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return await task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (undoIfAbandoned is not null && cancellationToken.IsCancellationRequested)
         {
-            _ = UndoIfCarriedOutAsync(pending.Task, undoIfAbandoned);
+            _ = UndoIfCarriedOutAsync(task, undoIfAbandoned);
             throw;
         }
     }
@@ -528,6 +592,9 @@ public sealed class XenStoreClient : XenStoreOperations, IAsyncDisposable
         return XsHeader.HeaderLength + (long)header.Length;
     }
 
+    /// <summary>The reply of a request that only succeeds (never handed to a caller, so one instance serves all).</summary>
+    private static readonly byte[] OkReply = "OK\0"u8.ToArray();
+
     /// <summary>The largest over-long reply that is skipped instead of ending the connection (16 MiB).</summary>
     private const long OversizedReplyLimit = 16 << 20;
 
@@ -574,7 +641,9 @@ public sealed class XenStoreClient : XenStoreOperations, IAsyncDisposable
         }
         else
         {
-            pending.Complete(payload.ToArray());
+            // An "OK" that no caller sees (WRITE, MKDIR, RM, TRANSACTION_END, ...) costs no allocation.
+            bool sharedOk = pending.Type is not (XsMessageType.Read or XsMessageType.Control) && payload.SequenceEqual(OkReply);
+            pending.Complete(sharedOk ? OkReply : payload.ToArray());
         }
     }
 
@@ -642,6 +711,8 @@ public sealed class XenStoreClient : XenStoreOperations, IAsyncDisposable
 
             pending = [.. _pending.Values];
             _pending.Clear();
+            _outgoing.ResetWrittenCount(); // their requests are failed below; never send them later
+
             if (endWatches)
             {
                 watches = [.. _watches];
@@ -677,25 +748,66 @@ public sealed class XenStoreClient : XenStoreOperations, IAsyncDisposable
             ? value
             : throw new XenStoreProtocolException($"A {type} reply should be a decimal number, not {XsPayload.Describe(reply)}.");
 
-    private sealed class PendingRequest
+    private void Recycle(PendingRequest request)
     {
-        private readonly TaskCompletionSource<byte[]> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly string? _subject;
+        lock (_gate)
+        {
+            if (_freeRequests.Count < MaxFreeRequests)
+            {
+                _freeRequests.Push(request);
+            }
+        }
+    }
 
-        public PendingRequest(XsMessageType type, string? subject)
+    /// <summary>
+    /// One request waiting for its reply: a reusable <see cref="IValueTaskSource{TResult}"/> that goes back to its
+    /// client's free list once the caller has taken the result. Continuations never run on the receive loop.
+    /// </summary>
+    private sealed class PendingRequest : IValueTaskSource<byte[]>
+    {
+        private readonly XenStoreClient _owner;
+        private ManualResetValueTaskSourceCore<byte[]> _core;
+        private string? _subject;
+
+        public PendingRequest(XenStoreClient owner)
+        {
+            _owner = owner;
+            _core.RunContinuationsAsynchronously = true;
+        }
+
+        public XsMessageType Type { get; private set; }
+
+        public short Version => _core.Version;
+
+        public void Start(XsMessageType type, string? subject)
         {
             Type = type;
             _subject = subject;
         }
 
-        public XsMessageType Type { get; }
+        public void Complete(byte[] payload) => _core.SetResult(payload);
 
-        public Task<byte[]> Task => _completion.Task;
-
-        public void Complete(byte[] payload) => _completion.TrySetResult(payload);
-
-        public void Fail(Exception error) => _completion.TrySetException(error);
+        public void Fail(Exception error) => _core.SetException(error);
 
         public string Describe() => _subject is null ? Type.ToString().ToUpperInvariant() : $"{Type.ToString().ToUpperInvariant()} {_subject}";
+
+        public byte[] GetResult(short token)
+        {
+            try
+            {
+                return _core.GetResult(token);
+            }
+            finally
+            {
+                _core.Reset();
+                _subject = null;
+                _owner.Recycle(this);
+            }
+        }
+
+        public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+
+        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+            _core.OnCompleted(continuation, state, token, flags);
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Xen.Store.Wire;
 
@@ -31,6 +32,7 @@ public abstract class XenStoreOperations
 
     /// <summary>READ as UTF-8 text.</summary>
     /// <exception cref="XenStoreErrorException">ENOENT when there is no such node; EACCES; ...</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<string> ReadStringAsync(string path, CancellationToken cancellationToken = default) =>
         Encoding.UTF8.GetString(await ReadAsync(path, cancellationToken).ConfigureAwait(false));
 
@@ -50,6 +52,7 @@ public abstract class XenStoreOperations
 
     /// <summary>Whether the node exists (a READ that does not fail with ENOENT), as <c>xenstore-exists</c> decides.</summary>
     /// <exception cref="XenStoreErrorException">Any error but ENOENT.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> ExistsAsync(string path, CancellationToken cancellationToken = default)
     {
         try
@@ -66,10 +69,11 @@ public abstract class XenStoreOperations
     /// <summary>WRITE: sets the node's value, creating it and any missing parents.</summary>
     /// <exception cref="ArgumentException">The path is invalid, or path and value exceed 4096 bytes (nothing sent).</exception>
     /// <exception cref="XenStoreErrorException">EACCES, ENOSPC (quota), ...</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask WriteAsync(string path, ReadOnlyMemory<byte> value, CancellationToken cancellationToken = default)
     {
         XsPath.Validate(path);
-        await Connection.RequestOkAsync(XsMessageType.Write, TransactionId, [path], value, path, cancellationToken).ConfigureAwait(false);
+        await Connection.RequestOkAsync(XsMessageType.Write, TransactionId, path, value, path, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>WRITE of UTF-8 text.</summary>
@@ -80,18 +84,20 @@ public abstract class XenStoreOperations
 
     /// <summary>MKDIR: creates the node (empty) and any missing parents; an existing node is left as it is.</summary>
     /// <exception cref="XenStoreErrorException">EACCES, ...</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask MkdirAsync(string path, CancellationToken cancellationToken = default)
     {
         XsPath.Validate(path);
-        await Connection.RequestOkAsync(XsMessageType.Mkdir, TransactionId, [path], default, path, cancellationToken).ConfigureAwait(false);
+        await Connection.RequestOkAsync(XsMessageType.Mkdir, TransactionId, path, default, path, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>RM: removes the node and everything below it (a missing node whose parent exists is not an error).</summary>
     /// <exception cref="XenStoreErrorException">ENOENT when the parent is missing too; EACCES; EINVAL for <c>/</c>.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask RemoveAsync(string path, CancellationToken cancellationToken = default)
     {
         XsPath.Validate(path);
-        await Connection.RequestOkAsync(XsMessageType.Rm, TransactionId, [path], default, path, cancellationToken).ConfigureAwait(false);
+        await Connection.RequestOkAsync(XsMessageType.Rm, TransactionId, path, default, path, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -39,6 +39,35 @@ public static class XsMessageWriter
     public static int Write(IBufferWriter<byte> output, XsMessageType type, uint requestId, uint transactionId, ReadOnlySpan<string> arguments, ReadOnlySpan<byte> tail = default)
     {
         ArgumentNullException.ThrowIfNull(output);
+        int total = MessageLength(type, arguments, tail);
+        WriteMessage(output.GetSpan(total), total, type, requestId, transactionId, arguments, tail);
+        output.Advance(total);
+        return total;
+    }
+
+    /// <summary>
+    /// Writes one message into <paramref name="destination"/>: the header, then each argument as UTF-8 with a NUL,
+    /// then <paramref name="tail"/>.
+    /// </summary>
+    /// <returns>The bytes written (16 + payload).</returns>
+    /// <exception cref="ArgumentException">The payload would exceed 4096 bytes, an argument contains a NUL, or
+    /// <paramref name="destination"/> is too short; nothing is written.</exception>
+    public static int Write(Span<byte> destination, XsMessageType type, uint requestId, uint transactionId, ReadOnlySpan<string> arguments, ReadOnlySpan<byte> tail = default)
+    {
+        int total = MessageLength(type, arguments, tail);
+        if (destination.Length < total)
+        {
+            throw new ArgumentException($"The message needs {total} bytes; the destination has {destination.Length}.", nameof(destination));
+        }
+
+        WriteMessage(destination, total, type, requestId, transactionId, arguments, tail);
+        return total;
+    }
+
+    /// <summary>The length of the whole message (16 + payload) <see cref="Write(Span{byte}, XsMessageType, uint, uint, ReadOnlySpan{string}, ReadOnlySpan{byte})"/> would write.</summary>
+    /// <exception cref="ArgumentException">The payload would exceed 4096 bytes, or an argument contains a NUL.</exception>
+    public static int MessageLength(XsMessageType type, ReadOnlySpan<string> arguments, ReadOnlySpan<byte> tail = default)
+    {
         int payload = PayloadLength(arguments, tail);
         if (payload > XsHeader.PayloadMax)
         {
@@ -46,9 +75,12 @@ public static class XsMessageWriter
                 $"A {type} request of {payload} payload bytes exceeds XENSTORE_PAYLOAD_MAX ({XsHeader.PayloadMax}); it was not sent.", nameof(arguments));
         }
 
-        int total = XsHeader.HeaderLength + payload;
-        Span<byte> span = output.GetSpan(total);
-        new XsHeader(type, requestId, transactionId, (uint)payload).Write(span);
+        return XsHeader.HeaderLength + payload;
+    }
+
+    private static void WriteMessage(Span<byte> span, int total, XsMessageType type, uint requestId, uint transactionId, ReadOnlySpan<string> arguments, ReadOnlySpan<byte> tail)
+    {
+        new XsHeader(type, requestId, transactionId, (uint)(total - XsHeader.HeaderLength)).Write(span);
         int at = XsHeader.HeaderLength;
         foreach (string argument in arguments)
         {
@@ -57,8 +89,6 @@ public static class XsMessageWriter
         }
 
         tail.CopyTo(span[at..]);
-        output.Advance(total);
-        return total;
     }
 
     /// <summary>Writes one message whose payload is given whole (a reply, or a request built elsewhere).</summary>

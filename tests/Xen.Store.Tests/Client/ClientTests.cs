@@ -39,14 +39,59 @@ public class ClientTests
     }
 
     [Fact]
-    public async Task Each_message_is_sent_whole_in_one_transport_call()
+    public async Task Each_message_is_sent_whole_and_requests_queued_during_a_send_leave_together()
     {
         var daemon = new FakeDaemon();
+        var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        daemon.HoldSends = hold.Task;
         daemon.OnRequest = (d, h, _, _) => d.Reply(h, "OK\0");
         await using var client = XenStoreClient.Create(daemon);
-        await Task.WhenAll(Enumerable.Range(0, 20).Select(i => client.WriteAsync($"/w/{i}", "v").AsTask())).WaitAsync(Deadline);
-        Assert.Equal(20, daemon.SendCalls);
+        var writes = new List<Task> { client.WriteAsync("/w/0", "v").AsTask() }; // its send is under way, held
+        for (int i = 1; i < 20; i++)
+        {
+            writes.Add(client.WriteAsync($"/w/{i}", "v").AsTask()); // queued behind it
+        }
+
+        Assert.Equal(1, daemon.SendCalls);
+        hold.SetResult();
+        await Task.WhenAll(writes).WaitAsync(Deadline);
+        Assert.Equal(2, daemon.SendCalls); // the first request, then the other 19 in one call
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => $"/w/{i}"), daemon.Requests.Select(r => XsPayload.Strings(r.Payload)[0]));
         Assert.All(daemon.Requests, r => Assert.Equal(XsMessageType.Write, r.Header.Type));
+    }
+
+    [Fact]
+    public async Task Requests_queued_behind_a_failed_send_fail_with_a_connection_error_and_are_never_sent_later()
+    {
+        var daemon = new FakeDaemon();
+        var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        daemon.HoldSends = hold.Task;
+        await using var client = XenStoreClient.Create(daemon);
+        Task first = client.WriteAsync("/a", "1").AsTask();
+        Task second = client.WriteAsync("/b", "2").AsTask();
+        hold.SetException(new IOException("broken pipe"));
+        await Assert.ThrowsAsync<XenStoreConnectionException>(() => first).WaitAsync(Deadline);
+        await Assert.ThrowsAsync<XenStoreConnectionException>(() => second).WaitAsync(Deadline);
+        Assert.Empty(daemon.Requests);
+    }
+
+    [Fact]
+    public async Task Reusing_request_state_never_mixes_up_replies_across_thousands_of_requests()
+    {
+        var daemon = new FakeDaemon { ChunkSize = 7 };
+        daemon.OnRequest = (d, h, args, _) => d.Reply(h, "value-of-" + args[0]);
+        await using var client = XenStoreClient.Create(daemon);
+        async Task Worker(int w)
+        {
+            for (int i = 0; i < 200; i++)
+            {
+                string path = $"/k/{w}/{i}";
+                Assert.Equal("value-of-" + path, await client.ReadStringAsync(path));
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(w => Task.Run(() => Worker(w)))).WaitAsync(Deadline);
+        Assert.Equal(16 * 200, daemon.Requests.Count);
     }
 
     [Fact]

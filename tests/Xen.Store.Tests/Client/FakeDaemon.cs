@@ -27,9 +27,17 @@ internal sealed class FakeDaemon : IXenStoreTransport
 
     public string Description => "fake";
 
-    public ValueTask SendAsync(ReadOnlyMemory<byte> messages, CancellationToken cancellationToken = default)
+    /// <summary>When set, every send waits for it first (a daemon that is slow to take bytes).</summary>
+    public Task? HoldSends { get; set; }
+
+    public async ValueTask SendAsync(ReadOnlyMemory<byte> messages, CancellationToken cancellationToken = default)
     {
         SendCalls++;
+        if (HoldSends is Task hold)
+        {
+            await hold;
+        }
+
         var seq = new ReadOnlySequence<byte>(messages);
         while (XsFrameReader.TryReadFrame(ref seq, out XsHeader h, out ReadOnlySequence<byte> p))
         {
@@ -46,8 +54,6 @@ internal sealed class FakeDaemon : IXenStoreTransport
         {
             throw new InvalidOperationException("The client sent a partial message.");
         }
-
-        return ValueTask.CompletedTask;
     }
 
     public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
