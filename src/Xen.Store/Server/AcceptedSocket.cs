@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Xen.Store.Transports;
 
 namespace Xen.Store.Server;
@@ -8,6 +9,7 @@ internal sealed class AcceptedSocket(Socket socket, string description) : IXenSt
 {
     public string Description { get; } = description;
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask SendAsync(ReadOnlyMemory<byte> messages, CancellationToken cancellationToken = default)
     {
         try
@@ -24,6 +26,7 @@ internal sealed class AcceptedSocket(Socket socket, string description) : IXenSt
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         try

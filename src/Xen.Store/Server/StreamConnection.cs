@@ -31,6 +31,7 @@ internal sealed class StreamConnection : ServerConnection
     private readonly IXenStoreTransport _io;
     private readonly CancellationTokenSource _stop = new();
     private readonly object _drainGate = new();
+    private readonly ArrayBufferWriter<byte> _batch = new(XsHeader.MessageMax); // used by the one drain that runs
     private bool _draining;
     private bool _readerActive;
     private Task _loop = Task.CompletedTask;
@@ -161,7 +162,7 @@ internal sealed class StreamConnection : ServerConnection
 
     private async Task DrainAsync()
     {
-        var batch = new ArrayBufferWriter<byte>(XsHeader.MessageMax);
+        ArrayBufferWriter<byte> batch = _batch;
         try
         {
             while (true)
