@@ -1,14 +1,19 @@
 using BenchmarkDotNet.Running;
 using Xen.Benchmarks;
 
-if (args is [StoreMemory.Command])
+if (args is [StoreDaemonFigures.Command])
 {
-    return await StoreMemory.RunAsync().ConfigureAwait(false);
+    return await StoreDaemonFigures.RunAsync().ConfigureAwait(false);
 }
 
-if (args is [StoreMemory.ServeCommand, string socket])
+if (args is [StoreDaemonFigures.CpuCommand])
 {
-    return await StoreMemory.ServeAsync(socket).ConfigureAwait(false);
+    return await StoreDaemonFigures.RunCpuAsync().ConfigureAwait(false);
+}
+
+if (args is [StoreDaemonFigures.ServeCommand, string socket])
+{
+    return await StoreDaemonFigures.ServeAsync(socket).ConfigureAwait(false);
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

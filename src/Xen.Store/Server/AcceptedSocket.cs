@@ -39,6 +39,50 @@ internal sealed class AcceptedSocket(Socket socket, string description) : IXenSt
         }
     }
 
+    /// <summary>Blocks until at least one byte arrives; 0 when the client closed its end.</summary>
+    /// <exception cref="IOException">The connection failed.</exception>
+    public int Receive(Span<byte> buffer)
+    {
+        try
+        {
+            return socket.Receive(buffer, SocketFlags.None);
+        }
+        catch (SocketException e)
+        {
+            throw new IOException(e.Message, e);
+        }
+    }
+
+    /// <summary>Blocks until all of <paramref name="messages"/> is sent.</summary>
+    /// <exception cref="IOException">The connection failed.</exception>
+    public void Send(ReadOnlySpan<byte> messages)
+    {
+        try
+        {
+            while (!messages.IsEmpty)
+            {
+                messages = messages[socket.Send(messages, SocketFlags.None)..];
+            }
+        }
+        catch (SocketException e)
+        {
+            throw new IOException(e.Message, e);
+        }
+    }
+
+    /// <summary>Shuts the socket down both ways, waking a thread blocked in <see cref="Receive"/>; errors are ignored (it may be gone already).</summary>
+    public void Shutdown()
+    {
+        try
+        {
+            socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // already closed
+        }
+    }
+
     public ValueTask DisposeAsync()
     {
         socket.Dispose();

@@ -45,7 +45,40 @@ internal sealed class StreamConnection : ServerConnection
 
     public Task Completion => _loop;
 
-    public void Start() => _loop = Task.Run(RunAsync);
+    /// <summary>
+    /// Starts serving. A Unix socket gets a thread of its own that blocks in <c>recv</c> and answers on the same
+    /// thread, as a C daemon's loop does: a request then costs one wake-up, where the asynchronous path costs the
+    /// socket engine's wake-up and a thread-pool hop (measured: about half the round-trip time of a sequential
+    /// client). Other transports run on the thread pool.
+    /// </summary>
+    public void Start()
+    {
+        if (_io is AcceptedSocket socket)
+        {
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _loop = done.Task;
+            var thread = new Thread(() =>
+            {
+                try
+                {
+                    RunBlocking(socket);
+                }
+                finally
+                {
+                    done.SetResult();
+                }
+            })
+            {
+                IsBackground = true,
+                Name = "xenstore " + Description,
+            };
+            thread.Start();
+        }
+        else
+        {
+            _loop = Task.Run(RunAsync);
+        }
+    }
 
     protected override void OnOutputQueued()
     {
@@ -59,11 +92,24 @@ internal sealed class StreamConnection : ServerConnection
             _draining = true;
         }
 
-        _ = Task.Run(DrainAsync);
+        if (_io is AcceptedSocket socket)
+        {
+            _ = Task.Run(() => DrainBlocking(socket)); // no asynchronous operation ever touches the socket
+        }
+        else
+        {
+            _ = Task.Run(DrainAsync);
+        }
     }
 
-    protected override void OnClosed() =>
+    protected override void OnClosed()
+    {
         ThreadPool.UnsafeQueueUserWorkItem(static s => ((CancellationTokenSource)s!).Cancel(), _stop);
+        if (_io is AcceptedSocket socket)
+        {
+            socket.Shutdown(); // wakes a reader blocked in recv
+        }
+    }
 
     private async Task RunAsync()
     {
@@ -74,47 +120,12 @@ internal sealed class StreamConnection : ServerConnection
             while (!IsClosed)
             {
                 int n = await _io.ReceiveAsync(buffer.AsMemory(filled), _stop.Token).ConfigureAwait(false);
-                if (n == 0)
+                if (!Received(buffer, ref filled, n))
                 {
-                    Close("the client closed the connection");
                     break;
                 }
 
-                filled += n;
-                lock (_drainGate)
-                {
-                    _readerActive = true;
-                }
-
-                int consumed = 0;
-                try
-                {
-                    consumed = ProcessFrames(buffer.AsSpan(0, filled));
-                }
-                finally
-                {
-                    lock (_drainGate)
-                    {
-                        _readerActive = false;
-                    }
-                }
-
-                if (consumed < 0)
-                {
-                    Close("a message announced more than 4096 payload bytes");
-                    break;
-                }
-
-                buffer.AsSpan(consumed, filled - consumed).CopyTo(buffer);
-                filled -= consumed;
-                bool drain;
-                lock (_drainGate)
-                {
-                    drain = !_draining && QueuedCount > 0;
-                    _draining |= drain;
-                }
-
-                if (drain)
+                if (ClaimDrain())
                 {
                     await DrainAsync().ConfigureAwait(false);
                 }
@@ -128,6 +139,91 @@ internal sealed class StreamConnection : ServerConnection
         {
             _engine.Detach(this);
             await _io.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private void RunBlocking(AcceptedSocket socket)
+    {
+        byte[] buffer = new byte[XsHeader.MessageMax * 4];
+        int filled = 0;
+        try
+        {
+            while (!IsClosed)
+            {
+                int n = socket.Receive(buffer.AsSpan(filled));
+                if (!Received(buffer, ref filled, n))
+                {
+                    break;
+                }
+
+                if (ClaimDrain())
+                {
+                    DrainBlocking(socket);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            Close(e.Message);
+        }
+        finally
+        {
+            _engine.Detach(this);
+            socket.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    /// <summary>
+    /// Takes <paramref name="n"/> newly received bytes: hands every whole message to the engine and keeps the rest
+    /// at the front of <paramref name="buffer"/>.
+    /// </summary>
+    /// <returns><see langword="false"/> when the connection is over (the client closed it, or sent an oversized frame).</returns>
+    private bool Received(byte[] buffer, ref int filled, int n)
+    {
+        if (n == 0)
+        {
+            Close("the client closed the connection");
+            return false;
+        }
+
+        filled += n;
+        lock (_drainGate)
+        {
+            _readerActive = true;
+        }
+
+        int consumed = 0;
+        try
+        {
+            consumed = ProcessFrames(buffer.AsSpan(0, filled));
+        }
+        finally
+        {
+            lock (_drainGate)
+            {
+                _readerActive = false;
+            }
+        }
+
+        if (consumed < 0)
+        {
+            Close("a message announced more than 4096 payload bytes");
+            return false;
+        }
+
+        buffer.AsSpan(consumed, filled - consumed).CopyTo(buffer);
+        filled -= consumed;
+        return true;
+    }
+
+    /// <summary>Whether the reader should send what is queued now (no other drain runs, and something is queued).</summary>
+    private bool ClaimDrain()
+    {
+        lock (_drainGate)
+        {
+            bool drain = !_draining && QueuedCount > 0;
+            _draining |= drain;
+            return drain;
         }
     }
 
@@ -162,31 +258,56 @@ internal sealed class StreamConnection : ServerConnection
 
     private async Task DrainAsync()
     {
-        ArrayBufferWriter<byte> batch = _batch;
         try
         {
-            while (true)
+            while (TakeBatch())
             {
-                batch.ResetWrittenCount();
-                lock (_drainGate)
-                {
-                    if (!TakeAllOutput(batch))
-                    {
-                        _draining = false;
-                        return;
-                    }
-                }
-
-                await _io.SendAsync(batch.WrittenMemory, _stop.Token).ConfigureAwait(false);
+                await _io.SendAsync(_batch.WrittenMemory, _stop.Token).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException)
         {
-            Close("sending failed: " + e.Message);
-            lock (_drainGate)
+            DrainFailed(e);
+        }
+    }
+
+    private void DrainBlocking(AcceptedSocket socket)
+    {
+        try
+        {
+            while (TakeBatch())
             {
-                _draining = false;
+                socket.Send(_batch.WrittenSpan);
             }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            DrainFailed(e);
+        }
+    }
+
+    /// <summary>Moves everything queued into the send batch; when nothing is queued, ends this drain.</summary>
+    private bool TakeBatch()
+    {
+        _batch.ResetWrittenCount();
+        lock (_drainGate)
+        {
+            if (TakeAllOutput(_batch))
+            {
+                return true;
+            }
+
+            _draining = false;
+            return false;
+        }
+    }
+
+    private void DrainFailed(Exception e)
+    {
+        Close("sending failed: " + e.Message);
+        lock (_drainGate)
+        {
+            _draining = false;
         }
     }
 }

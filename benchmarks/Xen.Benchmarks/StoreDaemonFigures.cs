@@ -9,16 +9,23 @@ using Xen.Store.Server;
 namespace Xen.Benchmarks;
 
 /// <summary>
-/// Memory for 100 000 nodes: each daemon (C xenstored, oxenstored, our server) runs as its own process; the
-/// resident set (<c>VmRSS</c>) is read from <c>/proc</c> when it is idle with its initial tree, then again after
-/// 100 000 nodes with 32-byte values were written into it (100 directories of 1000, dom0, 64 writes in flight)
-/// and after they were all removed again. Not a BenchmarkDotNet suite: resident memory of another process is a
-/// figure BenchmarkDotNet does not take, so this is a mode of the same program:
-/// <c>dotnet run -c Release --project benchmarks/Xen.Benchmarks -- store-memory</c>.
+/// Figures about the xenstore daemons as processes: modes of this program rather than BenchmarkDotNet suites, since
+/// the resident memory and CPU time of another process are figures BenchmarkDotNet does not take. Each daemon
+/// (C xenstored, oxenstored, our server re-launched as this program in <see cref="ServeCommand"/> mode) runs as its
+/// own process and is reached over its Unix socket by our client as dom0.
+/// <list type="bullet">
+/// <item><c>store-memory</c>: the resident set (<c>VmRSS</c>) idle, after 100 000 nodes of 32 bytes were written
+/// (100 directories of 1000, 64 writes in flight), and after they were removed again.</item>
+/// <item><c>store-cpu</c>: the daemon's CPU time per READ with one request in flight and with 64.</item>
+/// </list>
+/// Run: <c>dotnet run -c Release --project benchmarks/Xen.Benchmarks -- store-memory</c> (or <c>store-cpu</c>).
 /// </summary>
-internal static class StoreMemory
+internal static class StoreDaemonFigures
 {
     public const string Command = "store-memory";
+
+    /// <summary>The mode that measures each daemon's CPU time per READ (one in flight, then 64).</summary>
+    public const string CpuCommand = "store-cpu";
 
     /// <summary>The mode in which the program re-launches itself to host our server alone in a process.</summary>
     public const string ServeCommand = "store-memory-serve";
@@ -34,15 +41,80 @@ internal static class StoreMemory
         Console.WriteLine();
         Console.WriteLine("| daemon | idle | +100 000 nodes | growth | per node | after rm | write time |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+        await ForEachDaemonAsync(async (daemon, pid, client) =>
+        {
+            await Task.Delay(500).ConfigureAwait(false);
+            long idle = ResidentBytes(pid);
+            var clock = Stopwatch.StartNew();
+            await WriteNodesAsync(client).ConfigureAwait(false);
+            TimeSpan took = clock.Elapsed;
+            await CheckAsync(client).ConfigureAwait(false);
+            await Task.Delay(1000).ConfigureAwait(false);
+            long full = ResidentBytes(pid);
+            await client.RemoveAsync("/mem").ConfigureAwait(false);
+            await Task.Delay(1000).ConfigureAwait(false);
+            long emptied = ResidentBytes(pid);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {daemon} | {Mib(idle)} | {Mib(full)} | {Mib(full - idle)} | {(full - idle) / (double)Nodes:F0} B | {Mib(emptied)} | {took.TotalSeconds:F1} s |"));
+        }).ConfigureAwait(false);
+        return 0;
+    }
+
+    /// <summary>
+    /// How much CPU each daemon spends per READ of a 32-byte value from our client, with one request in flight and
+    /// with 64: user + system time of the daemon's process (<c>/proc/PID/stat</c>) over the requests answered. The
+    /// reciprocal is the most that daemon can answer per second on one core, whatever the client does.
+    /// </summary>
+    public static async Task<int> RunCpuAsync()
+    {
+        const int Requests = 100_000;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Daemon CPU time per READ ({Requests} READs of 32 bytes over one dom0 socket connection, our client)"));
+        Console.WriteLine();
+        Console.WriteLine("| daemon | in flight | kops/s | daemon CPU (% of a core) | daemon CPU per READ | ceiling on one core |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+        byte[] value = Encoding.ASCII.GetBytes("0123456789abcdef0123456789ABCDEF");
+        await ForEachDaemonAsync(async (daemon, pid, client) =>
+        {
+            await client.WriteAsync("/bench/read", value).ConfigureAwait(false);
+            foreach (int inFlight in new[] { 1, 64 })
+            {
+                await ReadsAsync(client, inFlight, 4096).ConfigureAwait(false); // warm-up
+                double cpu0 = CpuSeconds(pid);
+                var clock = Stopwatch.StartNew();
+                await ReadsAsync(client, inFlight, Requests).ConfigureAwait(false);
+                double elapsed = clock.Elapsed.TotalSeconds;
+                double cpu = CpuSeconds(pid) - cpu0;
+                double perRead = cpu / Requests;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {daemon} | {inFlight} | {Requests / elapsed / 1000:F1} | {cpu / elapsed * 100:F0} % | {perRead * 1e6:F1} us | {1 / perRead / 1000:F0} kops/s |"));
+            }
+        }).ConfigureAwait(false);
+        return 0;
+    }
+
+    private static async Task ReadsAsync(XenStoreClient client, int inFlight, int total)
+    {
+        await Task.WhenAll(Enumerable.Range(0, inFlight).Select(async _ =>
+        {
+            for (int i = 0; i < total / inFlight; i++)
+            {
+                await client.ReadAsync("/bench/read").ConfigureAwait(false);
+            }
+        })).ConfigureAwait(false);
+    }
+
+    /// <summary>Starts each daemon in its own process, connects a dom0 client, runs <paramref name="body"/>, stops it.</summary>
+    private static async Task ForEachDaemonAsync(Func<string, int, XenStoreClient, Task> body)
+    {
         foreach (string daemon in new[] { "C xenstored", "oxenstored", "ours" })
         {
             string directory = $"/tmp/xsmem-{Environment.ProcessId}-{daemon[0]}";
             Directory.CreateDirectory(directory);
             string socket = Path.Combine(directory, "socket");
             Process? ours = null;
-            int pid;
             try
             {
+                int pid;
                 if (daemon == "ours")
                 {
                     ours = StartOurs(socket);
@@ -55,19 +127,7 @@ internal static class StoreMemory
 
                 await using XenStoreClient client = await ConnectAsync(socket).ConfigureAwait(false);
                 await client.WriteAsync("/warm", "up").ConfigureAwait(false);
-                await Task.Delay(500).ConfigureAwait(false);
-                long idle = ResidentBytes(pid);
-                var clock = Stopwatch.StartNew();
-                await WriteNodesAsync(client).ConfigureAwait(false);
-                TimeSpan took = clock.Elapsed;
-                await CheckAsync(client).ConfigureAwait(false);
-                await Task.Delay(1000).ConfigureAwait(false);
-                long full = ResidentBytes(pid);
-                await client.RemoveAsync("/mem").ConfigureAwait(false);
-                await Task.Delay(1000).ConfigureAwait(false);
-                long emptied = ResidentBytes(pid);
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {daemon} | {Mib(idle)} | {Mib(full)} | {Mib(full - idle)} | {(full - idle) / (double)Nodes:F0} B | {Mib(emptied)} | {took.TotalSeconds:F1} s |"));
+                await body(daemon, pid, client).ConfigureAwait(false);
             }
             finally
             {
@@ -95,8 +155,13 @@ internal static class StoreMemory
                 Directory.Delete(directory, recursive: true);
             }
         }
+    }
 
-        return 0;
+    private static double CpuSeconds(int pid)
+    {
+        string stat = File.ReadAllText($"/proc/{pid}/stat");
+        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' '); // fields from the state on (the 3rd)
+        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0; // utime, stime in USER_HZ
     }
 
     /// <summary>Hosts our server on <paramref name="socket"/> until killed (the child process of <see cref="RunAsync"/>).</summary>
@@ -113,7 +178,7 @@ internal static class StoreMemory
         var start = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
         if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet")
         {
-            start.ArgumentList.Add(typeof(StoreMemory).Assembly.Location);
+            start.ArgumentList.Add(typeof(StoreDaemonFigures).Assembly.Location);
         }
 
         start.ArgumentList.Add(ServeCommand);
