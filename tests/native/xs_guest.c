@@ -68,6 +68,13 @@ static void kick(void)
     (void)sendto(evtchn_fd, msg, sizeof msg, 0, (struct sockaddr *)&kick_addr, sizeof kick_addr);
 }
 
+/*
+ * Waits for the server's next notification, then takes every other one already queued: like an event channel's
+ * pending bit, many notifications count as one. The shim sends them with MSG_DONTWAIT and a Unix datagram queue
+ * holds only net.unix.max_dgram_qlen (often 10) of them, so a guest that took one per wait would let stale ones pile
+ * up until a fresh one is dropped, and could then sleep through the reply it waits for. Callers re-check the ring
+ * after this returns, so nothing published before a drop goes unseen.
+ */
 static void wait_for_notification(void)
 {
     unsigned char buf[16];
@@ -76,6 +83,8 @@ static void wait_for_notification(void)
         die("%s", "no notification from the server within 20 s");
     if (n < 0)
         die("recv on the event channel: %s", strerror(errno));
+    while (recv(evtchn_fd, buf, sizeof buf, MSG_DONTWAIT) > 0)
+        ;
 }
 
 static void check_error_field(void)

@@ -55,7 +55,7 @@ public sealed class XenStoreClient : XenStoreOperations, IAsyncDisposable
     {
         _transport = transport;
         _options = options ?? new XenStoreClientOptions();
-        _receiveLoop = Task.Run(() => ReceiveLoopAsync(transport, 0));
+        _receiveLoop = StartReceiveLoop(transport, 0);
     }
 
     /// <summary>Starts a client over a connected transport (the client owns it from now on).</summary>
@@ -483,6 +483,39 @@ public sealed class XenStoreClient : XenStoreOperations, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Starts the receive loop. Over a Unix socket it gets a thread of its own that waits in the kernel for the
+    /// daemon's bytes (so a reply wakes that thread directly, as libxenstore's blocking <c>read</c> does, instead of
+    /// the socket engine's thread and then a thread-pool thread); over other transports it runs on the thread pool.
+    /// </summary>
+    private Task StartReceiveLoop(IXenStoreTransport transport, int generation)
+    {
+        if (transport is not UnixSocketTransport)
+        {
+            return Task.Run(() => ReceiveLoopAsync(transport, generation));
+        }
+
+        var loop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            // Every receive completes synchronously on this thread; the loop leaves it only at its end.
+            Task t = ReceiveLoopAsync(transport, generation);
+            t.ContinueWith(static (done, state) => ((TaskCompletionSource)state!).SetFromTask(done), loop, CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        })
+        {
+            IsBackground = true,
+            Name = "xenstore client " + transport.Description,
+        };
+        thread.Start();
+        return loop.Task;
+    }
+
+    private ValueTask<int> ReceiveAsync(IXenStoreTransport transport, Memory<byte> buffer) =>
+        transport is UnixSocketTransport socket && Thread.CurrentThread.IsThreadPoolThread is false
+            ? new ValueTask<int>(socket.ReceiveBlocking(buffer.Span))
+            : transport.ReceiveAsync(buffer, _closing.Token);
+
     private async Task ReceiveLoopAsync(IXenStoreTransport transport, int generation)
     {
         byte[] buffer = new byte[XsHeader.MessageMax * 2];
@@ -493,7 +526,7 @@ public sealed class XenStoreClient : XenStoreOperations, IAsyncDisposable
         {
             while (true)
             {
-                int n = await transport.ReceiveAsync(buffer.AsMemory(filled), _closing.Token).ConfigureAwait(false);
+                int n = await ReceiveAsync(transport, buffer.AsMemory(filled)).ConfigureAwait(false);
                 if (n == 0)
                 {
                     failure = new XenStoreConnectionException($"{transport.Description}: the daemon closed the connection.");
@@ -664,7 +697,7 @@ public sealed class XenStoreClient : XenStoreOperations, IAsyncDisposable
                     _generation = generation + 1;
                 }
 
-                _receiveLoop = Task.Run(() => ReceiveLoopAsync(transport, generation + 1));
+                _receiveLoop = StartReceiveLoop(transport, generation + 1);
                 XenStoreWatch[] watches;
                 lock (_gate)
                 {

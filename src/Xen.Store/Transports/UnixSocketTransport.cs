@@ -108,9 +108,55 @@ public sealed class UnixSocketTransport : IXenStoreTransport
         }
     }
 
+    /// <summary>
+    /// Waits in the kernel (<c>poll</c>) until the daemon sent something or closed, then receives what is there; the
+    /// socket stays non-blocking, so <see cref="SendAsync"/> may run meanwhile. Disposing the transport wakes it.
+    /// </summary>
+    /// <returns>The bytes received; 0 when the daemon closed the connection or the transport was disposed.</returns>
+    /// <exception cref="IOException">The connection failed.</exception>
+    internal int ReceiveBlocking(Span<byte> buffer)
+    {
+        try
+        {
+            while (true)
+            {
+                _socket.Poll(-1, SelectMode.SelectRead);
+                int n = _socket.Receive(buffer, SocketFlags.None, out SocketError error);
+                switch (error)
+                {
+                    case SocketError.Success:
+                        return n;
+                    case SocketError.WouldBlock:
+                        continue; // woken without data (another reader, or a spurious wake-up)
+                    case SocketError.Shutdown or SocketError.OperationAborted or SocketError.Interrupted:
+                        return 0;
+                    default:
+                        throw new IOException($"{Description}: {new SocketException((int)error).Message}");
+                }
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            return 0;
+        }
+        catch (SocketException e)
+        {
+            throw new IOException($"{Description}: {e.Message}", e);
+        }
+    }
+
     /// <inheritdoc/>
     public ValueTask DisposeAsync()
     {
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both); // wakes a thread waiting in ReceiveBlocking
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // not connected any more, or disposed already
+        }
+
         _socket.Dispose();
         return ValueTask.CompletedTask;
     }
