@@ -27,7 +27,7 @@ namespace Xen.Store.Client;
 /// TRANSACTION_END with <c>F</c>), so a cancelled call leaves no watch, no open transaction and no used quota.
 /// </para>
 /// </remarks>
-public sealed class XenStoreClient : XenStoreOperations, IAsyncDisposable
+public sealed partial class XenStoreClient : XenStoreOperations, IAsyncDisposable, IDisposable
 {
     private readonly XenStoreClientOptions _options;
     private readonly object _gate = new();

@@ -11,7 +11,7 @@ namespace Xen.Store.Client;
 /// validated before anything is sent (<see cref="ArgumentException"/> names the broken rule). A daemon error
 /// surfaces as <see cref="XenStoreErrorException"/>.
 /// </summary>
-public abstract class XenStoreOperations
+public abstract partial class XenStoreOperations
 {
     private protected XenStoreOperations()
     {

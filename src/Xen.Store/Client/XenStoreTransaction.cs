@@ -5,7 +5,7 @@ namespace Xen.Store.Client;
 /// visible to others only at <see cref="CommitAsync"/>. A commit that conflicts with a concurrent change fails with
 /// EAGAIN (<see cref="XenStoreClient.RunTransactionAsync{T}"/> retries it). Disposing an open transaction aborts it.
 /// </summary>
-public sealed class XenStoreTransaction : XenStoreOperations, IAsyncDisposable
+public sealed partial class XenStoreTransaction : XenStoreOperations, IAsyncDisposable, IDisposable
 {
     private readonly XenStoreClient _client;
     private readonly uint _id;

@@ -14,7 +14,7 @@ namespace Xen.Store.Client;
 /// behind loses the oldest events, and the next one it reads has <see cref="XenStoreWatchEvent.EventsWereDropped"/>
 /// set, so nothing is lost without the consumer knowing and no other request waits for it.
 /// </remarks>
-public sealed class XenStoreWatch : IAsyncDisposable
+public sealed partial class XenStoreWatch : IAsyncDisposable, IDisposable
 {
     private readonly XenStoreClient _client;
     private readonly Channel<XenStoreWatchEvent> _events;
