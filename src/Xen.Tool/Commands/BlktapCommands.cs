@@ -45,25 +45,30 @@ internal static class BlktapCommands
         var command = new Command("create", "Attach a disk to a domain: start its tap device, write its xenstore nodes, wait for the backend (InitWait, hotplug-status connected). Prints <vdev> <device id> <class> <tap device or -> <backend path>. On failure everything done is undone.");
         command.Arguments.Add(domid);
         command.Arguments.Add(disk);
-        command.SetAction((parseResult, cancellationToken) => BlktapSession.RunAsync(parseResult, options, "create", async session =>
+        command.SetAction((parseResult, cancellationToken) =>
         {
             if (!DiskEntry.TryParse(parseResult.GetValue(disk), out DiskEntry? entry, out string? problem))
             {
-                session.Fail(problem);
-                return 1;
+                BlktapSession.Error.WriteLine($"xen blktap create: {problem}");
+                return Task.FromResult(1);
             }
 
-            BlktapDomain domain = await session.ResolveDomainAsync(parseResult.GetValue(domid), forCreate: true, cancellationToken).ConfigureAwait(false);
-            BlktapDevice device = await session.Manager.CreateAsync(domain, entry, cancellationToken).ConfigureAwait(false);
-            await session.Output.WriteLineAsync(string.Join(' ',
-                entry.VirtualDevice,
-                device.DeviceId.ToString(CultureInfo.InvariantCulture),
-                device.DeviceClass.Name(),
-                device.TapDevice?.DevicePath ?? "-",
-                device.BackendPath)).ConfigureAwait(false);
-            return 0;
-        }, cancellationToken));
+            return BlktapSession.RunAsync(parseResult, options, "create", session => CreateAsync(session, parseResult.GetValue(domid), entry, cancellationToken), cancellationToken);
+        });
         return command;
+    }
+
+    private static async Task<int> CreateAsync(BlktapSession session, uint domainId, DiskEntry entry, CancellationToken cancellationToken)
+    {
+        BlktapDomain domain = await session.ResolveDomainAsync(domainId, forCreate: true, cancellationToken).ConfigureAwait(false);
+        BlktapDevice device = await session.Manager.CreateAsync(domain, entry, cancellationToken).ConfigureAwait(false);
+        await session.Output.WriteLineAsync(string.Join(' ',
+            entry.VirtualDevice,
+            device.DeviceId.ToString(CultureInfo.InvariantCulture),
+            device.DeviceClass.Name(),
+            device.TapDevice?.DevicePath ?? "-",
+            device.BackendPath)).ConfigureAwait(false);
+        return 0;
     }
 
     private static Command ListCommand(BlktapOptions options)
