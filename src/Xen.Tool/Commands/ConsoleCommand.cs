@@ -243,7 +243,7 @@ internal static class ConsoleCommand
         Task output = CopyOutputAsync(ring, stdout, outputStop.Token);
         Task input = settings.NoInput
             ? Task.Delay(Timeout.Infinite, stop.Token)
-            : CopyInputAsync(ring, Console.OpenStandardInput(), terminal, stop.Token);
+            : CopyInputAsync(ring, OpenStandardInput(terminal), terminal, stop.Token);
         try
         {
             Task first = await Task.WhenAny(output, input).ConfigureAwait(false);
@@ -279,6 +279,15 @@ internal static class ConsoleCommand
             return 1;
         }
     }
+
+    /// <summary>
+    /// Standard input as raw bytes. On a terminal, <see cref="Console.OpenStandardInput()"/> reads through .NET's line
+    /// editor (echo, key processing), so file descriptor 0 is read directly instead.
+    /// </summary>
+    private static Stream OpenStandardInput(bool terminal) =>
+        terminal
+            ? new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(0, ownsHandle: false), FileAccess.Read, bufferSize: 0)
+            : Console.OpenStandardInput();
 
     private static void Stop(PosixSignalContext context, CancellationTokenSource stop)
     {
