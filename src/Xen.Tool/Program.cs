@@ -9,6 +9,8 @@ demo.SetAction(async (parseResult, cancellationToken) => await RingDemo.RunAsync
 root.Subcommands.Add(demo);
 Command store = StoreCommands.Create(); // read, write, ls, list, rm, exists, mkdir, chmod, watch
 root.Subcommands.Add(store);
+root.Subcommands.Add(ConsoleCommand.Create());
+root.Subcommands.Add(BlktapCommands.Create());
 
 // No @response files: xenstore watch paths (@introduceDomain, @releaseDomain) start with @.
 return await root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null }).InvokeAsync().ConfigureAwait(false);

@@ -1,13 +1,18 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
+using Xen.Blktap.Backend;
+using Xen.Blktap.Store;
+using Xen.Store.Client;
 using Xen.Store.Server;
 
 namespace Xen.Tool.Commands;
 
 /// <summary>
-/// <c>xen store serve --socket PATH [--peer-dir DIR] [--state FILE]</c>: the embedded xenstored as a daemon. It
-/// prints nothing until the socket is ready, then one line naming it, and runs until SIGINT or SIGTERM; on the way
-/// out it saves the tree to <c>--state</c> when given.
+/// <c>xen store serve --socket PATH [--peer-dir DIR] [--state FILE] [--simulated-blkback]</c>: the embedded xenstored
+/// as a daemon. It prints nothing until the socket is ready, then one line naming it, and runs until SIGINT or
+/// SIGTERM; on the way out it saves the tree to <c>--state</c> when given. With <c>--simulated-blkback</c> it also
+/// plays dom0's block backend (<see cref="SimulatedBlkback"/> on an in-process connection), so <c>xen blktap</c>
+/// runs end to end on a machine without Xen.
 /// </summary>
 internal static class StoreServeCommand
 {
@@ -16,16 +21,18 @@ internal static class StoreServeCommand
         var socket = new Option<string>("--socket", "-s") { Description = "The Unix socket to listen on (clients: XENSTORED_PATH=PATH).", Required = true };
         var peerDir = new Option<string?>("--peer-dir") { Description = "Serve guests introduced with INTRODUCE over the page files and datagram event channels of this directory (the convention of the LD_PRELOAD shim the real Xen daemons run under without a hypervisor): xs-ring-D, port-D-P, domD.evtchn." };
         var state = new Option<string?>("--state") { Description = "Load the tree from this file at start (if it exists) and save it there on a clean shutdown." };
+        var blkback = new Option<bool>("--simulated-blkback") { Description = "Also play dom0's block backend and its hotplug script: every device under /local/domain/0/backend/{vbd,tap} is taken through the xenbus states (hotplug-status connected, InitWait, Connected once its frontend is, Closed after Closing), so xen blktap create/destroy complete without Xen. No I/O is served." };
         var command = new Command("serve", "Run the embedded xenstored on a Unix socket until SIGINT/SIGTERM.");
         command.Options.Add(socket);
         command.Options.Add(peerDir);
         command.Options.Add(state);
+        command.Options.Add(blkback);
         command.SetAction((parseResult, cancellationToken) =>
-            RunAsync(parseResult.GetValue(socket)!, parseResult.GetValue(peerDir), parseResult.GetValue(state), output ?? Console.Out, cancellationToken));
+            RunAsync(parseResult.GetValue(socket)!, parseResult.GetValue(peerDir), parseResult.GetValue(state), parseResult.GetValue(blkback), output ?? Console.Out, cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(string socketPath, string? peerDirectory, string? stateFile, TextWriter output, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(string socketPath, string? peerDirectory, string? stateFile, bool simulatedBlkback, TextWriter output, CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
@@ -51,6 +58,10 @@ internal static class StoreServeCommand
             return 1;
         }
 
+        // Started before the socket is announced, so a client that waits for the announcement finds the backend serving.
+        await using XenStoreClient? backendClient = simulatedBlkback ? XenStoreClient.Create(server.ConnectInProcess(0)) : null;
+        await using SimulatedBlkback? blkback = backendClient is null ? null
+            : await SimulatedBlkback.StartAsync(new XenStoreDeviceStore(backendClient), cancellationToken: stop.Token).ConfigureAwait(false);
         await output.WriteLineAsync($"xenstored listening on {socketPath}").ConfigureAwait(false);
         await output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
         try

@@ -15,10 +15,13 @@ namespace Xen.Tool.Commands;
 /// </remarks>
 internal static class StoreSocketOption
 {
-    public const string HelpText =
+    private const string DiscoveryText =
         "Connect to the xenstored Unix socket at PATH. Without it the daemon is found as libxenstore finds it: " +
         "$XENSTORED_PATH, else $XENSTORED_RUNDIR/socket, else /var/run/xenstored/socket, else /dev/xen/xenbus or " +
-        "/proc/xen/xenbus. xenstore-utils' -s takes no argument (and 4.17 ignores it): a bare -s, or -s followed by " +
+        "/proc/xen/xenbus.";
+
+    public const string HelpText = DiscoveryText +
+        " xenstore-utils' -s takes no argument (and 4.17 ignores it): a bare -s, or -s followed by " +
         "anything that is not an existing file, is accepted and ignored the same way; --socket always takes PATH.";
 
     public static Option<string?> Create() => new("--socket", "-s")
@@ -26,6 +29,17 @@ internal static class StoreSocketOption
         Arity = ArgumentArity.ZeroOrOne,
         Description = HelpText,
         HelpName = "PATH",
+    };
+
+    /// <summary>
+    /// <c>-s/--socket PATH</c> for commands that are not xenstore-utils look-alikes (<c>xen blktap</c>): the option
+    /// always takes the path, and applies to the subcommands of the command it is added to.
+    /// </summary>
+    public static Option<string?> CreateWithPath() => new("--socket", "-s")
+    {
+        Description = DiscoveryText,
+        HelpName = "PATH",
+        Recursive = true,
     };
 
     public static Argument<string[]> Operands(string name, string description) => new(name)
