@@ -504,7 +504,7 @@ internal sealed partial class StoreEngine
                 perms[0] = perms[0] with { DomainId = (ushort)conn.DomainId };
             }
 
-            var node = new StoreNode(i == 0 ? value.ToArray() : [], perms, []);
+            var node = new StoreNode(i == 0 ? value.ToArray() : [], perms);
             ushort owner = parent.Owner;
             parent.AddChild(path[(path.LastIndexOf('/') + 1)..]);
             view.Changed(parentPath, parent, owner);

@@ -4,18 +4,24 @@ namespace Xen.Store.Server;
 
 /// <summary>
 /// One node of the tree. The value and permission arrays are never changed in place (a change installs new arrays),
-/// so a transaction's copy may share them; the child list is copied by <see cref="Clone"/>.
+/// so a transaction's copy may share them; the child list is copied by <see cref="Clone"/>. A node without children
+/// has no list of its own (most nodes are leaves: this keeps a leaf to the node, its value and its key).
 /// </summary>
 internal sealed class StoreNode
 {
-    public StoreNode(byte[] value, XsPermission[] permissions, List<string> children)
+    private List<string>? _children;
+
+    public StoreNode(byte[] value, XsPermission[] permissions, List<string>? children = null)
     {
         Value = value;
         Permissions = permissions;
-        Children = children;
-        foreach (string c in children)
+        if (children is { Count: > 0 })
         {
-            ChildrenByteCount += c.Length + 1;
+            _children = children;
+            foreach (string c in children)
+            {
+                ChildrenByteCount += c.Length + 1;
+            }
         }
     }
 
@@ -23,7 +29,8 @@ internal sealed class StoreNode
 
     public XsPermission[] Permissions { get; set; }
 
-    public List<string> Children { get; }
+    /// <summary>The children's names, in the order they were created.</summary>
+    public IReadOnlyList<string> Children => (IReadOnlyList<string>?)_children ?? [];
 
     /// <summary>The bytes of the child list on the wire (each name with its NUL).</summary>
     public int ChildrenByteCount { get; private set; }
@@ -33,19 +40,23 @@ internal sealed class StoreNode
 
     public ushort Owner => Permissions[0].DomainId;
 
-    public StoreNode Clone() => new(Value, Permissions, [.. Children]) { Generation = Generation };
+    public StoreNode Clone() => new(Value, Permissions, _children is null ? null : [.. _children]) { Generation = Generation };
 
     public void AddChild(string name)
     {
-        Children.Add(name);
+        (_children ??= []).Add(name);
         ChildrenByteCount += name.Length + 1;
     }
 
     public void RemoveChild(string name)
     {
-        if (Children.Remove(name))
+        if (_children is not null && _children.Remove(name))
         {
             ChildrenByteCount -= name.Length + 1;
+            if (_children.Count == 0)
+            {
+                _children = null;
+            }
         }
     }
 }

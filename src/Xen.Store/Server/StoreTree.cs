@@ -15,10 +15,10 @@ internal sealed class StoreTree : NodeView
     public StoreTree()
     {
         XsPermission[] n0 = [new XsPermission(XsAccess.None, 0)];
-        Add("/", new StoreNode([], n0, []));
-        Add("/tool", new StoreNode([], n0, []));
+        Add("/", new StoreNode([], n0));
+        Add("/tool", new StoreNode([], n0));
         _nodes["/"].AddChild("tool");
-        Add("/tool/xenstored", new StoreNode([], n0, []));
+        Add("/tool/xenstored", new StoreNode([], n0));
         _nodes["/tool"].AddChild("xenstored");
     }
 
@@ -43,7 +43,7 @@ internal sealed class StoreTree : NodeView
                 p.AddChild(path[(path.LastIndexOf('/') + 1)..]);
             }
 
-            Add(path, new StoreNode(value, permissions, []));
+            Add(path, new StoreNode(value, permissions));
         }
 
         if (!_nodes.ContainsKey("/"))
