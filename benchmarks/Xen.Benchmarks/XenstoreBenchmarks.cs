@@ -39,6 +39,9 @@ public class XenstoreBenchmarks
     /// <summary>Requests per invocation (and per P/Invoke of the C loop).</summary>
     public const int Operations = 1024;
 
+    /// <summary>libxenstore connections of the <c>*_LibXenstore_4Connections</c> cases, each looping on its own thread.</summary>
+    public const int Connections = 4;
+
     private const string ReadPath = "/bench/read";
     private const string WritePath = "/bench/write";
     private const int ValueBytes = 32;
@@ -49,6 +52,7 @@ public class XenstoreBenchmarks
     private XenStoreServer? _server;
     private XenStoreClient? _client;
     private nint _xs;
+    private readonly nint[] _xsConnections = new nint[Connections];
     private nint _readPath;
     private nint _writePath;
     private nint _nativeValue;
@@ -87,6 +91,15 @@ public class XenstoreBenchmarks
             throw new InvalidOperationException($"libxenstore's xs_open could not connect to {socket}.");
         }
 
+        for (int i = 0; i < Connections; i++)
+        {
+            _xsConnections[i] = NativeBaseline.XsOpen(socket);
+            if (_xsConnections[i] == 0)
+            {
+                throw new InvalidOperationException($"libxenstore's xs_open could not connect to {socket}.");
+            }
+        }
+
         _readPath = ToNative(Encoding.ASCII.GetBytes(ReadPath + "\0"));
         _writePath = ToNative(Encoding.ASCII.GetBytes(WritePath + "\0"));
         _nativeValue = ToNative(_value);
@@ -123,6 +136,11 @@ public class XenstoreBenchmarks
     public void Cleanup()
     {
         NativeBaseline.XsClose(_xs);
+        for (int i = 0; i < Connections; i++)
+        {
+            NativeBaseline.XsClose(_xsConnections[i]);
+            _xsConnections[i] = 0;
+        }
         _xs = 0;
         _client?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _server?.DisposeAsync().AsTask().GetAwaiter().GetResult();
@@ -161,6 +179,18 @@ public class XenstoreBenchmarks
         return bytes == (long)Operations * ValueBytes ? bytes : throw new InvalidOperationException($"xs_read loop returned {bytes}.");
     }
 
+    /// <summary>
+    /// libxenstore from 4 threads, each looping <c>xs_read</c> on a connection of its own (1024 requests in all): the
+    /// load of several toolstack processes, which is how libxenstore clients put a daemon under load.
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = Operations)]
+    [BenchmarkCategory("Read")]
+    public void Read_LibXenstore_4Connections() => OnEachConnection(xs =>
+    {
+        long bytes = NativeBaseline.XsReadLoop(xs, _readPath, Operations / Connections);
+        return bytes == (long)Operations / Connections * ValueBytes;
+    });
+
     /// <summary>Ours: <c>await ReadAsync</c>, one request at a time.</summary>
     [Benchmark(OperationsPerInvoke = Operations)]
     [BenchmarkCategory("Read")]
@@ -194,6 +224,12 @@ public class XenstoreBenchmarks
         return done == Operations ? done : throw new InvalidOperationException("xs_write loop failed.");
     }
 
+    /// <summary>libxenstore from 4 threads, each looping <c>xs_write</c> on a connection of its own (1024 requests in all).</summary>
+    [Benchmark(OperationsPerInvoke = Operations)]
+    [BenchmarkCategory("Write")]
+    public void Write_LibXenstore_4Connections() => OnEachConnection(xs =>
+        NativeBaseline.XsWriteLoop(xs, _writePath, _nativeValue, ValueBytes, Operations / Connections) == Operations / Connections);
+
     /// <summary>Ours: <c>await WriteAsync</c>, one request at a time.</summary>
     [Benchmark(OperationsPerInvoke = Operations)]
     [BenchmarkCategory("Write")]
@@ -218,6 +254,17 @@ public class XenstoreBenchmarks
     public Task Write_Client_64InFlight() => WriteConcurrentAsync(64, Operations);
 
     // ---------------------------------------------------------------------------------------------------------
+
+    /// <summary>Runs <paramref name="loop"/> on every libxenstore connection at once, each on a thread of its own.</summary>
+    private void OnEachConnection(Func<nint, bool> loop)
+    {
+        bool[] ok = new bool[Connections];
+        Parallel.For(0, Connections, new ParallelOptions { MaxDegreeOfParallelism = Connections }, c => ok[c] = loop(_xsConnections[c]));
+        if (Array.IndexOf(ok, false) >= 0)
+        {
+            throw new InvalidOperationException("A libxenstore loop failed.");
+        }
+    }
 
     private Task ReadConcurrentAsync(int inFlight, int total)
     {
