@@ -91,6 +91,9 @@ public class XenstoreBenchmarks
             throw new InvalidOperationException($"libxenstore's xs_open could not connect to {socket}.");
         }
 
+        // The 4-connection cases block 4 pool threads in C loops at once: have them ready rather than injected late.
+        ThreadPool.GetMinThreads(out int workers, out int io);
+        ThreadPool.SetMinThreads(Math.Max(workers, Connections + Environment.ProcessorCount), io);
         for (int i = 0; i < Connections; i++)
         {
             _xsConnections[i] = NativeBaseline.XsOpen(socket);
