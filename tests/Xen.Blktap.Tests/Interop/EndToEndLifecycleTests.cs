@@ -17,15 +17,17 @@ public enum HostKind
 }
 
 /// <summary>
-/// The whole lifecycle against the real C xenstored (and once oxenstored) under the shim of the interop tests, with the simulated
-/// blkback on its own connection and each host backend.
+/// The whole lifecycle end to end, with the simulated blkback on its own connection and each host backend, run once
+/// per xenstore: the real C xenstored (and oxenstored with tap-ctl) under the shim of the interop tests, and our
+/// embedded server with the toolstack and blkback connected in process or on its Unix socket. Every target gets the
+/// same assertions; the C CLIs read back what the toolstack wrote.
 /// </summary>
 [Trait("Category", "Interop")]
-public sealed class RealXenstoredTests
+public sealed class EndToEndLifecycleTests
 {
     private sealed class Rig : IAsyncDisposable
     {
-        public required XenstoredPeer Peer { get; init; }
+        public required LifecycleStore Xenstore { get; init; }
         public required XenStoreClient Toolstack { get; init; }
         public required XenStoreClient BackendConnection { get; init; }
         public required HostTree Tree { get; init; }
@@ -35,11 +37,11 @@ public sealed class RealXenstoredTests
         public SimulatedBlkback? Blkback { get; set; }
         public required BlktapDeviceManager Manager { get; init; }
 
-        public static async Task<Rig> StartAsync(HostKind kind, bool blkback = true, TimeSpan? timeout = null, string? tapdisk2 = null, XenstoredKind daemon = XenstoredKind.C)
+        public static async Task<Rig> StartAsync(StoreTarget target, HostKind kind, bool blkback = true, TimeSpan? timeout = null, string? tapdisk2 = null)
         {
-            XenstoredPeer peer = await XenstoredPeer.StartAsync(daemon);
-            XenStoreClient toolstack = await XenStoreClient.ConnectAsync(peer.SocketPath);
-            XenStoreClient backendConnection = await XenStoreClient.ConnectAsync(peer.SocketPath);
+            LifecycleStore xenstore = await LifecycleStore.StartAsync(target);
+            XenStoreClient toolstack = await xenstore.ConnectAsync();
+            XenStoreClient backendConnection = await xenstore.ConnectAsync();
             var tree = new HostTree();
             ITapBackend host = kind switch
             {
@@ -51,7 +53,7 @@ public sealed class RealXenstoredTests
             var log = new ListLogger<BlktapDeviceManager>();
             return new Rig
             {
-                Peer = peer,
+                Xenstore = xenstore,
                 Toolstack = toolstack,
                 BackendConnection = backendConnection,
                 Tree = tree,
@@ -90,6 +92,7 @@ public sealed class RealXenstoredTests
             }
 
             Assert.Empty(await Host.ListAsync());
+            Assert.True(Xenstore.CheckConsistency(), "the embedded server's tree is inconsistent");
         }
 
         public async ValueTask DisposeAsync()
@@ -101,7 +104,7 @@ public sealed class RealXenstoredTests
 
             await Toolstack.DisposeAsync();
             await BackendConnection.DisposeAsync();
-            await Peer.DisposeAsync();
+            await Xenstore.DisposeAsync();
             Tree.Dispose();
         }
     }
@@ -109,18 +112,24 @@ public sealed class RealXenstoredTests
     private static BlktapDomain Domain(uint id) => new(id, $"vm-{id}");
 
     [Theory]
-    [InlineData(HostKind.Sysfs, XenstoredKind.C)]
-    [InlineData(HostKind.TapCtl, XenstoredKind.C)]
-    [InlineData(HostKind.Simulated, XenstoredKind.C)]
-    [InlineData(HostKind.TapCtl, XenstoredKind.OCaml)]
-    public async Task Several_domains_go_through_the_whole_lifecycle_and_leave_nothing_behind(HostKind kind, XenstoredKind daemon)
+    [InlineData(StoreTarget.CXenstored, HostKind.Sysfs)]
+    [InlineData(StoreTarget.CXenstored, HostKind.TapCtl)]
+    [InlineData(StoreTarget.CXenstored, HostKind.Simulated)]
+    [InlineData(StoreTarget.Oxenstored, HostKind.TapCtl)]
+    [InlineData(StoreTarget.Embedded, HostKind.Sysfs)]
+    [InlineData(StoreTarget.Embedded, HostKind.TapCtl)]
+    [InlineData(StoreTarget.Embedded, HostKind.Simulated)]
+    [InlineData(StoreTarget.EmbeddedSocket, HostKind.Sysfs)]
+    [InlineData(StoreTarget.EmbeddedSocket, HostKind.TapCtl)]
+    [InlineData(StoreTarget.EmbeddedSocket, HostKind.Simulated)]
+    public async Task Several_domains_go_through_the_whole_lifecycle_and_leave_nothing_behind(StoreTarget target, HostKind kind)
     {
-        await using Rig rig = await Rig.StartAsync(kind, daemon: daemon);
+        await using Rig rig = await Rig.StartAsync(target, kind);
         BlktapDomain[] domains = [Domain(11), Domain(12), Domain(13)];
         var disks = new List<(BlktapDomain Domain, DiskEntry Disk)>();
         foreach (BlktapDomain d in domains)
         {
-            await rig.Peer.WriteAsync($"/local/domain/{d.DomainId}/vm", d.VmPath);
+            await rig.Xenstore.WriteAsync($"/local/domain/{d.DomainId}/vm", d.VmPath);
             disks.Add((d, DiskEntry.Parse($"tap:aio:{rig.Tree.Image($"{d.DomainId}-a.img")}", "xvda")));
             disks.Add((d, DiskEntry.Parse($"tap:vhd:{rig.Tree.Image($"{d.DomainId}-b.vhd")}", "xvdb")));
             disks.Add((d, DiskEntry.Parse($"phy:/dev/vg/{d.DomainId}-c", "hda")));
@@ -142,19 +151,19 @@ public sealed class RealXenstoredTests
         {
             // Read back through the C CLI: what another toolstack or a hotplug script would see.
             Assert.Equal(device.DeviceClass == DeviceClass.Tap2 ? device.TapDevice!.DevicePath : device.DeviceClass == DeviceClass.Tap ? device.Disk.Spec.TapArguments : device.Disk.Spec.Path,
-                await rig.Peer.ReadAsync($"{device.BackendPath}/params"));
-            Assert.Equal("connected", await rig.Peer.ReadAsync($"{device.BackendPath}/hotplug-status"));
-            Assert.Equal(device.FrontendPath, await rig.Peer.ReadAsync($"{device.VmDevicePath}/frontend"));
+                await rig.Xenstore.ReadAsync($"{device.BackendPath}/params"));
+            Assert.Equal("connected", await rig.Xenstore.ReadAsync($"{device.BackendPath}/hotplug-status"));
+            Assert.Equal(device.FrontendPath, await rig.Xenstore.ReadAsync($"{device.VmDevicePath}/frontend"));
             Assert.Equal(device.DeviceClass, await rig.Manager.GetDeviceClassAsync(device.Domain, device.DeviceId));
             if (device.DeviceClass == DeviceClass.Tap2)
             {
-                Assert.Equal(device.Disk.Spec.ToString(), await rig.Peer.ReadAsync($"{device.BackendPath}/tapdisk-params"));
+                Assert.Equal(device.Disk.Spec.ToString(), await rig.Xenstore.ReadAsync($"{device.BackendPath}/tapdisk-params"));
                 Assert.Equal(device.VmDevicePath, await HotplugCleanup.ResolveVmDevicePathAsync(rig.Store, device.BackendPath));
             }
         }
 
         BlktapDevice first = devices[0];
-        await rig.Peer.WriteAsync($"{first.FrontendPath}/state", "4");
+        await rig.Xenstore.WriteAsync($"{first.FrontendPath}/state", "4");
         await Deadline.RunAsync(
             async token =>
             {
@@ -210,11 +219,13 @@ public sealed class RealXenstoredTests
     }
 
     [Theory]
-    [InlineData(HostKind.Sysfs)]
-    [InlineData(HostKind.TapCtl)]
-    public async Task A_backend_that_never_reaches_InitWait_fails_the_create_naming_its_state_and_releases_the_tap_device(HostKind kind)
+    [InlineData(StoreTarget.CXenstored, HostKind.Sysfs)]
+    [InlineData(StoreTarget.CXenstored, HostKind.TapCtl)]
+    [InlineData(StoreTarget.Embedded, HostKind.Sysfs)]
+    [InlineData(StoreTarget.Embedded, HostKind.TapCtl)]
+    public async Task A_backend_that_never_reaches_InitWait_fails_the_create_naming_its_state_and_releases_the_tap_device(StoreTarget target, HostKind kind)
     {
-        await using Rig rig = await Rig.StartAsync(kind, blkback: false, timeout: TimeSpan.FromMilliseconds(500));
+        await using Rig rig = await Rig.StartAsync(target, kind, blkback: false, timeout: TimeSpan.FromMilliseconds(500));
         var e = await Assert.ThrowsAsync<BlktapOperationException>(() =>
             rig.Manager.CreateAsync(Domain(20), DiskEntry.Parse($"tap:aio:{rig.Tree.Image("a.img")}", "xvda")));
         Assert.Equal(BlktapStep.WaitForInitWait, e.Step);
@@ -224,10 +235,12 @@ public sealed class RealXenstoredTests
         Assert.Equal([0], rig.Released());
     }
 
-    [Fact]
-    public async Task A_missing_tapdisk2_fails_the_create_at_StartTap_writing_nothing()
+    [Theory]
+    [InlineData(StoreTarget.CXenstored)]
+    [InlineData(StoreTarget.Embedded)]
+    public async Task A_missing_tapdisk2_fails_the_create_at_StartTap_writing_nothing(StoreTarget target)
     {
-        await using Rig rig = await Rig.StartAsync(HostKind.Sysfs, tapdisk2: "/nonexistent/tapdisk2");
+        await using Rig rig = await Rig.StartAsync(target, HostKind.Sysfs, tapdisk2: "/nonexistent/tapdisk2");
         var e = await Assert.ThrowsAsync<BlktapOperationException>(() =>
             rig.Manager.CreateAsync(Domain(21), DiskEntry.Parse($"tap:vhd:{rig.Tree.Image("a.vhd")}", "xvda")));
         Assert.Equal(BlktapStep.StartTap, e.Step);
@@ -235,10 +248,12 @@ public sealed class RealXenstoredTests
         await rig.AssertNothingLeftAsync();
     }
 
-    [Fact]
-    public async Task A_tap_ctl_that_fails_is_reported_and_a_later_teardown_finishes_the_job()
+    [Theory]
+    [InlineData(StoreTarget.CXenstored)]
+    [InlineData(StoreTarget.Embedded)]
+    public async Task A_tap_ctl_that_fails_is_reported_and_a_later_teardown_finishes_the_job(StoreTarget target)
     {
-        await using Rig rig = await Rig.StartAsync(HostKind.TapCtl);
+        await using Rig rig = await Rig.StartAsync(target, HostKind.TapCtl);
         BlktapDomain domain = Domain(22);
         rig.Tree.Break("create");
         var e = await Assert.ThrowsAsync<BlktapOperationException>(() =>
