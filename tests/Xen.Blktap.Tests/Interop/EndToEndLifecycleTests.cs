@@ -111,6 +111,21 @@ public sealed class EndToEndLifecycleTests
 
     private static BlktapDomain Domain(uint id) => new(id, $"vm-{id}");
 
+    /// <summary>The frontend goes to Connected (written with the C CLI); waits until the blkback follows.</summary>
+    private static async Task ConnectFrontendAsync(Rig rig, BlktapDevice device)
+    {
+        await rig.Xenstore.WriteAsync($"{device.FrontendPath}/state", "4");
+        await Deadline.RunAsync(
+            async token =>
+            {
+                while ((await rig.Manager.GetStatusAsync(device.Domain, device.DeviceId, token))!.BackendState != XenbusState.Connected)
+                {
+                    await Task.Delay(Deadline.PollInterval, token);
+                }
+            },
+            () => "the backend did not connect after the frontend did");
+    }
+
     [Theory]
     [InlineData(StoreTarget.CXenstored, HostKind.Sysfs)]
     [InlineData(StoreTarget.CXenstored, HostKind.TapCtl)]
@@ -163,16 +178,7 @@ public sealed class EndToEndLifecycleTests
         }
 
         BlktapDevice first = devices[0];
-        await rig.Xenstore.WriteAsync($"{first.FrontendPath}/state", "4");
-        await Deadline.RunAsync(
-            async token =>
-            {
-                while ((await rig.Manager.GetStatusAsync(first.Domain, first.DeviceId, token))!.BackendState != XenbusState.Connected)
-                {
-                    await Task.Delay(Deadline.PollInterval, token);
-                }
-            },
-            () => "the backend did not connect after the frontend did");
+        await ConnectFrontendAsync(rig, first);
 
         foreach (BlktapDomain d in domains)
         {
@@ -216,6 +222,67 @@ public sealed class EndToEndLifecycleTests
         Assert.Equal(devices.Length, events.Count(e => e == "Destroyed"));
         Assert.Equal(6, events.Count(e => e == "TapReleased"));
         Assert.Contains(rig.Log.Entries, e => e.Event == "TapStarted" && (uint)e.Values["DomainId"]! == 12 && (int)e.Values["DeviceId"]! == 51712);
+    }
+
+    [Theory]
+    [InlineData(StoreTarget.Embedded)]
+    [InlineData(StoreTarget.EmbeddedSocket)]
+    public async Task The_embedded_server_holds_the_same_nodes_values_and_permissions_as_the_C_xenstored_after_every_step(StoreTarget target)
+    {
+        // The same lifecycle, one step at a time, on the C xenstored (the referee) and on our server: after each step the
+        // C CLI lists both trees with permissions, and they must be equal line for line.
+        IReadOnlyList<(string Step, IReadOnlyList<string> Tree)>[] runs = await Task.WhenAll(
+            RunStepsAsync(StoreTarget.CXenstored), RunStepsAsync(target));
+        Assert.Equal(runs[0].Select(s => s.Step), runs[1].Select(s => s.Step));
+        for (int i = 0; i < runs[0].Count; i++)
+        {
+            Assert.True(
+                runs[0][i].Tree.SequenceEqual(runs[1][i].Tree),
+                $"after \"{runs[0][i].Step}\" the trees differ.\nC xenstored:\n{string.Join('\n', runs[0][i].Tree)}\n{target}:\n{string.Join('\n', runs[1][i].Tree)}");
+        }
+
+        // The comparison is about something: the frontend is the guest's and readable by dom0, the backend the other way round.
+        Assert.Equal("created", runs[0][1].Step);
+        Assert.Contains("/local/domain/11/device/vbd/51712/state = \"1\"   (n11,r0)", runs[0][1].Tree);
+        Assert.Contains("/local/domain/0/backend/vbd/11/51712/state = \"2\"   (n0,r11)", runs[0][1].Tree);
+        Assert.Contains("/local/domain/0/backend/vbd/11/51712/state = \"4\"   (n0,r11)", runs[0][2].Tree);
+    }
+
+    private static async Task<IReadOnlyList<(string Step, IReadOnlyList<string> Tree)>> RunStepsAsync(StoreTarget target)
+    {
+        await using Rig rig = await Rig.StartAsync(target, HostKind.Simulated);
+        var steps = new List<(string, IReadOnlyList<string>)>();
+        async Task SnapshotAsync(string step) => steps.Add((step, await rig.Xenstore.ListTreeAsync("/local/domain/11", "/local/domain/12", "/local/domain/0/backend", "/vm")));
+
+        BlktapDomain eleven = Domain(11);
+        BlktapDomain twelve = Domain(12);
+        await rig.Xenstore.WriteAsync("/local/domain/11/vm", eleven.VmPath);
+        await rig.Xenstore.WriteAsync("/local/domain/12/vm", twelve.VmPath);
+        await SnapshotAsync("domains");
+
+        // One at a time, so that minors and creation order are the same on both stores.
+        BlktapDevice a = await rig.Manager.CreateAsync(eleven, DiskEntry.Parse("tap:aio:/img/11-a.img", "xvda"));
+        await rig.Manager.CreateAsync(eleven, DiskEntry.Parse("phy:/dev/vg/11-c", "hda"));
+        BlktapDevice b = await rig.Manager.CreateAsync(twelve, DiskEntry.Parse("tap:vhd:/img/12-b.vhd", "xvdb"));
+        await rig.Manager.CreateAsync(twelve, DiskEntry.Parse("tap:sync:/img/12-d.img", "sda"));
+        await SnapshotAsync("created");
+
+        await ConnectFrontendAsync(rig, a);
+        await SnapshotAsync("connected");
+
+        Assert.All(await rig.Manager.PauseDomainAsync(eleven), r => Assert.True(r.Succeeded, r.Error?.ToString()));
+        await SnapshotAsync("paused");
+        Assert.All(await rig.Manager.UnpauseDomainAsync(eleven), r => Assert.True(r.Succeeded, r.Error?.ToString()));
+        await SnapshotAsync("unpaused");
+
+        await rig.Manager.DestroyAsync(b.Domain, b.DeviceId);
+        await SnapshotAsync("destroyed");
+
+        Assert.All(await rig.Manager.TeardownDomainAsync(eleven), r => Assert.True(r.Succeeded, r.Error?.ToString()));
+        Assert.All(await rig.Manager.TeardownDomainAsync(twelve), r => Assert.True(r.Succeeded, r.Error?.ToString()));
+        await SnapshotAsync("torn down");
+        await rig.AssertNothingLeftAsync();
+        return steps;
     }
 
     [Theory]

@@ -26,6 +26,7 @@ public enum StoreTarget
 /// </summary>
 internal sealed class LifecycleStore : IAsyncDisposable
 {
+    private const string XenstoreLs = "/usr/bin/xenstore-ls";
     private readonly XenstoredPeer? _peer;
     private readonly XenStoreServer? _server;
     private readonly string? _serverDirectory;
@@ -53,12 +54,13 @@ internal sealed class LifecycleStore : IAsyncDisposable
     {
         if (target is StoreTarget.CXenstored or StoreTarget.Oxenstored)
         {
+            PeerPrograms.Require(requirePeersScripts: false, XenstoreLs);
             XenstoredPeer peer = await XenstoredPeer.StartAsync(target == StoreTarget.CXenstored ? XenstoredKind.C : XenstoredKind.OCaml);
             return new LifecycleStore(target, peer.SocketPath, peer, null, null);
         }
 
         // The CLIs check what the toolstack wrote; nothing else of the peers is needed.
-        PeerPrograms.Require(requirePeersScripts: false, PeerPrograms.XenstoreRead, PeerPrograms.XenstoreWrite);
+        PeerPrograms.Require(requirePeersScripts: false, PeerPrograms.XenstoreRead, PeerPrograms.XenstoreWrite, XenstoreLs);
         string directory = $"/tmp/blk-{Convert.ToHexStringLower(Guid.NewGuid().ToByteArray(), 0, 5)}";
         Directory.CreateDirectory(directory);
         XenStoreServer? server = null;
@@ -94,6 +96,28 @@ internal sealed class LifecycleStore : IAsyncDisposable
     {
         string stdout = await PeerCommand.RunCheckedAsync(PeerPrograms.XenstoreRead, [path], _cliEnvironment);
         return stdout.EndsWith('\n') ? stdout[..^1] : stdout;
+    }
+
+    /// <summary>
+    /// Every node under <paramref name="paths"/> with its value and permissions, as <c>xenstore-ls -f -p</c> prints
+    /// them (one line each, sorted); a path that does not exist gives one line saying so.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> ListTreeAsync(params string[] paths)
+    {
+        var lines = new List<string>();
+        foreach (string path in paths)
+        {
+            PeerCommandResult result = await PeerCommand.RunAsync(XenstoreLs, ["-f", "-p", path], _cliEnvironment);
+            if (result.ExitCode != 0)
+            {
+                lines.Add($"{path}: xenstore-ls exited with {result.ExitCode}: {result.StandardError.Trim()}");
+                continue;
+            }
+
+            lines.AddRange(result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal));
+        }
+
+        return lines;
     }
 
     /// <summary>Checks the embedded server's tree against its own indexes (true for a real daemon).</summary>
