@@ -55,6 +55,48 @@ public class EventChannelTests
     }
 
     [Fact]
+    public async Task A_bound_virq_wakes_when_the_hypervisor_raises_it_and_cannot_notify()
+    {
+        string dir = Directory.CreateTempSubdirectory("xr").FullName;
+        try
+        {
+            using IEventChannel virq = ShimEventChannels.BindVirq(dir, ShimEventChannels.VirqDomainException);
+            Assert.True(File.Exists(Path.Combine(dir, "virq-3")));
+            Assert.Throws<NotSupportedException>(virq.Notify);
+
+            ShimEventChannels.RaiseVirq(dir, 3);
+            await virq.WaitAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0xFF, 0xFF, 0xFF, 0xFF, 3, 0, 0, 0 }, true)]
+    [InlineData(new byte[] { 0xFF, 0xFF, 0xFF, 0xFF, 4, 0, 0, 0 }, false)]    // another VIRQ
+    [InlineData(new byte[] { 5, 0, 0, 0, 3, 0, 0, 0 }, false)]                // a guest's kick of port 3
+    [InlineData(new byte[] { 0xFF, 0xFF, 0xFF, 0xFF, 3, 0, 0, 0, 0 }, false)] // not 8 bytes
+    [InlineData(new byte[] { 0xFF, 0xFF, 0xFF, 0xFF }, false)]
+    public void Only_the_exact_virq_datagram_raises_the_virq(byte[] message, bool raises) =>
+        Assert.Equal(raises, ShimEventChannels.IsVirqMessage(message, 3));
+
+    [Fact]
+    public void Raising_a_virq_nobody_bound_fails()
+    {
+        string dir = Directory.CreateTempSubdirectory("xr").FullName;
+        try
+        {
+            Assert.ThrowsAny<System.Net.Sockets.SocketException>(() => ShimEventChannels.RaiseVirq(dir, 3));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Notifying_a_backend_that_is_not_listening_is_silently_lost()
     {
         string dir = Directory.CreateTempSubdirectory("xr").FullName;

@@ -68,6 +68,17 @@ public class ServeAndDemoTests
         Assert.Contains("cannot listen on /nonexistent-dir/xs/socket", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Serve_with_a_missing_peer_directory_fails_with_status_1_and_says_why()
+    {
+        var psi = new ProcessStartInfo("dotnet", [Xen, "store", "serve", "--socket", "/tmp/xv-unused-socket", "--peer-dir", "/nonexistent-dir/peers"]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using Process serve = Process.Start(psi)!;
+        string error = await serve.StandardError.ReadToEndAsync();
+        await serve.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.Equal(1, serve.ExitCode);
+        Assert.Contains("the peer directory /nonexistent-dir/peers does not exist", error, StringComparison.Ordinal);
+    }
+
     private static async Task<Process> StartServeAsync(string socket, string state)
     {
         var psi = new ProcessStartInfo("dotnet", [Xen, "store", "serve", "--socket", socket, "--state", state]) { RedirectStandardOutput = true, RedirectStandardError = true };

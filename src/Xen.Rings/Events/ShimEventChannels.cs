@@ -12,6 +12,8 @@ namespace Xen.Rings.Events;
 /// kicks it with 8 bytes <c>&lt;u32 LE domid&gt;&lt;u32 LE port&gt;</c>.</item>
 /// <item><c>dom&lt;domid&gt;.evtchn</c>: bound by the guest; back-end notifications arrive as 4 bytes
 /// <c>&lt;u32 LE port&gt;</c> naming the guest-side port.</item>
+/// <item><c>virq-&lt;virq&gt;</c>: bound by a daemon for a virtual IRQ (VIRQ_DOM_EXC = 3: a domain died, rescan
+/// them); whoever plays the hypervisor raises it with 8 bytes <c>&lt;u32 LE 0xFFFFFFFF&gt;&lt;u32 LE virq&gt;</c>.</item>
 /// </list>
 /// </summary>
 /// <remarks>
@@ -49,6 +51,49 @@ public static class ShimEventChannels
         var notification = new byte[4];
         BinaryPrimitives.WriteUInt32LittleEndian(notification, guestPort);
         return new DatagramChannel(inbox, 0, GuestSocketPath(stateDirectory, domainId), notification, ownsInbox: true);
+    }
+
+    /// <summary>The VIRQ number of VIRQ_DOM_EXC, raised when a domain dies (xenstored then looks for dead domains).</summary>
+    public const uint VirqDomainException = 3;
+
+    /// <summary>The socket a daemon binds to hear virtual IRQ <paramref name="virq"/>.</summary>
+    public static string VirqSocketPath(string stateDirectory, uint virq) =>
+        Path.Combine(stateDirectory, $"virq-{virq}");
+
+    /// <summary>
+    /// Binds virtual IRQ <paramref name="virq"/> (e.g. <see cref="VirqDomainException"/>) on <c>virq-&lt;virq&gt;</c>:
+    /// the channel's waits complete when the 8-byte datagram <c>&lt;0xFFFFFFFF&gt;&lt;virq&gt;</c> arrives (other
+    /// datagrams are ignored). Its <see cref="IEventChannel.Notify"/> throws <see cref="NotSupportedException"/>:
+    /// a VIRQ only comes from the hypervisor.
+    /// </summary>
+    /// <exception cref="ArgumentException">The socket path is longer than a Unix socket allows.</exception>
+    /// <exception cref="SocketException">The socket could not be bound.</exception>
+    public static IEventChannel BindVirq(string stateDirectory, uint virq)
+    {
+        var inbox = new DatagramInbox(VirqSocketPath(stateDirectory, virq), message => IsVirqMessage(message, virq) ? 0u : null);
+        return new VirqChannel(inbox, virq);
+    }
+
+    /// <summary>Whether a datagram raises <paramref name="virq"/>: exactly <c>&lt;u32 LE 0xFFFFFFFF&gt;&lt;u32 LE virq&gt;</c>.</summary>
+    internal static bool IsVirqMessage(ReadOnlySpan<byte> message, uint virq) =>
+        message.Length == 8 &&
+        BinaryPrimitives.ReadUInt32LittleEndian(message) == uint.MaxValue &&
+        BinaryPrimitives.ReadUInt32LittleEndian(message[4..]) == virq;
+
+    /// <summary>
+    /// Raises virtual IRQ <paramref name="virq"/> as the stand-in hypervisor does: one datagram to
+    /// <c>virq-&lt;virq&gt;</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The socket path is longer than a Unix socket allows.</exception>
+    /// <exception cref="SocketException">Nobody has bound the VIRQ (no daemon would hear it).</exception>
+    public static void RaiseVirq(string stateDirectory, uint virq)
+    {
+        byte[] message = new byte[8];
+        BinaryPrimitives.WriteUInt32LittleEndian(message, uint.MaxValue);
+        BinaryPrimitives.WriteUInt32LittleEndian(message.AsSpan(4), virq);
+        UnixDomainSocketEndPoint target = EndPoint(VirqSocketPath(stateDirectory, virq));
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        socket.SendTo(message, SocketFlags.None, target);
     }
 
     internal static UnixDomainSocketEndPoint EndPoint(string path)

@@ -98,19 +98,97 @@ internal sealed partial class StoreEngine
             return e;
         }
 
-        d!.Introduced = false;
+        Release(d!, "the domain was released");
+        Reply(in r, OkPayload);
+        return Ok;
+    }
+
+    /// <summary>
+    /// The domains a host should check for death (<see cref="XenStoreServer.ReleaseDeadDomains"/>): every introduced
+    /// domain but dom0.
+    /// </summary>
+    public uint[] IntroducedDomains()
+    {
+        lock (_gate)
+        {
+            return [.. _domains.Values.Where(d => d.Introduced && d.Id != 0).Select(d => d.Id)];
+        }
+    }
+
+    /// <summary>Releases a domain that died, as RELEASE would; false when it is no longer introduced.</summary>
+    public bool ReleaseDead(uint domainId)
+    {
+        lock (_gate)
+        {
+            if (domainId == 0 || !_domains.TryGetValue(domainId, out DomainRecord? d) || !d.Introduced)
+            {
+                return false;
+            }
+
+            Release(d, "the domain died");
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Forgets an introduced domain as C xenstored does when RELEASE names it or it dies: its ring connection ends
+    /// (with its watches and transactions), every node it owns is removed with what lies below (watchers hear of it
+    /// as of an RM), then <c>@releaseDomain</c> fires.
+    /// </summary>
+    private void Release(DomainRecord d, string reason)
+    {
+        d.Introduced = false;
         if (d.Ring is { } ring)
         {
             d.Ring = null;
-            ring.Close("the domain was released");
+            ring.Close(reason);
             _connections.Remove(ring);
             ring.Watches.Clear();
             ring.Transactions.Clear();
         }
 
+        RemoveNodesOwnedBy(d.Id);
         FireSpecial(XsPath.ReleaseDomain, d.Id);
-        Reply(in r, OkPayload);
-        return Ok;
+    }
+
+    /// <summary>
+    /// Removes the nodes domain <paramref name="domainId"/> owns, walking the tree from the root in child order: each
+    /// one found goes with its whole subtree (whoever owns the nodes below), and the walk does not enter it.
+    /// </summary>
+    private void RemoveNodesOwnedBy(uint domainId)
+    {
+        if (_tree.OwnedBy(domainId) == 0)
+        {
+            return;
+        }
+
+        var found = new List<string>();
+        var pending = new Stack<string>();
+        pending.Push("/");
+        while (pending.Count > 0)
+        {
+            string path = pending.Pop();
+            if (_tree.Get(path) is not { } node)
+            {
+                continue;
+            }
+
+            if (path != "/" && node.Owner == domainId)
+            {
+                found.Add(path);
+                continue;
+            }
+
+            for (int i = node.Children.Count - 1; i >= 0; i--)
+            {
+                pending.Push(Child(path, node.Children[i]));
+            }
+        }
+
+        foreach (string path in found)
+        {
+            FireNow(Remove(_tree, path, _tree.Get(path)!));
+        }
     }
 
     private XsError DoResume(in Request r, ReadOnlySpan<byte> payload)

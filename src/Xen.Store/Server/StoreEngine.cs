@@ -294,6 +294,14 @@ internal sealed partial class StoreEngine
             return XsError.EINVAL;
         }
 
+        Fire(in r, Remove(view, abs, node));
+        Reply(in r, OkPayload);
+        return Ok;
+    }
+
+    /// <summary>Removes <paramref name="node"/> (not the root) and everything below it; returns the change to fire.</summary>
+    private static PendingEvent Remove(NodeView view, string abs, StoreNode node)
+    {
         var removed = new Dictionary<string, XsPermission[]>(StringComparer.Ordinal);
         RemoveSubtree(view, abs, node, removed);
         string parentPath = XsPath.Parent(abs)!;
@@ -301,9 +309,7 @@ internal sealed partial class StoreEngine
         ushort owner = parent.Owner;
         parent.RemoveChild(abs[(abs.LastIndexOf('/') + 1)..]);
         view.Changed(parentPath, parent, owner);
-        Fire(in r, new PendingEvent(abs, true, null, removed));
-        Reply(in r, OkPayload);
-        return Ok;
+        return new PendingEvent(abs, true, null, removed);
     }
 
     private static void RemoveSubtree(NodeView view, string path, StoreNode node, Dictionary<string, XsPermission[]> removed)

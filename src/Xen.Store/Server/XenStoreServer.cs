@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Sockets;
 using Xen.Rings.Events;
 using Xen.Rings.Memory;
@@ -11,6 +12,8 @@ namespace Xen.Store.Server;
 /// in-process clients (<see cref="ConnectInProcess"/>), to Unix-socket clients (<see cref="ListenUnixAsync"/>, each a
 /// dom0 connection, which Xen's own <c>xenstore-*</c> tools and libxenstore accept), and to domains over their xenstore
 /// rings (<see cref="AttachDomainRing"/>, or INTRODUCE with <see cref="XenStoreServerOptions.PeerDirectory"/>).
+/// Domains that die are released as RELEASE does (<see cref="ReleaseDeadDomains"/>; with a peer directory, on the
+/// stand-in hypervisor's VIRQ_DOM_EXC).
 /// </summary>
 /// <remarks>
 /// Every request is handled under one lock in arrival order, as C xenstored's single thread does; transports run on
@@ -27,10 +30,18 @@ public sealed class XenStoreServer : IAsyncDisposable
     private readonly List<Socket> _listeners = [];
     private readonly List<Task> _acceptLoops = [];
     private readonly CancellationTokenSource _stopping = new();
+    private readonly IEventChannel? _domainException;
+    private readonly Task _domainWatch = Task.CompletedTask;
     private int _disposed;
 
-    /// <summary>Creates a server with the initial tree of C xenstored (<c>/</c>, <c>/tool</c>, <c>/tool/xenstored</c>); nothing listens yet.</summary>
+    /// <summary>
+    /// Creates a server with the initial tree of C xenstored (<c>/</c>, <c>/tool</c>, <c>/tool/xenstored</c>); nothing
+    /// listens yet. With <see cref="XenStoreServerOptions.PeerDirectory"/> set, it binds <c>virq-3</c> there at once.
+    /// </summary>
     /// <param name="options">Settings; null for the defaults.</param>
+    /// <exception cref="ArgumentException">The peer directory's socket paths are too long for Unix sockets.</exception>
+    /// <exception cref="IOException">The peer directory does not exist.</exception>
+    /// <exception cref="SocketException">The peer directory's <c>virq-3</c> socket could not be bound.</exception>
     public XenStoreServer(XenStoreServerOptions? options = null)
     {
         Options = options ?? new XenStoreServerOptions();
@@ -38,6 +49,8 @@ public sealed class XenStoreServer : IAsyncDisposable
         if (Options.PeerDirectory is { } dir)
         {
             _engine.RingFactory = d => CreateShimRing(dir, d);
+            _domainException = ShimEventChannels.BindVirq(dir, ShimEventChannels.VirqDomainException);
+            _domainWatch = Task.Run(() => WatchDomainsAsync(dir, _domainException), CancellationToken.None);
         }
     }
 
@@ -148,6 +161,32 @@ public sealed class XenStoreServer : IAsyncDisposable
         ring.Start(RingFeatures);
     }
 
+    /// <summary>
+    /// Looks for introduced domains that no longer exist, as C xenstored does on VIRQ_DOM_EXC, and releases each as
+    /// RELEASE does: its ring connection ends, every node it owns is removed with its subtree (watchers are told as of
+    /// an RM), and <c>@releaseDomain</c> fires. A host that runs guests itself calls this when one dies; with
+    /// <see cref="XenStoreServerOptions.PeerDirectory"/> the server calls it on the shim's VIRQ, where a domain D is gone
+    /// once <c>dead-D</c> exists (or, when a <c>domains</c> folder exists, once <c>domains/D</c> does not).
+    /// </summary>
+    /// <param name="domainExists">Whether a domain still exists; called outside the server's lock, for each introduced domain but dom0.</param>
+    /// <returns>The domains released, in domid order.</returns>
+    /// <exception cref="ObjectDisposedException">The server was disposed.</exception>
+    public IReadOnlyList<uint> ReleaseDeadDomains(Func<uint, bool> domainExists)
+    {
+        ArgumentNullException.ThrowIfNull(domainExists);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var released = new List<uint>();
+        foreach (uint domainId in _engine.IntroducedDomains().Order())
+        {
+            if (!domainExists(domainId) && _engine.ReleaseDead(domainId))
+            {
+                released.Add(domainId);
+            }
+        }
+
+        return released;
+    }
+
     /// <summary>Runs the CONTROL <c>check</c> consistency check of the tree (children and parents agree, ownership counts add up).</summary>
     public bool CheckConsistency() => _engine.Check();
 
@@ -170,6 +209,8 @@ public sealed class XenStoreServer : IAsyncDisposable
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);
+        _domainException?.Dispose();
+        await _domainWatch.ConfigureAwait(false);
         Task[] loops;
         lock (_listenersGate)
         {
@@ -218,6 +259,31 @@ public sealed class XenStoreServer : IAsyncDisposable
             }
         }
         catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+        {
+        }
+    }
+
+    /// <summary>Whether domain <paramref name="domainId"/> exists by the shim's rule (its <c>domains/</c> folder when there is one, else no <c>dead-D</c>).</summary>
+    private static bool ShimDomainExists(string directory, uint domainId)
+    {
+        string domains = Path.Combine(directory, "domains");
+        return Directory.Exists(domains)
+            ? File.Exists(Path.Combine(domains, domainId.ToString(CultureInfo.InvariantCulture)))
+            : !File.Exists(Path.Combine(directory, $"dead-{domainId}"));
+    }
+
+    /// <summary>Releases the domains that died each time the shim raises VIRQ_DOM_EXC, until the server is disposed.</summary>
+    private async Task WatchDomainsAsync(string directory, IEventChannel domainException)
+    {
+        try
+        {
+            while (true)
+            {
+                await domainException.WaitAsync(_stopping.Token).ConfigureAwait(false);
+                ReleaseDeadDomains(domainId => ShimDomainExists(directory, domainId));
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
         {
         }
     }

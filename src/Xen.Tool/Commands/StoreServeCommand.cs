@@ -10,16 +10,17 @@ namespace Xen.Tool.Commands;
 /// <summary>
 /// <c>xen store serve --socket PATH [--peer-dir DIR] [--state FILE] [--simulated-blkback]</c>: the embedded xenstored
 /// as a daemon. It prints nothing until the socket is ready, then one line naming it, and runs until SIGINT or
-/// SIGTERM; on the way out it saves the tree to <c>--state</c> when given. With <c>--simulated-blkback</c> it also
-/// plays dom0's block backend (<see cref="SimulatedBlkback"/> on an in-process connection), so <c>xen blktap</c>
-/// runs end to end on a machine without Xen.
+/// SIGTERM; on the way out it saves the tree to <c>--state</c> when given. With <c>--peer-dir</c> it also releases
+/// introduced domains that the shim reports dead (<c>dead-D</c>, then the <c>virq-3</c> datagram), as C xenstored
+/// does. With <c>--simulated-blkback</c> it also plays dom0's block backend (<see cref="SimulatedBlkback"/> on an
+/// in-process connection), so <c>xen blktap</c> runs end to end on a machine without Xen.
 /// </summary>
 internal static class StoreServeCommand
 {
     public static Command Create(TextWriter? output = null)
     {
         var socket = new Option<string>("--socket", "-s") { Description = "The Unix socket to listen on (clients: XENSTORED_PATH=PATH).", Required = true };
-        var peerDir = new Option<string?>("--peer-dir") { Description = "Serve guests introduced with INTRODUCE over the page files and datagram event channels of this directory (the convention of the LD_PRELOAD shim the real Xen daemons run under without a hypervisor): xs-ring-D, port-D-P, domD.evtchn." };
+        var peerDir = new Option<string?>("--peer-dir") { Description = "Serve guests introduced with INTRODUCE over the page files and datagram event channels of this directory (the convention of the LD_PRELOAD shim the real Xen daemons run under without a hypervisor): xs-ring-D, port-D-P, domD.evtchn; a domain marked dead-D is released when virq-3 is raised." };
         var state = new Option<string?>("--state") { Description = "Load the tree from this file at start (if it exists) and save it there on a clean shutdown." };
         var blkback = new Option<bool>("--simulated-blkback") { Description = "Also play dom0's block backend and its hotplug script: every device under /local/domain/0/backend/{vbd,tap} is taken through the xenbus states (hotplug-status connected, InitWait, Connected once its frontend is, Closed after Closing), so xen blktap create/destroy complete without Xen. No I/O is served." };
         var command = new Command("serve", "Run the embedded xenstored on a Unix socket until SIGINT/SIGTERM.");
@@ -47,7 +48,24 @@ internal static class StoreServeCommand
         });
 
         var options = new XenStoreServerOptions { PeerDirectory = peerDirectory, StateFile = stateFile };
-        await using XenStoreServer server = await XenStoreServer.StartAsync(options, stop.Token).ConfigureAwait(false);
+        if (peerDirectory is not null && !Directory.Exists(peerDirectory))
+        {
+            await Console.Error.WriteLineAsync($"xen store serve: the peer directory {peerDirectory} does not exist").ConfigureAwait(false);
+            return 1;
+        }
+
+        XenStoreServer started;
+        try
+        {
+            started = await XenStoreServer.StartAsync(options, stop.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (peerDirectory is not null && e is ArgumentException or System.Net.Sockets.SocketException)
+        {
+            await Console.Error.WriteLineAsync($"xen store serve: cannot use the peer directory {peerDirectory}: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
+
+        await using XenStoreServer server = started;
         try
         {
             await server.ListenUnixAsync(socketPath, stop.Token).ConfigureAwait(false);

@@ -8,6 +8,7 @@ using Xen.Blktap.Store;
 using Xen.Blktap.Tests.Support;
 using Xen.Interop.Tests.Peers;
 using Xen.Store.Client;
+using Xen.Store.Server;
 
 namespace Xen.Blktap.Tests.Lifecycle;
 
@@ -89,10 +90,26 @@ public class LifecycleProperties
         // One daemon for every sequence: each ends with a clean teardown, which the property checks left nothing.
         await using XenstoredPeer peer = await XenstoredPeer.StartAsync(XenstoredKind.C);
         await using XenStoreClient client = await XenStoreClient.ConnectAsync(peer.SocketPath);
+        CheckAgainstXenstore(client, maxTest: 40);
+    }
+
+    [Fact]
+    public async Task The_same_sequences_hold_against_the_embedded_xenstored()
+    {
+        // In process, so no Interop category: the server's own transactions, watches and removals under the lifecycle.
+        await using XenStoreServer server = await XenStoreServer.StartAsync();
+        await using XenStoreClient client = XenStoreClient.Create(server.ConnectInProcess());
+        CheckAgainstXenstore(client, maxTest: 30, afterEach: () => Assert.True(server.CheckConsistency(), "the server's tree is inconsistent"));
+    }
+
+    private static void CheckAgainstXenstore(XenStoreClient client, int maxTest, Action? afterEach = null)
+    {
         var raw = new XenStoreDeviceStore(client);
         Prop.ForAll(Ops.ListOf().Where(l => l.Count is > 0 and < 15).ToArbitrary(), ops =>
-            RunAsync(ops, raw, async () => (IReadOnlyList<string>)await StoreWalk.AllAsync(raw, "/local", "/vm")).GetAwaiter().GetResult())
-            .Check(Config.QuickThrowOnFailure.WithMaxTest(40));
+        {
+            RunAsync(ops, raw, async () => (IReadOnlyList<string>)await StoreWalk.AllAsync(raw, "/local", "/vm")).GetAwaiter().GetResult();
+            afterEach?.Invoke();
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(maxTest));
     }
 
     private static async Task RunAsync(IReadOnlyList<Op> ops, IDeviceStore raw, Func<Task<IReadOnlyList<string>>> snapshot)

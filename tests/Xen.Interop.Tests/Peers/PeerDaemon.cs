@@ -14,6 +14,7 @@ public sealed class PeerDaemon : IDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
     private bool _disposed;
+    private int _streamsOpen = 2; // stdout and stderr, until each reports its end
 
     private PeerDaemon(Process process, string name)
     {
@@ -27,8 +28,11 @@ public sealed class PeerDaemon : IDisposable
     /// <summary>The process id.</summary>
     public int ProcessId => _process.Id;
 
-    /// <summary>Whether the process has exited.</summary>
-    public bool HasExited => _process.HasExited;
+    /// <summary>
+    /// Whether the process has exited and everything it wrote has been read: the exit can be seen before the last lines
+    /// of its pipes arrive, and a caller that reads <see cref="Output"/> after this must see them all.
+    /// </summary>
+    public bool HasExited => _process.HasExited && Volatile.Read(ref _streamsOpen) == 0;
 
     /// <summary>What the program wrote to stdout and stderr so far (the first 64 KiB), with its exit status once it has exited.</summary>
     public string Output
@@ -41,7 +45,7 @@ public sealed class PeerDaemon : IDisposable
                 text = _output.ToString();
             }
 
-            return _process.HasExited ? $"{text}[{Name} exited with status {_process.ExitCode}]" : text;
+            return HasExited ? $"{text}[{Name} exited with status {_process.ExitCode}]" : text;
         }
     }
 
@@ -117,6 +121,7 @@ public sealed class PeerDaemon : IDisposable
     {
         if (line is null)
         {
+            Interlocked.Decrement(ref _streamsOpen); // the end of stdout or of stderr
             return;
         }
 

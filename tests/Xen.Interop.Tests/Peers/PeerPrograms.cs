@@ -37,6 +37,12 @@ public static class PeerPrograms
     /// <summary>libxenstore's write CLI.</summary>
     public const string XenstoreWrite = "/usr/bin/xenstore-write";
 
+    /// <summary>
+    /// This project's <c>xen</c> tool (<c>src/Xen.Tool</c>), built into the test output by the project reference and
+    /// run with <c>dotnet</c>: <c>xen store serve</c> is the embedded xenstored as a daemon.
+    /// </summary>
+    public static string XenTool => Path.Combine(AppContext.BaseDirectory, "xen.dll");
+
     /// <summary>The header the shim is compiled against (from libxen-dev).</summary>
     public const string XenctrlHeader = "/usr/include/xenctrl.h";
 

@@ -1,6 +1,6 @@
 namespace Xen.Interop.Tests.Peers;
 
-/// <summary>Which real xenstore daemon <see cref="XenstoredPeer"/> starts.</summary>
+/// <summary>Which xenstore daemon <see cref="XenstoredPeer"/> starts.</summary>
 public enum XenstoredKind
 {
     /// <summary>The C xenstored (<c>/usr/lib/xen-4.17/bin/xenstored</c>).</summary>
@@ -14,4 +14,11 @@ public enum XenstoredKind
     /// <see cref="XenstoredPeer.HostExternallyAsync"/>.
     /// </summary>
     External,
+
+    /// <summary>
+    /// This project's embedded xenstored as a daemon of its own: <c>xen store serve --socket PATH --peer-dir DIR</c>
+    /// (the <c>xen</c> tool built beside the tests), serving ring guests through the shim's files and sockets in
+    /// the state directory as the real daemons do.
+    /// </summary>
+    Embedded,
 }

@@ -16,6 +16,11 @@ namespace Xen.Interop.Tests.Peers;
 /// <c>run_xenstored.sh</c>, which builds the shim with gcc into the directory and prints the daemon's pid.
 /// </para>
 /// <para>
+/// Kind <see cref="XenstoredKind.Embedded"/> starts this project's own xenstored the same way, as a process of its
+/// own (<c>xen store serve --peer-dir</c>), in the same kind of directory and with the same conventions, so a test
+/// written for the real daemons runs against it unchanged.
+/// </para>
+/// <para>
 /// Clients reach the daemon through <see cref="SocketPath"/> (the CLIs read it from <c>XENSTORED_PATH</c>, see
 /// <see cref="ClientEnvironment"/>). The connection is dom0's, so it may write anywhere.
 /// </para>
@@ -44,11 +49,14 @@ public sealed class XenstoredPeer : IAsyncDisposable
         };
     }
 
-    private XenstoredPeer(XenstoredKind kind, string stateDirectory, int daemonProcessId)
+    private readonly PeerDaemon? _embedded;
+
+    private XenstoredPeer(XenstoredKind kind, string stateDirectory, int daemonProcessId, PeerDaemon? embedded = null)
     {
         Kind = kind;
         StateDirectory = stateDirectory;
         DaemonProcessId = daemonProcessId;
+        _embedded = embedded;
         ClientEnvironment = new Dictionary<string, string> { ["XENSTORED_PATH"] = SocketPath };
     }
 
@@ -64,17 +72,22 @@ public sealed class XenstoredPeer : IAsyncDisposable
     /// <summary>The shim library built for this directory: the <c>LD_PRELOAD</c> of every shimmed program.</summary>
     public string ShimLibraryPath => Path.Combine(StateDirectory, "xenstored_shim.so");
 
-    /// <summary>The daemon's pid (0 for <see cref="XenstoredKind.External"/>).</summary>
+    /// <summary>The daemon's pid (0 for <see cref="XenstoredKind.External"/>; the <c>dotnet</c> process running <c>xen store serve</c> for <see cref="XenstoredKind.Embedded"/>).</summary>
     public int DaemonProcessId { get; }
 
     /// <summary>The environment a xenstore client needs to reach this daemon (<c>XENSTORED_PATH</c>).</summary>
     public IReadOnlyDictionary<string, string> ClientEnvironment { get; }
 
-    /// <summary>The daemon's stdout and stderr so far (<c>daemon.out</c>), for failure messages.</summary>
+    /// <summary>The daemon's stdout and stderr so far (<c>daemon.out</c>, or what <c>xen store serve</c> printed), for failure messages.</summary>
     public string DaemonOutput
     {
         get
         {
+            if (_embedded is not null)
+            {
+                return _embedded.Output;
+            }
+
             try
             {
                 return File.ReadAllText(Path.Combine(StateDirectory, "daemon.out"));
@@ -96,6 +109,11 @@ public sealed class XenstoredPeer : IAsyncDisposable
         if (kind == XenstoredKind.External)
         {
             throw new ArgumentException($"Use {nameof(HostExternallyAsync)} for a xenstore the test hosts.", nameof(kind));
+        }
+
+        if (kind == XenstoredKind.Embedded)
+        {
+            return await StartEmbeddedAsync().ConfigureAwait(false);
         }
 
         PeerPrograms.Require(
@@ -124,6 +142,38 @@ public sealed class XenstoredPeer : IAsyncDisposable
         catch
         {
             KillScriptDaemon(directory, kind);
+            DeleteDirectory(directory);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Starts <c>xen store serve --socket DIR/socket --peer-dir DIR</c> in a fresh state directory and returns once its
+    /// socket accepts connections. No shim is built: the server itself maps the page files and binds the datagram
+    /// sockets of the shim's convention, and the guests use them as they do with a real daemon under the shim.
+    /// </summary>
+    private static async Task<XenstoredPeer> StartEmbeddedAsync()
+    {
+        PeerPrograms.Require(requirePeersScripts: false, PeerPrograms.XenTool, "dotnet");
+        string directory = CreateStateDirectory();
+        PeerDaemon? serve = null;
+        try
+        {
+            string socket = Path.Combine(directory, "socket");
+            serve = PeerDaemon.Start("dotnet", [PeerPrograms.XenTool, "store", "serve", "--socket", socket, "--peer-dir", directory], new Dictionary<string, string>());
+            PeerDaemon started = serve;
+            await WaitUntilListeningAsync(socket, () => started.HasExited ? $"xen store serve exited: {started.Output}" : null).ConfigureAwait(false);
+            var peer = new XenstoredPeer(XenstoredKind.Embedded, directory, serve.ProcessId, serve);
+            lock (s_live)
+            {
+                s_live.Add(peer);
+            }
+
+            return peer;
+        }
+        catch
+        {
+            serve?.Dispose();
             DeleteDirectory(directory);
             throw;
         }
@@ -176,9 +226,15 @@ public sealed class XenstoredPeer : IAsyncDisposable
     /// if not before.
     /// </summary>
     /// <exception cref="ObjectDisposedException">This peer was disposed.</exception>
+    /// <exception cref="InvalidOperationException">The peer is <see cref="XenstoredKind.Embedded"/>, for which no shim is built.</exception>
     public PeerDaemon StartShimmed(string program, IEnumerable<string> arguments)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (Kind == XenstoredKind.Embedded)
+        {
+            throw new InvalidOperationException("No shim is built for the embedded daemon; host the server with HostExternallyAsync to run shimmed programs against it.");
+        }
+
         var environment = new Dictionary<string, string>(ClientEnvironment)
         {
             ["LD_PRELOAD"] = ShimLibraryPath,
@@ -243,6 +299,7 @@ public sealed class XenstoredPeer : IAsyncDisposable
             daemon.Dispose();
         }
 
+        _embedded?.Dispose();
         KillDaemon(DaemonProcessId, Kind);
         DeleteDirectory(StateDirectory);
         lock (s_live)
@@ -255,12 +312,19 @@ public sealed class XenstoredPeer : IAsyncDisposable
     /// The script returns once the socket file exists, but oxenstored binds it a moment before it listens: until
     /// then a connection is refused. Wait until one is accepted.
     /// </summary>
-    private static Task WaitUntilListeningAsync(string socketPath) =>
+    /// <param name="socketPath">The daemon's socket.</param>
+    /// <param name="failure">Null while the daemon may still come up, else why it will not (it exited).</param>
+    private static Task WaitUntilListeningAsync(string socketPath, Func<string?>? failure = null) =>
         Deadline.RunAsync(
             async token =>
             {
                 while (true)
                 {
+                    if (failure?.Invoke() is { } why)
+                    {
+                        throw new InvalidOperationException(why);
+                    }
+
                     using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
                     try
                     {
@@ -311,7 +375,7 @@ public sealed class XenstoredPeer : IAsyncDisposable
     /// </summary>
     private static void KillDaemon(int pid, XenstoredKind kind)
     {
-        if (kind == XenstoredKind.External)
+        if (kind is XenstoredKind.External or XenstoredKind.Embedded)
         {
             return;
         }

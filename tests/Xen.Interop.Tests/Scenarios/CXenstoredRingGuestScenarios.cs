@@ -4,4 +4,4 @@ namespace Xen.Interop.Tests.Scenarios;
 
 /// <summary>The scenario suite against C xenstored; the connection under test is guest domain 5 over the shared ring (dom0 INTRODUCEs it over the socket), with the guest-only scenarios.</summary>
 [Trait("Category", "Interop")]
-public sealed class CXenstoredRingGuestScenarios() : XenStoreGuestScenarios(new RealXenstoredTarget(XenstoredKind.C, ringGuest: true));
+public sealed class CXenstoredRingGuestScenarios() : XenStoreGuestScenarios(new XenstoredTarget(XenstoredKind.C, ringGuest: true));

@@ -4,4 +4,4 @@ namespace Xen.Interop.Tests.Scenarios;
 
 /// <summary>The scenario suite against oxenstored; the connection under test is a second dom0 connection on its Unix socket.</summary>
 [Trait("Category", "Interop")]
-public sealed class OxenstoredSocketScenarios() : XenStoreScenarios(new RealXenstoredTarget(XenstoredKind.OCaml, ringGuest: false));
+public sealed class OxenstoredSocketScenarios() : XenStoreScenarios(new XenstoredTarget(XenstoredKind.OCaml, ringGuest: false));

@@ -118,6 +118,7 @@ public abstract class XenStoreGuestScenarios : XenStoreScenarios
             switch (Target.Daemon)
             {
                 case ScenarioDaemon.CXenstored:
+                case ScenarioDaemon.Embedded:
                     Assert.Equal(XsError.ENOSPC, refused.Error);
                     break;
                 case ScenarioDaemon.Oxenstored:
@@ -208,6 +209,64 @@ public abstract class XenStoreGuestScenarios : XenStoreScenarios
         await ExpectEventAsync(watch, XsPath.ReleaseDomain);
         Assert.False(await Dom0.IsDomainIntroducedAsync(6));
     });
+
+    [Fact]
+    public Task Guest_nodes_of_a_released_domain_are_removed_and_C_xenstored_tells_the_watchers() =>
+        Scenario(() => NodesOfAGoneDomainAsync(domainId => Dom0.ReleaseAsync(domainId).AsTask()));
+
+    [Fact]
+    public Task Guest_nodes_of_a_dead_domain_are_removed_and_C_xenstored_tells_the_watchers() =>
+        Scenario(() => NodesOfAGoneDomainAsync(Target.KillDomainAsync));
+
+    /// <summary>
+    /// A domain that goes away (released or dead) takes every node it owns with it, subtrees included, wherever they
+    /// are. C xenstored removes them as an RM would, so dom0's watches fire (the removed node's path for a watch
+    /// above it, the watch's own path for one below it) before <c>@releaseDomain</c>; oxenstored removes them
+    /// without watch events.
+    /// </summary>
+    private async Task NodesOfAGoneDomainAsync(Func<uint, Task> makeGone)
+    {
+        RingGuest doomed = await Target.IntroduceRingGuestAsync(6, 8);
+        await doomed.Client.WriteAsync("data/x", "the guest's");
+        await Dom0.WriteAsync("/local/domain/6/by-dom0", "inherits the home's owner");
+        await Dom0.WriteAsync("/released/by6/below", "dom0's, under domain 6's node");
+        await Dom0.WriteAsync("/released/keep", "dom0's");
+        await Dom0.SetPermissionsAsync("/released/by6", [new XsPermission(XsAccess.None, 6), new XsPermission(XsAccess.Read, 0)]);
+
+        await using XenStoreWatch above = await Dom0.WatchAsync("/released");
+        await ExpectEventAsync(above, "/released");
+        await using XenStoreWatch below = await Dom0.WatchAsync("/local/domain/6/data/x");
+        await ExpectEventAsync(below, "/local/domain/6/data/x");
+        await using XenStoreWatch released = await Dom0.WatchAsync(XsPath.ReleaseDomain);
+        await ExpectEventAsync(released, XsPath.ReleaseDomain);
+
+        await makeGone(6);
+        await ExpectEventAsync(released, XsPath.ReleaseDomain);
+        Assert.False(await Dom0.IsDomainIntroducedAsync(6));
+        switch (Target.Daemon)
+        {
+            case ScenarioDaemon.CXenstored:
+            case ScenarioDaemon.Embedded:
+                // Fired before @releaseDomain, so already delivered.
+                await ExpectEventAsync(above, "/released/by6");
+                await ExpectEventAsync(below, "/local/domain/6/data/x");
+                break;
+            case ScenarioDaemon.Oxenstored:
+                // No event came: the next one is for a change made now.
+                await Dom0.WriteAsync("/released/marker", "after");
+                await ExpectEventAsync(above, "/released/marker", mustNotSee: "/released/by6");
+                await Dom0.RemoveAsync("/released/marker");
+                break;
+            default:
+                throw new InvalidOperationException($"No expectation for {Target.Daemon}.");
+        }
+
+        Assert.False(await Dom0.ExistsAsync("/local/domain/6"));
+        Assert.Equal(["keep"], await Dom0.DirectoryAsync("/released"));
+        Assert.Equal("dom0's", await Dom0.ReadStringAsync("/released/keep"));
+        await Client.WriteAsync(At("still"), "the other guest carries on");
+        Assert.Equal("the other guest carries on", await Dom0.ReadStringAsync(At("still")));
+    }
 
     /// <summary>How many transactions the guest can open at once (they are aborted again).</summary>
     private async Task<int> TransactionQuotaAsync()

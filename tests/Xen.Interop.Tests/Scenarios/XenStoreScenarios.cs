@@ -183,6 +183,7 @@ public abstract class XenStoreScenarios : IAsyncLifetime
         switch (Target.Daemon)
         {
             case ScenarioDaemon.CXenstored:
+            case ScenarioDaemon.Embedded:
                 // C xenstored creates /tool/xenstored empty and no @ nodes.
                 Assert.Equal("", xenstored);
                 Assert.DoesNotContain(root, name => name.StartsWith('@'));
@@ -227,6 +228,7 @@ public abstract class XenStoreScenarios : IAsyncLifetime
         switch (Target.Daemon)
         {
             case ScenarioDaemon.CXenstored:
+            case ScenarioDaemon.Embedded:
                 await Dom0.WriteAsync(path, value);
                 Assert.Equal(value, await Client.ReadAsync(path));
                 break;
@@ -303,6 +305,7 @@ public abstract class XenStoreScenarios : IAsyncLifetime
         switch (Target.Daemon)
         {
             case ScenarioDaemon.CXenstored:
+            case ScenarioDaemon.Embedded:
                 // DIRECTORY answers E2BIG; the client fetches the listing with DIRECTORY_PART, in a transaction too.
                 Assert.Equal(names, (await Client.DirectoryAsync(big)).Order(StringComparer.Ordinal));
                 await using (XenStoreTransaction tx = await Client.StartTransactionAsync())
@@ -654,6 +657,7 @@ public abstract class XenStoreScenarios : IAsyncLifetime
         switch (Target.Daemon)
         {
             case ScenarioDaemon.CXenstored:
+            case ScenarioDaemon.Embedded:
                 // C xenstored records that the node did not exist when the transaction created it.
                 var e = await Assert.ThrowsAsync<XenStoreErrorException>(() => tx.CommitAsync().AsTask());
                 Assert.Equal(XsError.EAGAIN, e.Error);
@@ -683,6 +687,7 @@ public abstract class XenStoreScenarios : IAsyncLifetime
         switch (Target.Daemon)
         {
             case ScenarioDaemon.CXenstored:
+            case ScenarioDaemon.Embedded:
                 // C xenstored reads the current node on the transaction's first access, and the commit checks only
                 // that nothing it accessed changed after that.
                 Assert.Equal("new", seen);

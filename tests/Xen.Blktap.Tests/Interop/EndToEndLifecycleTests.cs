@@ -17,15 +17,17 @@ public enum HostKind
 }
 
 /// <summary>
-/// The whole lifecycle against the real C xenstored (and once oxenstored) under the shim of the interop tests, with the simulated
-/// blkback on its own connection and each host backend.
+/// The whole lifecycle end to end, with the simulated blkback on its own connection and each host backend, run once
+/// per xenstore: the real C xenstored (and oxenstored with tap-ctl) under the shim of the interop tests, and our
+/// embedded server with the toolstack and blkback connected in process or on its Unix socket. Every target gets the
+/// same assertions; the C CLIs read back what the toolstack wrote.
 /// </summary>
 [Trait("Category", "Interop")]
-public sealed class RealXenstoredTests
+public sealed class EndToEndLifecycleTests
 {
     private sealed class Rig : IAsyncDisposable
     {
-        public required XenstoredPeer Peer { get; init; }
+        public required LifecycleStore Xenstore { get; init; }
         public required XenStoreClient Toolstack { get; init; }
         public required XenStoreClient BackendConnection { get; init; }
         public required HostTree Tree { get; init; }
@@ -35,11 +37,11 @@ public sealed class RealXenstoredTests
         public SimulatedBlkback? Blkback { get; set; }
         public required BlktapDeviceManager Manager { get; init; }
 
-        public static async Task<Rig> StartAsync(HostKind kind, bool blkback = true, TimeSpan? timeout = null, string? tapdisk2 = null, XenstoredKind daemon = XenstoredKind.C)
+        public static async Task<Rig> StartAsync(StoreTarget target, HostKind kind, bool blkback = true, TimeSpan? timeout = null, string? tapdisk2 = null)
         {
-            XenstoredPeer peer = await XenstoredPeer.StartAsync(daemon);
-            XenStoreClient toolstack = await XenStoreClient.ConnectAsync(peer.SocketPath);
-            XenStoreClient backendConnection = await XenStoreClient.ConnectAsync(peer.SocketPath);
+            LifecycleStore xenstore = await LifecycleStore.StartAsync(target);
+            XenStoreClient toolstack = await xenstore.ConnectAsync();
+            XenStoreClient backendConnection = await xenstore.ConnectAsync();
             var tree = new HostTree();
             ITapBackend host = kind switch
             {
@@ -51,7 +53,7 @@ public sealed class RealXenstoredTests
             var log = new ListLogger<BlktapDeviceManager>();
             return new Rig
             {
-                Peer = peer,
+                Xenstore = xenstore,
                 Toolstack = toolstack,
                 BackendConnection = backendConnection,
                 Tree = tree,
@@ -90,6 +92,7 @@ public sealed class RealXenstoredTests
             }
 
             Assert.Empty(await Host.ListAsync());
+            Assert.True(Xenstore.CheckConsistency(), "the embedded server's tree is inconsistent");
         }
 
         public async ValueTask DisposeAsync()
@@ -101,26 +104,47 @@ public sealed class RealXenstoredTests
 
             await Toolstack.DisposeAsync();
             await BackendConnection.DisposeAsync();
-            await Peer.DisposeAsync();
+            await Xenstore.DisposeAsync();
             Tree.Dispose();
         }
     }
 
     private static BlktapDomain Domain(uint id) => new(id, $"vm-{id}");
 
-    [Theory]
-    [InlineData(HostKind.Sysfs, XenstoredKind.C)]
-    [InlineData(HostKind.TapCtl, XenstoredKind.C)]
-    [InlineData(HostKind.Simulated, XenstoredKind.C)]
-    [InlineData(HostKind.TapCtl, XenstoredKind.OCaml)]
-    public async Task Several_domains_go_through_the_whole_lifecycle_and_leave_nothing_behind(HostKind kind, XenstoredKind daemon)
+    /// <summary>The frontend goes to Connected (written with the C CLI); waits until the blkback follows.</summary>
+    private static async Task ConnectFrontendAsync(Rig rig, BlktapDevice device)
     {
-        await using Rig rig = await Rig.StartAsync(kind, daemon: daemon);
+        await rig.Xenstore.WriteAsync($"{device.FrontendPath}/state", "4");
+        await Deadline.RunAsync(
+            async token =>
+            {
+                while ((await rig.Manager.GetStatusAsync(device.Domain, device.DeviceId, token))!.BackendState != XenbusState.Connected)
+                {
+                    await Task.Delay(Deadline.PollInterval, token);
+                }
+            },
+            () => "the backend did not connect after the frontend did");
+    }
+
+    [Theory]
+    [InlineData(StoreTarget.CXenstored, HostKind.Sysfs)]
+    [InlineData(StoreTarget.CXenstored, HostKind.TapCtl)]
+    [InlineData(StoreTarget.CXenstored, HostKind.Simulated)]
+    [InlineData(StoreTarget.Oxenstored, HostKind.TapCtl)]
+    [InlineData(StoreTarget.Embedded, HostKind.Sysfs)]
+    [InlineData(StoreTarget.Embedded, HostKind.TapCtl)]
+    [InlineData(StoreTarget.Embedded, HostKind.Simulated)]
+    [InlineData(StoreTarget.EmbeddedSocket, HostKind.Sysfs)]
+    [InlineData(StoreTarget.EmbeddedSocket, HostKind.TapCtl)]
+    [InlineData(StoreTarget.EmbeddedSocket, HostKind.Simulated)]
+    public async Task Several_domains_go_through_the_whole_lifecycle_and_leave_nothing_behind(StoreTarget target, HostKind kind)
+    {
+        await using Rig rig = await Rig.StartAsync(target, kind);
         BlktapDomain[] domains = [Domain(11), Domain(12), Domain(13)];
         var disks = new List<(BlktapDomain Domain, DiskEntry Disk)>();
         foreach (BlktapDomain d in domains)
         {
-            await rig.Peer.WriteAsync($"/local/domain/{d.DomainId}/vm", d.VmPath);
+            await rig.Xenstore.WriteAsync($"/local/domain/{d.DomainId}/vm", d.VmPath);
             disks.Add((d, DiskEntry.Parse($"tap:aio:{rig.Tree.Image($"{d.DomainId}-a.img")}", "xvda")));
             disks.Add((d, DiskEntry.Parse($"tap:vhd:{rig.Tree.Image($"{d.DomainId}-b.vhd")}", "xvdb")));
             disks.Add((d, DiskEntry.Parse($"phy:/dev/vg/{d.DomainId}-c", "hda")));
@@ -142,28 +166,19 @@ public sealed class RealXenstoredTests
         {
             // Read back through the C CLI: what another toolstack or a hotplug script would see.
             Assert.Equal(device.DeviceClass == DeviceClass.Tap2 ? device.TapDevice!.DevicePath : device.DeviceClass == DeviceClass.Tap ? device.Disk.Spec.TapArguments : device.Disk.Spec.Path,
-                await rig.Peer.ReadAsync($"{device.BackendPath}/params"));
-            Assert.Equal("connected", await rig.Peer.ReadAsync($"{device.BackendPath}/hotplug-status"));
-            Assert.Equal(device.FrontendPath, await rig.Peer.ReadAsync($"{device.VmDevicePath}/frontend"));
+                await rig.Xenstore.ReadAsync($"{device.BackendPath}/params"));
+            Assert.Equal("connected", await rig.Xenstore.ReadAsync($"{device.BackendPath}/hotplug-status"));
+            Assert.Equal(device.FrontendPath, await rig.Xenstore.ReadAsync($"{device.VmDevicePath}/frontend"));
             Assert.Equal(device.DeviceClass, await rig.Manager.GetDeviceClassAsync(device.Domain, device.DeviceId));
             if (device.DeviceClass == DeviceClass.Tap2)
             {
-                Assert.Equal(device.Disk.Spec.ToString(), await rig.Peer.ReadAsync($"{device.BackendPath}/tapdisk-params"));
+                Assert.Equal(device.Disk.Spec.ToString(), await rig.Xenstore.ReadAsync($"{device.BackendPath}/tapdisk-params"));
                 Assert.Equal(device.VmDevicePath, await HotplugCleanup.ResolveVmDevicePathAsync(rig.Store, device.BackendPath));
             }
         }
 
         BlktapDevice first = devices[0];
-        await rig.Peer.WriteAsync($"{first.FrontendPath}/state", "4");
-        await Deadline.RunAsync(
-            async token =>
-            {
-                while ((await rig.Manager.GetStatusAsync(first.Domain, first.DeviceId, token))!.BackendState != XenbusState.Connected)
-                {
-                    await Task.Delay(Deadline.PollInterval, token);
-                }
-            },
-            () => "the backend did not connect after the frontend did");
+        await ConnectFrontendAsync(rig, first);
 
         foreach (BlktapDomain d in domains)
         {
@@ -210,11 +225,74 @@ public sealed class RealXenstoredTests
     }
 
     [Theory]
-    [InlineData(HostKind.Sysfs)]
-    [InlineData(HostKind.TapCtl)]
-    public async Task A_backend_that_never_reaches_InitWait_fails_the_create_naming_its_state_and_releases_the_tap_device(HostKind kind)
+    [InlineData(StoreTarget.Embedded)]
+    [InlineData(StoreTarget.EmbeddedSocket)]
+    public async Task The_embedded_server_holds_the_same_nodes_values_and_permissions_as_the_C_xenstored_after_every_step(StoreTarget target)
     {
-        await using Rig rig = await Rig.StartAsync(kind, blkback: false, timeout: TimeSpan.FromMilliseconds(500));
+        // The same lifecycle, one step at a time, on the C xenstored (the referee) and on our server: after each step the
+        // C CLI lists both trees with permissions, and they must be equal line for line.
+        IReadOnlyList<(string Step, IReadOnlyList<string> Tree)>[] runs = await Task.WhenAll(
+            RunStepsAsync(StoreTarget.CXenstored), RunStepsAsync(target));
+        Assert.Equal(runs[0].Select(s => s.Step), runs[1].Select(s => s.Step));
+        for (int i = 0; i < runs[0].Count; i++)
+        {
+            Assert.True(
+                runs[0][i].Tree.SequenceEqual(runs[1][i].Tree),
+                $"after \"{runs[0][i].Step}\" the trees differ.\nC xenstored:\n{string.Join('\n', runs[0][i].Tree)}\n{target}:\n{string.Join('\n', runs[1][i].Tree)}");
+        }
+
+        // The comparison is about something: the frontend is the guest's and readable by dom0, the backend the other way round.
+        Assert.Equal("created", runs[0][1].Step);
+        Assert.Contains("/local/domain/11/device/vbd/51712/state = \"1\"   (n11,r0)", runs[0][1].Tree);
+        Assert.Contains("/local/domain/0/backend/vbd/11/51712/state = \"2\"   (n0,r11)", runs[0][1].Tree);
+        Assert.Contains("/local/domain/0/backend/vbd/11/51712/state = \"4\"   (n0,r11)", runs[0][2].Tree);
+    }
+
+    private static async Task<IReadOnlyList<(string Step, IReadOnlyList<string> Tree)>> RunStepsAsync(StoreTarget target)
+    {
+        await using Rig rig = await Rig.StartAsync(target, HostKind.Simulated);
+        var steps = new List<(string, IReadOnlyList<string>)>();
+        async Task SnapshotAsync(string step) => steps.Add((step, await rig.Xenstore.ListTreeAsync("/local/domain/11", "/local/domain/12", "/local/domain/0/backend", "/vm")));
+
+        BlktapDomain eleven = Domain(11);
+        BlktapDomain twelve = Domain(12);
+        await rig.Xenstore.WriteAsync("/local/domain/11/vm", eleven.VmPath);
+        await rig.Xenstore.WriteAsync("/local/domain/12/vm", twelve.VmPath);
+        await SnapshotAsync("domains");
+
+        // One at a time, so that minors and creation order are the same on both stores.
+        BlktapDevice a = await rig.Manager.CreateAsync(eleven, DiskEntry.Parse("tap:aio:/img/11-a.img", "xvda"));
+        await rig.Manager.CreateAsync(eleven, DiskEntry.Parse("phy:/dev/vg/11-c", "hda"));
+        BlktapDevice b = await rig.Manager.CreateAsync(twelve, DiskEntry.Parse("tap:vhd:/img/12-b.vhd", "xvdb"));
+        await rig.Manager.CreateAsync(twelve, DiskEntry.Parse("tap:sync:/img/12-d.img", "sda"));
+        await SnapshotAsync("created");
+
+        await ConnectFrontendAsync(rig, a);
+        await SnapshotAsync("connected");
+
+        Assert.All(await rig.Manager.PauseDomainAsync(eleven), r => Assert.True(r.Succeeded, r.Error?.ToString()));
+        await SnapshotAsync("paused");
+        Assert.All(await rig.Manager.UnpauseDomainAsync(eleven), r => Assert.True(r.Succeeded, r.Error?.ToString()));
+        await SnapshotAsync("unpaused");
+
+        await rig.Manager.DestroyAsync(b.Domain, b.DeviceId);
+        await SnapshotAsync("destroyed");
+
+        Assert.All(await rig.Manager.TeardownDomainAsync(eleven), r => Assert.True(r.Succeeded, r.Error?.ToString()));
+        Assert.All(await rig.Manager.TeardownDomainAsync(twelve), r => Assert.True(r.Succeeded, r.Error?.ToString()));
+        await SnapshotAsync("torn down");
+        await rig.AssertNothingLeftAsync();
+        return steps;
+    }
+
+    [Theory]
+    [InlineData(StoreTarget.CXenstored, HostKind.Sysfs)]
+    [InlineData(StoreTarget.CXenstored, HostKind.TapCtl)]
+    [InlineData(StoreTarget.Embedded, HostKind.Sysfs)]
+    [InlineData(StoreTarget.Embedded, HostKind.TapCtl)]
+    public async Task A_backend_that_never_reaches_InitWait_fails_the_create_naming_its_state_and_releases_the_tap_device(StoreTarget target, HostKind kind)
+    {
+        await using Rig rig = await Rig.StartAsync(target, kind, blkback: false, timeout: TimeSpan.FromMilliseconds(500));
         var e = await Assert.ThrowsAsync<BlktapOperationException>(() =>
             rig.Manager.CreateAsync(Domain(20), DiskEntry.Parse($"tap:aio:{rig.Tree.Image("a.img")}", "xvda")));
         Assert.Equal(BlktapStep.WaitForInitWait, e.Step);
@@ -224,10 +302,12 @@ public sealed class RealXenstoredTests
         Assert.Equal([0], rig.Released());
     }
 
-    [Fact]
-    public async Task A_missing_tapdisk2_fails_the_create_at_StartTap_writing_nothing()
+    [Theory]
+    [InlineData(StoreTarget.CXenstored)]
+    [InlineData(StoreTarget.Embedded)]
+    public async Task A_missing_tapdisk2_fails_the_create_at_StartTap_writing_nothing(StoreTarget target)
     {
-        await using Rig rig = await Rig.StartAsync(HostKind.Sysfs, tapdisk2: "/nonexistent/tapdisk2");
+        await using Rig rig = await Rig.StartAsync(target, HostKind.Sysfs, tapdisk2: "/nonexistent/tapdisk2");
         var e = await Assert.ThrowsAsync<BlktapOperationException>(() =>
             rig.Manager.CreateAsync(Domain(21), DiskEntry.Parse($"tap:vhd:{rig.Tree.Image("a.vhd")}", "xvda")));
         Assert.Equal(BlktapStep.StartTap, e.Step);
@@ -235,10 +315,12 @@ public sealed class RealXenstoredTests
         await rig.AssertNothingLeftAsync();
     }
 
-    [Fact]
-    public async Task A_tap_ctl_that_fails_is_reported_and_a_later_teardown_finishes_the_job()
+    [Theory]
+    [InlineData(StoreTarget.CXenstored)]
+    [InlineData(StoreTarget.Embedded)]
+    public async Task A_tap_ctl_that_fails_is_reported_and_a_later_teardown_finishes_the_job(StoreTarget target)
     {
-        await using Rig rig = await Rig.StartAsync(HostKind.TapCtl);
+        await using Rig rig = await Rig.StartAsync(target, HostKind.TapCtl);
         BlktapDomain domain = Domain(22);
         rig.Tree.Break("create");
         var e = await Assert.ThrowsAsync<BlktapOperationException>(() =>

@@ -1,17 +1,18 @@
 using System.Globalization;
-using System.Buffers.Binary;
-using System.Net.Sockets;
 using Xen.Interop.Tests.Peers;
+using Xen.Rings.Events;
 using Xen.Store.Client;
 
 namespace Xen.Interop.Tests.Scenarios;
 
 /// <summary>
-/// A real xenstored (C or OCaml) under the shim (<see cref="XenstoredPeer"/>). The connection under test is either
-/// a second socket connection (dom0) or guest domain 5 over the shared ring, introduced by dom0 with event
-/// channel port 7 (the convention of <c>ring_guest_demo.py</c> in the peers folder).
+/// A xenstored running as a process of its own (<see cref="XenstoredPeer"/>): the real C xenstored or oxenstored
+/// under the shim, or this project's embedded server as <c>xen store serve --peer-dir</c>. The connection under
+/// test is either a second socket connection (dom0) or guest domain 5 over the shared ring, introduced by dom0
+/// with event channel port 7 (the convention of <c>ring_guest_demo.py</c> in the peers folder). Pausing,
+/// resuming and stopping the daemon are real signals to its process.
 /// </summary>
-public sealed class RealXenstoredTarget : ScenarioTarget
+public sealed class XenstoredTarget : ScenarioTarget
 {
     /// <summary>The domain id of the ring guest under test.</summary>
     public const uint GuestDomainId = 5;
@@ -27,14 +28,25 @@ public sealed class RealXenstoredTarget : ScenarioTarget
     private XenStoreClient? _client;
 
     /// <summary>Describes the target; nothing starts before <see cref="StartAsync"/>.</summary>
-    public RealXenstoredTarget(XenstoredKind kind, bool ringGuest)
+    public XenstoredTarget(XenstoredKind kind, bool ringGuest)
     {
+        if (kind == XenstoredKind.External)
+        {
+            throw new ArgumentException("A scenario target starts its daemon itself; External has none.", nameof(kind));
+        }
+
         _kind = kind;
         _ringGuest = ringGuest;
     }
 
     /// <inheritdoc/>
-    public override ScenarioDaemon Daemon => _kind == XenstoredKind.C ? ScenarioDaemon.CXenstored : ScenarioDaemon.Oxenstored;
+    public override ScenarioDaemon Daemon => _kind switch
+    {
+        XenstoredKind.C => ScenarioDaemon.CXenstored,
+        XenstoredKind.OCaml => ScenarioDaemon.Oxenstored,
+        XenstoredKind.Embedded => ScenarioDaemon.Embedded,
+        _ => throw new InvalidOperationException($"No scenario target runs a {_kind} xenstore."),
+    };
 
     /// <inheritdoc/>
     public override bool ClientIsRingGuest => _ringGuest;
@@ -103,11 +115,7 @@ public sealed class RealXenstoredTarget : ScenarioTarget
         }
 
         await File.WriteAllBytesAsync(Path.Combine(Peer.StateDirectory, $"dead-{domainId}"), []);
-        byte[] virq = new byte[8];
-        BinaryPrimitives.WriteUInt32LittleEndian(virq, uint.MaxValue);
-        BinaryPrimitives.WriteUInt32LittleEndian(virq.AsSpan(4), 3);
-        using var socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
-        await socket.SendToAsync(virq, SocketFlags.None, new UnixDomainSocketEndPoint(Path.Combine(Peer.StateDirectory, "virq-3")));
+        ShimEventChannels.RaiseVirq(Peer.StateDirectory, ShimEventChannels.VirqDomainException);
     }
 
     /// <inheritdoc/>
