@@ -706,7 +706,7 @@ public sealed partial class XenStoreClient : XenStoreOperations, IAsyncDisposabl
 
                 foreach (XenStoreWatch w in watches)
                 {
-                    await RequestOkAsync(XsMessageType.Watch, 0, WatchArguments(w), default, w.Path, _closing.Token).ConfigureAwait(false);
+                    // The gap first, so a consumer sees it before anything the new registration delivers (its initial event).
                     long sequence;
                     lock (_gate)
                     {
@@ -714,6 +714,7 @@ public sealed partial class XenStoreClient : XenStoreOperations, IAsyncDisposabl
                     }
 
                     w.Post(new XenStoreWatchEvent(w.Path, w.Token, EventsWereDropped: true) { Sequence = sequence });
+                    await RequestOkAsync(XsMessageType.Watch, 0, WatchArguments(w), default, w.Path, _closing.Token).ConfigureAwait(false);
                 }
 
                 return;

@@ -57,6 +57,35 @@ public sealed class XenstoreRingTransport : IXenStoreTransport
         }
     }
 
+    /// <summary>
+    /// A <see cref="Client.XenStoreClientOptions.Reconnect"/> factory for a guest's ring: when the connection breaks (the
+    /// server set the ring's <c>error</c> field, or the indices went bad), it opens a fresh transport over the same page
+    /// and event channel and runs the reconnection handshake (<see cref="ReconnectAsync"/>), after which the client
+    /// registers its watches again. The channel stays the caller's: no transport made here disposes it.
+    /// </summary>
+    /// <param name="page">The guest's xenstore page.</param>
+    /// <param name="channel">The xenstore event channel.</param>
+    /// <exception cref="ArgumentException">The page is too small.</exception>
+    public static Func<CancellationToken, ValueTask<IXenStoreTransport>> Reconnector(Memory<byte> page, IEventChannel channel)
+    {
+        ArgumentNullException.ThrowIfNull(channel);
+        _ = new XenstoreGuestRing(page.Span); // validates the size
+        return async cancellationToken =>
+        {
+            var transport = new XenstoreRingTransport(page, channel, ownsChannel: false);
+            try
+            {
+                await transport.ReconnectAsync(cancellationToken).ConfigureAwait(false);
+                return transport;
+            }
+            catch
+            {
+                await transport.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        };
+    }
+
     /// <inheritdoc/>
     public async ValueTask SendAsync(ReadOnlyMemory<byte> messages, CancellationToken cancellationToken = default)
     {
