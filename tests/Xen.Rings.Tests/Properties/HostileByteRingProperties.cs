@@ -369,9 +369,9 @@ public class HostileByteRingProperties
                 case ByteRingCall.RingReadSegmentsThenAdvance:
                 {
                     ByteRing ring = RingOf(c, page);
-                    ring.GetReadSegments(out ReadOnlySpan<byte> first, out ReadOnlySpan<byte> second);
-                    Locate(memory, first, second, seen);
-                    ring.Advance(c.Count % (first.Length + second.Length + 1));
+                    ByteRingReadReservation unread = ring.GetReadSegments();
+                    Locate(memory, unread.First, unread.Second, seen);
+                    ring.Advance(unread, c.Count % (unread.Length + 1));
                     break;
                 }
 
@@ -393,13 +393,13 @@ public class HostileByteRingProperties
                 case ByteRingCall.RingWriteSegmentsThenCommit:
                 {
                     ByteRing ring = RingOf(c, page);
-                    ring.GetWriteSegments(out Span<byte> first, out Span<byte> second);
-                    Locate(memory, first, second, seen);
-                    int free = first.Length + second.Length;
+                    ByteRingWriteReservation space = ring.GetWriteSegments();
+                    Locate(memory, space.First, space.Second, seen);
+                    int free = space.Length;
                     byte[] fill = Source(c, free);
-                    fill.AsSpan(0, first.Length).CopyTo(first);
-                    fill.AsSpan(first.Length).CopyTo(second);
-                    ring.Commit(c.Count % (free + 1));
+                    fill.AsSpan(0, space.First.Length).CopyTo(space.First);
+                    fill.AsSpan(space.First.Length).CopyTo(space.Second);
+                    ring.Commit(space, c.Count % (free + 1));
                     break;
                 }
             }
@@ -429,7 +429,10 @@ public class HostileByteRingProperties
         seen.SecondOffset = (int)Unsafe.ByteOffset(ref memory[0], ref MemoryMarshal.GetReference(second));
     }
 
-    private static ByteRing RingOf(HostileByteRingCase c, Span<byte> page) => (c.Side, c.Consumes) switch
+    private static ByteRing RingOf(HostileByteRingCase c, Span<byte> page) => RingOf(c.Side, c.Consumes, page);
+
+    /// <summary>The ring <paramref name="side"/> consumes (or produces), through that side's own view of the page.</summary>
+    internal static ByteRing RingOf(PageSide side, bool consumes, Span<byte> page) => (side, consumes) switch
     {
         (PageSide.ConsoleFrontend, true) => new ConsoleFrontend(page).Input,
         (PageSide.ConsoleFrontend, false) => new ConsoleFrontend(page).Output,
