@@ -124,10 +124,10 @@ public readonly ref struct ByteRing
         int first = Math.Min(count, (int)size - offset);
         ref byte data = ref MemoryMarshal.GetReference(_buffer);
         ref byte src = ref MemoryMarshal.GetReference(source);
-        Unsafe.CopyBlockUnaligned(ref Unsafe.Add(ref data, offset), ref src, (uint)first);
+        RingCopy.Copy(ref Unsafe.Add(ref data, offset), ref src, (uint)first);
         if (count > first)
         {
-            Unsafe.CopyBlockUnaligned(ref data, ref Unsafe.Add(ref src, first), (uint)(count - first));
+            RingCopy.Copy(ref data, ref Unsafe.Add(ref src, first), (uint)(count - first));
         }
 
         Volatile.Write(ref _producer, unchecked(prod + (uint)count)); // wmb(); prod = ...
@@ -258,10 +258,10 @@ public readonly ref struct ByteRing
         int first = Math.Min(count, (int)size - offset);
         ref byte data = ref MemoryMarshal.GetReference(_buffer);
         ref byte dst = ref MemoryMarshal.GetReference(destination);
-        Unsafe.CopyBlockUnaligned(ref dst, ref Unsafe.Add(ref data, offset), (uint)first);
+        RingCopy.Copy(ref dst, ref Unsafe.Add(ref data, offset), (uint)first);
         if (count > first)
         {
-            Unsafe.CopyBlockUnaligned(ref Unsafe.Add(ref dst, first), ref data, (uint)(count - first));
+            RingCopy.Copy(ref Unsafe.Add(ref dst, first), ref data, (uint)(count - first));
         }
 
         return count;
