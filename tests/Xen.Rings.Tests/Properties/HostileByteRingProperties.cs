@@ -77,8 +77,9 @@ internal sealed record HostileByteRingCase(PageSide Side, ByteRingCall Call, uin
 /// </summary>
 public class HostileByteRingProperties
 {
-    private const int Guard = 64;
-    private const int PageSize = 4096;
+    /// <summary>Guard bytes on either side of the page in the memory <see cref="NewPage"/> returns.</summary>
+    internal const int Guard = 64;
+    internal const int PageSize = 4096;
     private const byte GuardByte = 0xA5;
     private const byte Untouched = 0x5A;
 
@@ -164,11 +165,7 @@ public class HostileByteRingProperties
     private static void Verify(HostileByteRingCase c)
     {
         RingGeometry ring = c.Ring;
-        byte[] memory = new byte[Guard + PageSize + Guard];
-        memory.AsSpan().Fill(GuardByte);
-        new Random(c.Seed).NextBytes(memory.AsSpan(Guard, PageSize));
-        BinaryPrimitives.WriteUInt32LittleEndian(memory.AsSpan(Guard + ring.ConsOffset), c.Cons);
-        BinaryPrimitives.WriteUInt32LittleEndian(memory.AsSpan(Guard + ring.ProdOffset), c.Prod);
+        byte[] memory = NewPage(ring, c.Seed, c.Cons, c.Prod);
         byte[] expected = (byte[])memory.Clone();
 
         Observation seen = Execute(c, memory);
@@ -310,6 +307,20 @@ public class HostileByteRingProperties
         BinaryPrimitives.WriteUInt32LittleEndian(expected.AsSpan(Guard + ring.ConsOffset), newCons);
         BinaryPrimitives.WriteUInt32LittleEndian(expected.AsSpan(Guard + ring.ProdOffset), newProd);
         Expect.Bytes(expected, memory, "memory after the call (data written, the index the call owns, nothing else)");
+    }
+
+    /// <summary>
+    /// A page of random bytes (the peer's leftovers) between guard bytes, with <paramref name="ring"/>'s indices
+    /// set to <paramref name="cons"/> and <paramref name="prod"/>; the page starts at <see cref="Guard"/>.
+    /// </summary>
+    internal static byte[] NewPage(RingGeometry ring, int seed, uint cons, uint prod)
+    {
+        byte[] memory = new byte[Guard + PageSize + Guard];
+        memory.AsSpan().Fill(GuardByte);
+        new Random(seed).NextBytes(memory.AsSpan(Guard, PageSize));
+        BinaryPrimitives.WriteUInt32LittleEndian(memory.AsSpan(Guard + ring.ConsOffset), cons);
+        BinaryPrimitives.WriteUInt32LittleEndian(memory.AsSpan(Guard + ring.ProdOffset), prod);
+        return memory;
     }
 
     /// <summary>Bytes to write: random, with about one in five a newline.</summary>

@@ -44,9 +44,8 @@ internal sealed record PeerMovesCase(PageSide Side, bool Consumes, uint Cons, ui
 /// </summary>
 public class PeerMovesBetweenCallsProperties
 {
-    private const int Guard = 64;
-    private const int PageSize = 4096;
-    private const byte GuardByte = 0xA5;
+    private const int Guard = HostileByteRingProperties.Guard;
+    private const int PageSize = HostileByteRingProperties.PageSize;
 
     private static readonly Gen<PeerMovesCase> Cases =
         from side in Gen.Elements(Enum.GetValues<PageSide>())
@@ -101,11 +100,7 @@ public class PeerMovesBetweenCallsProperties
     private static void Verify(PeerMovesCase c)
     {
         RingGeometry ring = c.Ring;
-        byte[] memory = new byte[Guard + PageSize + Guard];
-        memory.AsSpan().Fill(GuardByte);
-        new Random(c.Seed).NextBytes(memory.AsSpan(Guard, PageSize));
-        BinaryPrimitives.WriteUInt32LittleEndian(memory.AsSpan(Guard + ring.ConsOffset), c.Cons);
-        BinaryPrimitives.WriteUInt32LittleEndian(memory.AsSpan(Guard + ring.ProdOffset), c.Prod);
+        byte[] memory = HostileByteRingProperties.NewPage(ring, c.Seed, c.Cons, c.Prod);
 
         // The model replays the same interleaving on a copy: peer writes and our data writes in order,
         // then the publish of our index from the snapshot.
