@@ -28,7 +28,11 @@ namespace Xen.Rings;
 /// Memory ordering. The peer's index is read with <c>Volatile.Read</c> (acquire: our data
 /// accesses cannot move before it, which is Xen's <c>mb()</c>/<c>rmb()</c> after reading the indices), and
 /// ours is published with <c>Volatile.Write</c> (release: every data access before it
-/// is complete first, Xen's <c>wmb()</c>/<c>mb()</c> before updating an index).
+/// is complete first, Xen's <c>wmb()</c>/<c>mb()</c> before updating an index). On x86-64 both are plain
+/// 32-bit loads and stores that the JIT does not reorder, which is what Xen's C gets from its compiler-barrier
+/// <c>rmb()</c>/<c>wmb()</c>; TSO already keeps a data read before a later index store, so no fence
+/// instruction is needed where Xen's consumers write <c>mb()</c>. The copies are <c>RingCopy</c>,
+/// inlined: a call costs two index loads, one check, one or two copies and one store.
 /// </para>
 /// <para>
 /// Hostile peer. Both indices are in the peer's reach. A pair with <c>prod - cons &gt; size</c> (unsigned)
