@@ -19,7 +19,8 @@ namespace Xen.Rings;
 /// <para>
 /// Ownership. The producer side (<see cref="Write"/>, <see cref="GetWriteSegments"/>, <see cref="Commit"/>)
 /// owns the producer index and only reads the consumer index; the consumer side (<see cref="Read"/>,
-/// <see cref="Peek"/>, <see cref="Advance"/>) owns the consumer index and only reads the producer index.
+/// <see cref="Peek"/>, <see cref="GetReadSegments"/>, <see cref="Advance"/>) owns the consumer index and only
+/// reads the producer index.
 /// A single view may be used by one producer and one consumer concurrently, never by two producers or two
 /// consumers.
 /// </para>
@@ -27,12 +28,21 @@ namespace Xen.Rings;
 /// Memory ordering. The peer's index is read with <c>Volatile.Read</c> (acquire: our data
 /// accesses cannot move before it, which is Xen's <c>mb()</c>/<c>rmb()</c> after reading the indices), and
 /// ours is published with <c>Volatile.Write</c> (release: every data access before it
-/// is complete first, Xen's <c>wmb()</c>/<c>mb()</c> before updating an index).
+/// is complete first, Xen's <c>wmb()</c>/<c>mb()</c> before updating an index). On x86-64 both are plain
+/// 32-bit loads and stores that the JIT does not reorder, which is what Xen's C gets from its compiler-barrier
+/// <c>rmb()</c>/<c>wmb()</c>; TSO already keeps a data read before a later index store, so no fence
+/// instruction is needed where Xen's consumers write <c>mb()</c>. The copies are <c>RingCopy</c>,
+/// inlined: a call costs two index loads, one check, one or two copies and one store.
 /// </para>
 /// <para>
 /// Hostile peer. Both indices are in the peer's reach. A pair with <c>prod - cons &gt; size</c> (unsigned)
 /// cannot come from a correct peer and raises <see cref="RingCorruptedException"/> before anything is copied.
-/// Every slot offset is masked into the buffer, so no index value reads or writes outside it.
+/// Every slot offset is masked into the buffer, so no index value reads or writes outside it. The in-place
+/// API is split over two calls, and the peer may move its index between them: so <see cref="GetReadSegments"/>
+/// and <see cref="GetWriteSegments"/> return a reservation carrying the index snapshot they validated, and
+/// <see cref="Advance"/>/<see cref="Commit"/> publish from that snapshot without reading the peer's index
+/// again. A count beyond the reservation is the caller's mistake (<see cref="ArgumentOutOfRangeException"/>);
+/// nothing the peer does between the calls can cause one.
 /// </para>
 /// <para>Indices are in host byte order, as in Xen (every architecture Xen runs on is little-endian).</para>
 /// </remarks>
@@ -118,10 +128,10 @@ public readonly ref struct ByteRing
         int first = Math.Min(count, (int)size - offset);
         ref byte data = ref MemoryMarshal.GetReference(_buffer);
         ref byte src = ref MemoryMarshal.GetReference(source);
-        Unsafe.CopyBlockUnaligned(ref Unsafe.Add(ref data, offset), ref src, (uint)first);
+        RingCopy.Copy(ref Unsafe.Add(ref data, offset), ref src, (uint)first);
         if (count > first)
         {
-            Unsafe.CopyBlockUnaligned(ref data, ref Unsafe.Add(ref src, first), (uint)(count - first));
+            RingCopy.Copy(ref data, ref Unsafe.Add(ref src, first), (uint)(count - first));
         }
 
         Volatile.Write(ref _producer, unchecked(prod + (uint)count)); // wmb(); prod = ...
@@ -129,18 +139,12 @@ public readonly ref struct ByteRing
     }
 
     /// <summary>
-    /// Producer: the free space as up to two spans (the second non-empty only when the free space wraps),
-    /// for writing in place. Nothing is published until <see cref="Commit"/>.
+    /// Producer: the free space as up to two spans (the second non-empty only when the free space wraps), for
+    /// writing in place, with the producer index they start at. The consumer index is read once, here, and
+    /// validated. Nothing is published until <see cref="Commit(in ByteRingWriteReservation, int)"/>. Allocates nothing.
     /// </summary>
     /// <exception cref="RingCorruptedException">The indices are inconsistent.</exception>
-    public void GetWriteSegments(out Span<byte> first, out Span<byte> second) => _ = ReserveWrite(out first, out second);
-
-    /// <summary>
-    /// Producer: <see cref="GetWriteSegments"/>, returning the producer index the segments start at, for
-    /// <see cref="Publish"/>. The consumer index is read once, here.
-    /// </summary>
-    /// <exception cref="RingCorruptedException">The indices are inconsistent.</exception>
-    internal uint ReserveWrite(out Span<byte> first, out Span<byte> second)
+    public ByteRingWriteReservation GetWriteSegments()
     {
         uint cons = Volatile.Read(ref _consumer);
         uint prod = Volatile.Read(ref _producer);
@@ -148,31 +152,30 @@ public readonly ref struct ByteRing
         int free = (int)(size - Used(cons, prod));
         int offset = (int)(prod & (size - 1));
         int firstLength = Math.Min(free, (int)size - offset);
-        first = _buffer.Slice(offset, firstLength);
-        second = _buffer[..(free - firstLength)];
-        return prod;
-    }
-
-    /// <summary>Producer: publishes <paramref name="byteCount"/> bytes written through <see cref="GetWriteSegments"/>.</summary>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="byteCount"/> is negative or more than is free.</exception>
-    /// <exception cref="RingCorruptedException">The indices are inconsistent.</exception>
-    public void Commit(int byteCount)
-    {
-        uint cons = Volatile.Read(ref _consumer);
-        uint prod = Volatile.Read(ref _producer);
-        uint free = (uint)_buffer.Length - Used(cons, prod);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)byteCount, free, nameof(byteCount));
-        Volatile.Write(ref _producer, unchecked(prod + (uint)byteCount));
+        return new ByteRingWriteReservation(ref _producer, prod, _buffer.Slice(offset, firstLength), _buffer[..(free - firstLength)]);
     }
 
     /// <summary>
-    /// Producer: publishes <paramref name="byteCount"/> bytes written through <see cref="ReserveWrite"/>, which
-    /// returned <paramref name="producer"/> and measured the free space. Unlike <see cref="Commit"/> it does not
-    /// read the consumer index again, so a peer that moves it in between cannot turn a correct write into an
-    /// argument error; the next call sees whatever the peer left.
+    /// Producer: publishes the first <paramref name="byteCount"/> bytes of <paramref name="reservation"/>
+    /// (written in place through its spans) by setting the producer index to <c>reservation.Start +
+    /// byteCount</c>. Neither index is read again, so a peer that moved its index since the reservation was
+    /// made cannot change the outcome; the next call sees what it left.
     /// </summary>
-    internal void Publish(uint producer, int byteCount) =>
-        Volatile.Write(ref _producer, unchecked(producer + (uint)byteCount)); // wmb(); prod = ...
+    /// <param name="reservation">What <see cref="GetWriteSegments"/> returned on this ring, with no producer
+    /// index published since.</param>
+    /// <param name="byteCount">Bytes written at the start of the reservation.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="byteCount"/> is negative or more than the reservation holds.</exception>
+    /// <exception cref="ArgumentException"><paramref name="reservation"/> was not made for this ring's producer index.</exception>
+    public void Commit(in ByteRingWriteReservation reservation, int byteCount)
+    {
+        if (!reservation.IsFor(ref _producer))
+        {
+            ThrowHelper.ThrowArgument("The reservation was not made by GetWriteSegments on this ring.", nameof(reservation));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)byteCount, (uint)reservation.Length, nameof(byteCount));
+        Volatile.Write(ref _producer, unchecked(reservation.Start + (uint)byteCount)); // wmb(); prod = ...
+    }
 
     /// <summary>
     /// Consumer: copies up to <c>destination.Length</c> available bytes out of the ring (at most two block
@@ -200,11 +203,13 @@ public readonly ref struct ByteRing
 
     /// <summary>
     /// Consumer: the available bytes as up to two spans over shared memory (the second non-empty only when the
-    /// data wraps). The peer cannot change bytes it has published until they are consumed, but a hostile peer
-    /// can: copy what you validate. Nothing is consumed until <see cref="Advance"/>.
+    /// data wraps), with the consumer index they start at. The producer index is read once, here, and
+    /// validated. The peer cannot change bytes it has published until they are consumed, but a hostile peer
+    /// can: copy what you validate. Nothing is consumed until <see cref="Advance(in ByteRingReadReservation, int)"/>.
+    /// Allocates nothing.
     /// </summary>
     /// <exception cref="RingCorruptedException">The indices are inconsistent.</exception>
-    public void GetReadSegments(out ReadOnlySpan<byte> first, out ReadOnlySpan<byte> second)
+    public ByteRingReadReservation GetReadSegments()
     {
         uint cons = Volatile.Read(ref _consumer);
         uint prod = Volatile.Read(ref _producer);
@@ -212,19 +217,29 @@ public readonly ref struct ByteRing
         int used = (int)Used(cons, prod);
         int offset = (int)(cons & (size - 1));
         int firstLength = Math.Min(used, (int)size - offset);
-        first = _buffer.Slice(offset, firstLength);
-        second = _buffer[..(used - firstLength)];
+        return new ByteRingReadReservation(ref _consumer, cons, _buffer.Slice(offset, firstLength), _buffer[..(used - firstLength)]);
     }
 
-    /// <summary>Consumer: consumes <paramref name="byteCount"/> available bytes without copying them.</summary>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="byteCount"/> is negative or more than is available.</exception>
-    /// <exception cref="RingCorruptedException">The indices are inconsistent.</exception>
-    public void Advance(int byteCount)
+    /// <summary>
+    /// Consumer: consumes the first <paramref name="byteCount"/> bytes of <paramref name="reservation"/> by
+    /// setting the consumer index to <c>reservation.Start + byteCount</c>. Neither index is read again, so a
+    /// peer that moved its index since the reservation was made cannot change the outcome; the next call sees
+    /// what it left.
+    /// </summary>
+    /// <param name="reservation">What <see cref="GetReadSegments"/> returned on this ring, with no consumer
+    /// index published since.</param>
+    /// <param name="byteCount">Bytes consumed from the start of the reservation.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="byteCount"/> is negative or more than the reservation holds.</exception>
+    /// <exception cref="ArgumentException"><paramref name="reservation"/> was not made for this ring's consumer index.</exception>
+    public void Advance(in ByteRingReadReservation reservation, int byteCount)
     {
-        uint cons = Volatile.Read(ref _consumer);
-        uint used = Used(cons, Volatile.Read(ref _producer));
-        ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)byteCount, used, nameof(byteCount));
-        Volatile.Write(ref _consumer, unchecked(cons + (uint)byteCount));
+        if (!reservation.IsFor(ref _consumer))
+        {
+            ThrowHelper.ThrowArgument("The reservation was not made by GetReadSegments on this ring.", nameof(reservation));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)byteCount, (uint)reservation.Length, nameof(byteCount));
+        Volatile.Write(ref _consumer, unchecked(reservation.Start + (uint)byteCount)); // mb(); cons = ...
     }
 
     /// <summary>Sets both indices to <paramref name="index"/> (an empty ring). For the side that owns the page at setup or reconnection.</summary>
@@ -247,10 +262,10 @@ public readonly ref struct ByteRing
         int first = Math.Min(count, (int)size - offset);
         ref byte data = ref MemoryMarshal.GetReference(_buffer);
         ref byte dst = ref MemoryMarshal.GetReference(destination);
-        Unsafe.CopyBlockUnaligned(ref dst, ref Unsafe.Add(ref data, offset), (uint)first);
+        RingCopy.Copy(ref dst, ref Unsafe.Add(ref data, offset), (uint)first);
         if (count > first)
         {
-            Unsafe.CopyBlockUnaligned(ref Unsafe.Add(ref dst, first), ref data, (uint)(count - first));
+            RingCopy.Copy(ref Unsafe.Add(ref dst, first), ref data, (uint)(count - first));
         }
 
         return count;

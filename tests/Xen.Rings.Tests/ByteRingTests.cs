@@ -40,7 +40,9 @@ public class ByteRingTests
         Assert.Equal(2, Ring(buffer, idx).Peek(two));
         Assert.Equal("ab"u8.ToArray(), two);
         Assert.Equal(4, Ring(buffer, idx).BytesAvailable);
-        Ring(buffer, idx).Advance(3);
+        ByteRingReadReservation unread = Ring(buffer, idx).GetReadSegments();
+        Assert.Equal(4, unread.Length);
+        Ring(buffer, idx).Advance(unread, 3);
         Assert.Equal(1, Ring(buffer, idx).Read(two));
         Assert.Equal((byte)'d', two[0]);
     }
@@ -50,15 +52,66 @@ public class ByteRingTests
     {
         byte[] buffer = new byte[8];
         uint[] idx = [6, 6];
-        Ring(buffer, idx).GetWriteSegments(out Span<byte> first, out Span<byte> second);
-        Assert.Equal(2, first.Length);
-        Assert.Equal(6, second.Length);
-        first.Fill((byte)'x');
-        second[0] = (byte)'y';
-        Ring(buffer, idx).Commit(3);
-        Ring(buffer, idx).GetReadSegments(out ReadOnlySpan<byte> r1, out ReadOnlySpan<byte> r2);
-        Assert.Equal("xx"u8.ToArray(), r1.ToArray());
-        Assert.Equal("y"u8.ToArray(), r2.ToArray());
+        ByteRingWriteReservation space = Ring(buffer, idx).GetWriteSegments();
+        Assert.Equal(2, space.First.Length);
+        Assert.Equal(6, space.Second.Length);
+        Assert.Equal(6u, space.Start);
+        space.First.Fill((byte)'x');
+        space.Second[0] = (byte)'y';
+        Ring(buffer, idx).Commit(space, 3);
+        Assert.Equal(9u, idx[1]);
+        ByteRingReadReservation unread = Ring(buffer, idx).GetReadSegments();
+        Assert.Equal("xx"u8.ToArray(), unread.First.ToArray());
+        Assert.Equal("y"u8.ToArray(), unread.Second.ToArray());
+    }
+
+    [Fact]
+    public void Advance_and_Commit_publish_from_the_reservation_whatever_the_peer_did_since()
+    {
+        byte[] buffer = new byte[8];
+        uint[] idx = [2, 7];
+        ByteRingReadReservation unread = Ring(buffer, idx).GetReadSegments();
+        idx[1] = 3;                     // the producer takes back 4 of the 5 bytes it published
+        Ring(buffer, idx).Advance(unread, 5);
+        Assert.Equal([7u, 3u], idx);   // consumed what was validated; the next call reports the peer's state
+        Assert.Throws<RingCorruptedException>(() => Ring(buffer, idx).BytesAvailable);
+
+        idx[0] = 0;
+        idx[1] = 4;
+        ByteRingWriteReservation space = Ring(buffer, idx).GetWriteSegments();
+        idx[0] = 0xFFFF_0000;           // the consumer jumps far ahead: an impossible index
+        Ring(buffer, idx).Commit(space, 4);
+        Assert.Equal([0xFFFF_0000u, 8u], idx);
+    }
+
+    [Fact]
+    public void Committing_or_advancing_beyond_the_reservation_is_an_argument_error_that_publishes_nothing()
+    {
+        byte[] buffer = new byte[8];
+        uint[] idx = [0, 3];
+        ByteRingReadReservation unread = Ring(buffer, idx).GetReadSegments();
+        ByteRingWriteReservation space = Ring(buffer, idx).GetWriteSegments();
+        idx[1] = 8;                     // more data now, but the reservation holds 3 bytes
+        Assert.Equal(typeof(ArgumentOutOfRangeException), AdvanceThrows(buffer, idx, unread, 4));
+        Assert.Equal(typeof(ArgumentOutOfRangeException), AdvanceThrows(buffer, idx, unread, -1));
+        idx[1] = 3;
+        Assert.Equal(typeof(ArgumentOutOfRangeException), CommitThrows(buffer, idx, space, 6));
+        Assert.Equal(typeof(ArgumentOutOfRangeException), CommitThrows(buffer, idx, space, -1));
+        Assert.Equal([0u, 3u], idx);
+    }
+
+    [Fact]
+    public void A_reservation_of_another_ring_or_a_default_one_is_an_argument_error()
+    {
+        byte[] buffer = new byte[8];
+        uint[] idx = [0, 3];
+        uint[] other = [0, 3];
+        ByteRingReadReservation foreign = Ring(buffer, other).GetReadSegments();
+        Assert.Equal(typeof(ArgumentException), AdvanceThrows(buffer, idx, foreign, 1));
+        Assert.Equal(typeof(ArgumentException), AdvanceThrows(buffer, idx, default, 0));
+        Assert.Equal(typeof(ArgumentException), CommitThrows(buffer, idx, default, 0));
+        Assert.Equal([0u, 3u], idx);
+        Assert.Equal([0u, 3u], other);
     }
 
     [Theory]
@@ -84,5 +137,31 @@ public class ByteRingTests
     {
         uint[] idx = [0, 0];
         Assert.Throws<ArgumentException>(() => new ByteRing(new byte[length], ref idx[0], ref idx[1]));
+    }
+
+    private static Type? AdvanceThrows(byte[] buffer, uint[] idx, in ByteRingReadReservation reservation, int byteCount)
+    {
+        try
+        {
+            Ring(buffer, idx).Advance(reservation, byteCount);
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return e.GetType();
+        }
+    }
+
+    private static Type? CommitThrows(byte[] buffer, uint[] idx, in ByteRingWriteReservation reservation, int byteCount)
+    {
+        try
+        {
+            Ring(buffer, idx).Commit(reservation, byteCount);
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return e.GetType();
+        }
     }
 }

@@ -315,7 +315,9 @@ public sealed class ConsoleDriver : IDisposable
         lock (_lock)
         {
             ByteRing input = new ConsoleFrontend(_page.Span).Input;
-            input.GetReadSegments(out ReadOnlySpan<byte> first, out ReadOnlySpan<byte> second);
+            ByteRingReadReservation unread = input.GetReadSegments();
+            ReadOnlySpan<byte> first = unread.First;
+            ReadOnlySpan<byte> second = unread.Second;
             int available = first.Length + second.Length;
             while (consumed < available && stored < destination.Length)
             {
@@ -331,7 +333,7 @@ public sealed class ConsoleDriver : IDisposable
 
             if (consumed != 0)
             {
-                input.Advance(consumed);
+                input.Advance(unread, consumed);
             }
         }
 

@@ -59,7 +59,9 @@ public readonly ref struct ConsoleFrontend
 
     internal static int WriteTranslatingNewlines(ByteRing ring, ReadOnlySpan<byte> source)
     {
-        uint producer = ring.ReserveWrite(out Span<byte> first, out Span<byte> second);
+        ByteRingWriteReservation space = ring.GetWriteSegments();
+        Span<byte> first = space.First;
+        Span<byte> second = space.Second;
         int free = first.Length + second.Length;
         int consumed = 0;
         int written = 0;
@@ -83,7 +85,7 @@ public readonly ref struct ConsoleFrontend
 
         if (written != 0)
         {
-            ring.Publish(producer, written);
+            ring.Commit(space, written);
         }
 
         return consumed;

@@ -150,9 +150,11 @@ internal sealed class AdvanceOperation(int byteCount) : ByteRingOperation
     protected override void Perform(ByteRingHarness actual, ByteRingModel model)
     {
         bool argumentError = false;
+        ByteRing ring = actual.Ring;
+        ByteRingReadReservation unread = ring.GetReadSegments();
         try
         {
-            actual.Ring.Advance(byteCount);
+            ring.Advance(unread, byteCount);
         }
         catch (ArgumentOutOfRangeException)
         {
@@ -162,7 +164,7 @@ internal sealed class AdvanceOperation(int byteCount) : ByteRingOperation
         Expect.Equal(model.Outcome.ArgumentError, argumentError, $"{this}: ArgumentOutOfRangeException thrown");
     }
 
-    public override string ToString() => $"Advance({byteCount})";
+    public override string ToString() => $"GetReadSegments, Advance({byteCount})";
 }
 
 /// <summary>GetWriteSegments, fill the first <c>length</c> free bytes in place, Commit that many.</summary>
@@ -176,21 +178,25 @@ internal sealed class WriteInPlaceOperation(int length, int seed) : ByteRingOper
         int count = model.Outcome.Count;
         int freeBefore = model.Free + count;
         uint producerBefore = unchecked(model.Producer - (uint)count);
-        actual.Ring.GetWriteSegments(out Span<byte> first, out Span<byte> second);
-        Expect.Equal(freeBefore, first.Length + second.Length, $"{this}: free bytes in the segments");
+        ByteRing ring = actual.Ring;
+        ByteRingWriteReservation space = ring.GetWriteSegments();
+        Span<byte> first = space.First;
+        Span<byte> second = space.Second;
+        Expect.Equal(freeBefore, space.Length, $"{this}: free bytes in the segments");
+        Expect.Equal(producerBefore, space.Start, $"{this}: reservation start");
         Expect.Equal(FirstSpanLength(freeBefore, producerBefore, model.Size), first.Length, $"{this}: first segment length");
 
         byte[] data = Data(length, seed);
         int inFirst = Math.Min(count, first.Length);
         data.AsSpan(0, inFirst).CopyTo(first);
         data.AsSpan(inFirst, count - inFirst).CopyTo(second);
-        actual.Ring.Commit(count);
+        ring.Commit(space, count);
     }
 
     public override string ToString() => $"WriteInPlace({length} bytes, seed {seed})";
 }
 
-/// <summary>Commit more than is free, or a negative count: an argument error that publishes nothing.</summary>
+/// <summary>Commit more than the reservation holds, or a negative count: an argument error that publishes nothing.</summary>
 internal sealed class CommitInvalidOperation(int excess) : ByteRingOperation
 {
     public override ByteRingModel Run(ByteRingModel model) => model with { Outcome = new ByteRingOutcome(0, [], true) };
@@ -199,9 +205,11 @@ internal sealed class CommitInvalidOperation(int excess) : ByteRingOperation
     {
         int byteCount = excess < 0 ? excess : model.Free + excess;
         bool argumentError = false;
+        ByteRing ring = actual.Ring;
+        ByteRingWriteReservation space = ring.GetWriteSegments();
         try
         {
-            actual.Ring.Commit(byteCount);
+            ring.Commit(space, byteCount);
         }
         catch (ArgumentOutOfRangeException)
         {
@@ -211,7 +219,7 @@ internal sealed class CommitInvalidOperation(int excess) : ByteRingOperation
         Expect.True(argumentError, $"{this}: Commit({byteCount}) with {model.Free} free did not throw ArgumentOutOfRangeException");
     }
 
-    public override string ToString() => excess < 0 ? $"Commit({excess})" : $"Commit(free + {excess})";
+    public override string ToString() => excess < 0 ? $"GetWriteSegments, Commit({excess})" : $"GetWriteSegments, Commit(free + {excess})";
 }
 
 internal sealed class ReadSegmentsOperation : ByteRingOperation
@@ -220,9 +228,10 @@ internal sealed class ReadSegmentsOperation : ByteRingOperation
 
     protected override void Perform(ByteRingHarness actual, ByteRingModel model)
     {
-        actual.Ring.GetReadSegments(out ReadOnlySpan<byte> first, out ReadOnlySpan<byte> second);
-        Expect.Equal(FirstSpanLength(model.Available, model.Consumer, model.Size), first.Length, $"{this}: first segment length");
-        Expect.Bytes(model.Unread, [.. first, .. second], $"{this}: segment contents");
+        ByteRingReadReservation unread = actual.Ring.GetReadSegments();
+        Expect.Equal(FirstSpanLength(model.Available, model.Consumer, model.Size), unread.First.Length, $"{this}: first segment length");
+        Expect.Equal(model.Consumer, unread.Start, $"{this}: reservation start");
+        Expect.Bytes(model.Unread, [.. unread.First, .. unread.Second], $"{this}: segment contents");
     }
 
     public override string ToString() => "GetReadSegments";

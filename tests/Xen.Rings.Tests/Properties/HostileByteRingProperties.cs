@@ -77,8 +77,9 @@ internal sealed record HostileByteRingCase(PageSide Side, ByteRingCall Call, uin
 /// </summary>
 public class HostileByteRingProperties
 {
-    private const int Guard = 64;
-    private const int PageSize = 4096;
+    /// <summary>Guard bytes on either side of the page in the memory <see cref="NewPage"/> returns.</summary>
+    internal const int Guard = 64;
+    internal const int PageSize = 4096;
     private const byte GuardByte = 0xA5;
     private const byte Untouched = 0x5A;
 
@@ -164,11 +165,7 @@ public class HostileByteRingProperties
     private static void Verify(HostileByteRingCase c)
     {
         RingGeometry ring = c.Ring;
-        byte[] memory = new byte[Guard + PageSize + Guard];
-        memory.AsSpan().Fill(GuardByte);
-        new Random(c.Seed).NextBytes(memory.AsSpan(Guard, PageSize));
-        BinaryPrimitives.WriteUInt32LittleEndian(memory.AsSpan(Guard + ring.ConsOffset), c.Cons);
-        BinaryPrimitives.WriteUInt32LittleEndian(memory.AsSpan(Guard + ring.ProdOffset), c.Prod);
+        byte[] memory = NewPage(ring, c.Seed, c.Cons, c.Prod);
         byte[] expected = (byte[])memory.Clone();
 
         Observation seen = Execute(c, memory);
@@ -312,6 +309,20 @@ public class HostileByteRingProperties
         Expect.Bytes(expected, memory, "memory after the call (data written, the index the call owns, nothing else)");
     }
 
+    /// <summary>
+    /// A page of random bytes (the peer's leftovers) between guard bytes, with <paramref name="ring"/>'s indices
+    /// set to <paramref name="cons"/> and <paramref name="prod"/>; the page starts at <see cref="Guard"/>.
+    /// </summary>
+    internal static byte[] NewPage(RingGeometry ring, int seed, uint cons, uint prod)
+    {
+        byte[] memory = new byte[Guard + PageSize + Guard];
+        memory.AsSpan().Fill(GuardByte);
+        new Random(seed).NextBytes(memory.AsSpan(Guard, PageSize));
+        BinaryPrimitives.WriteUInt32LittleEndian(memory.AsSpan(Guard + ring.ConsOffset), cons);
+        BinaryPrimitives.WriteUInt32LittleEndian(memory.AsSpan(Guard + ring.ProdOffset), prod);
+        return memory;
+    }
+
     /// <summary>Bytes to write: random, with about one in five a newline.</summary>
     private static byte[] Source(HostileByteRingCase c, int? length = null)
     {
@@ -369,9 +380,9 @@ public class HostileByteRingProperties
                 case ByteRingCall.RingReadSegmentsThenAdvance:
                 {
                     ByteRing ring = RingOf(c, page);
-                    ring.GetReadSegments(out ReadOnlySpan<byte> first, out ReadOnlySpan<byte> second);
-                    Locate(memory, first, second, seen);
-                    ring.Advance(c.Count % (first.Length + second.Length + 1));
+                    ByteRingReadReservation unread = ring.GetReadSegments();
+                    Locate(memory, unread.First, unread.Second, seen);
+                    ring.Advance(unread, c.Count % (unread.Length + 1));
                     break;
                 }
 
@@ -393,13 +404,13 @@ public class HostileByteRingProperties
                 case ByteRingCall.RingWriteSegmentsThenCommit:
                 {
                     ByteRing ring = RingOf(c, page);
-                    ring.GetWriteSegments(out Span<byte> first, out Span<byte> second);
-                    Locate(memory, first, second, seen);
-                    int free = first.Length + second.Length;
+                    ByteRingWriteReservation space = ring.GetWriteSegments();
+                    Locate(memory, space.First, space.Second, seen);
+                    int free = space.Length;
                     byte[] fill = Source(c, free);
-                    fill.AsSpan(0, first.Length).CopyTo(first);
-                    fill.AsSpan(first.Length).CopyTo(second);
-                    ring.Commit(c.Count % (free + 1));
+                    fill.AsSpan(0, space.First.Length).CopyTo(space.First);
+                    fill.AsSpan(space.First.Length).CopyTo(space.Second);
+                    ring.Commit(space, c.Count % (free + 1));
                     break;
                 }
             }
@@ -429,7 +440,10 @@ public class HostileByteRingProperties
         seen.SecondOffset = (int)Unsafe.ByteOffset(ref memory[0], ref MemoryMarshal.GetReference(second));
     }
 
-    private static ByteRing RingOf(HostileByteRingCase c, Span<byte> page) => (c.Side, c.Consumes) switch
+    private static ByteRing RingOf(HostileByteRingCase c, Span<byte> page) => RingOf(c.Side, c.Consumes, page);
+
+    /// <summary>The ring <paramref name="side"/> consumes (or produces), through that side's own view of the page.</summary>
+    internal static ByteRing RingOf(PageSide side, bool consumes, Span<byte> page) => (side, consumes) switch
     {
         (PageSide.ConsoleFrontend, true) => new ConsoleFrontend(page).Input,
         (PageSide.ConsoleFrontend, false) => new ConsoleFrontend(page).Output,
