@@ -88,10 +88,16 @@ internal sealed class RingConnection : ServerConnection
         catch (OperationCanceledException)
         {
         }
+        catch (ObjectDisposedException)
+        {
+            // The host disposed the page while the domain was attached (it must outlive the attachment): the
+            // connection ends here instead of failing the server's shutdown.
+            Close("the page was disposed");
+        }
         finally
         {
             Close("stopped");
-            if (ClosedForOverflow)
+            if (ClosedForOverflow && !PageDisposed())
             {
                 new XenstoreServerRing(_page.Span).Error = XenstoreRingError.Communication;
                 _channel.Notify();
@@ -106,6 +112,19 @@ internal sealed class RingConnection : ServerConnection
             }
 
             _pageOwner?.Dispose();
+        }
+    }
+
+    private bool PageDisposed()
+    {
+        try
+        {
+            _ = _page.Span;
+            return false;
+        }
+        catch (ObjectDisposedException)
+        {
+            return true;
         }
     }
 

@@ -214,6 +214,8 @@ public class ServerRobustnessTests
 
                 Assert.Equal(101, (await guest.DirectoryAsync("data")).Count);
             }
+
+            await h.Server.DisposeAsync(); // the page must outlive the domain's attachment
         }
     }
 
