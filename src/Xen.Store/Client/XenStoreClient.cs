@@ -495,20 +495,9 @@ public sealed partial class XenStoreClient : XenStoreOperations, IAsyncDisposabl
             return Task.Run(() => ReceiveLoopAsync(transport, generation));
         }
 
-        var loop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var thread = new Thread(() =>
-        {
-            // Every receive completes synchronously on this thread; the loop leaves it only at its end.
-            Task t = ReceiveLoopAsync(transport, generation);
-            t.ContinueWith(static (done, state) => ((TaskCompletionSource)state!).SetFromTask(done), loop, CancellationToken.None,
-                TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        })
-        {
-            IsBackground = true,
-            Name = "xenstore client " + transport.Description,
-        };
-        thread.Start();
-        return loop.Task;
+        // A dedicated thread: every receive completes synchronously on it, so the loop leaves it only at its end.
+        return Task.Factory.StartNew(() => ReceiveLoopAsync(transport, generation), CancellationToken.None,
+            TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
     private ValueTask<int> ReceiveAsync(IXenStoreTransport transport, Memory<byte> buffer) =>

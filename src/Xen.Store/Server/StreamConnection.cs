@@ -55,24 +55,7 @@ internal sealed class StreamConnection : ServerConnection
     {
         if (_io is AcceptedSocket socket)
         {
-            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _loop = done.Task;
-            var thread = new Thread(() =>
-            {
-                try
-                {
-                    RunBlocking(socket);
-                }
-                finally
-                {
-                    done.SetResult();
-                }
-            })
-            {
-                IsBackground = true,
-                Name = "xenstore " + Description,
-            };
-            thread.Start();
+            _loop = Task.Factory.StartNew(() => RunBlocking(socket), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         }
         else
         {
