@@ -112,9 +112,9 @@ internal static class StoreDaemonFigures
             Directory.CreateDirectory(directory);
             string socket = Path.Combine(directory, "socket");
             Process? ours = null;
+            int pid = 0;
             try
             {
-                int pid;
                 if (daemon == "ours")
                 {
                     ours = StartOurs(socket);
@@ -131,27 +131,12 @@ internal static class StoreDaemonFigures
             }
             finally
             {
-                if (ours is not null)
+                if (pid != 0)
                 {
-                    ours.Kill();
-                    await ours.WaitForExitAsync().ConfigureAwait(false);
-                    ours.Dispose();
-                }
-                else if (File.Exists(Path.Combine(directory, "daemon.pid")) &&
-                    int.TryParse(File.ReadAllText(Path.Combine(directory, "daemon.pid")).Trim(), out int daemonPid))
-                {
-                    try
-                    {
-                        using var process = Process.GetProcessById(daemonPid);
-                        process.Kill();
-                        process.WaitForExit(5000);
-                    }
-                    catch (ArgumentException)
-                    {
-                        // already gone
-                    }
+                    PeerDaemons.Stop(pid);
                 }
 
+                ours?.Dispose();
                 Directory.Delete(directory, recursive: true);
             }
         }

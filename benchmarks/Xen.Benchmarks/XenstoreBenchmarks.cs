@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -149,16 +148,7 @@ public class XenstoreBenchmarks
         _server?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         if (_daemonPid != 0)
         {
-            try
-            {
-                using var daemon = Process.GetProcessById(_daemonPid);
-                daemon.Kill();
-                daemon.WaitForExit(5000);
-            }
-            catch (ArgumentException)
-            {
-                // already gone
-            }
+            PeerDaemons.Stop(_daemonPid);
         }
 
         Marshal.FreeHGlobal(_readPath);

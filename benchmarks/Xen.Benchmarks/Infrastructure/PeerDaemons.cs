@@ -51,4 +51,19 @@ internal static class PeerDaemons
 
         return null;
     }
+
+    /// <summary>Kills the daemon process <paramref name="pid"/> and waits (up to 5 s) for it to exit; one already gone is fine.</summary>
+    public static void Stop(int pid)
+    {
+        try
+        {
+            using var daemon = Process.GetProcessById(pid);
+            daemon.Kill();
+            daemon.WaitForExit(5000);
+        }
+        catch (ArgumentException)
+        {
+            // already gone
+        }
+    }
 }
