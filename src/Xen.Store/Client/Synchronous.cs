@@ -6,11 +6,22 @@ namespace Xen.Store.Client;
 /// <remarks>
 /// Blocking on them cannot deadlock on a single-threaded <see cref="SynchronizationContext"/>: no continuation inside the
 /// client resumes on the caller's context, and replies are read on the client's own thread (Unix socket) or the thread pool.
+/// On a receive thread that runs completions inline (<see cref="XenStoreClientOptions.InlineCompletions"/>) blocking could
+/// never end, so it throws there instead.
 /// </remarks>
 internal static class Synchronous
 {
-    public static T Wait<T>(ValueTask<T> operation) =>
-        operation.IsCompletedSuccessfully ? operation.Result : operation.AsTask().GetAwaiter().GetResult();
+    public static T Wait<T>(ValueTask<T> operation)
+    {
+        if (operation.IsCompletedSuccessfully)
+        {
+            return operation.Result;
+        }
+
+        Task<T> task = operation.AsTask();
+        XenStoreClient.ThrowIfBlockingWouldDeadlock();
+        return task.GetAwaiter().GetResult();
+    }
 
     public static void Wait(ValueTask operation)
     {
@@ -20,7 +31,9 @@ internal static class Synchronous
         }
         else
         {
-            operation.AsTask().GetAwaiter().GetResult();
+            Task task = operation.AsTask();
+            XenStoreClient.ThrowIfBlockingWouldDeadlock();
+            task.GetAwaiter().GetResult();
         }
     }
 }

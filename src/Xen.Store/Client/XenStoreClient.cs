@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
@@ -35,6 +36,7 @@ public sealed partial class XenStoreClient : XenStoreOperations, IAsyncDisposabl
     private readonly List<XenStoreWatch> _watches = [];
     private readonly Stack<PendingRequest> _freeRequests = new();
     private readonly CancellationTokenSource _closing = new();
+    private readonly long _spinTicks;
     private IXenStoreTransport _transport;
     private Task _receiveLoop;
     private uint _nextRequestId;
@@ -55,6 +57,7 @@ public sealed partial class XenStoreClient : XenStoreOperations, IAsyncDisposabl
     {
         _transport = transport;
         _options = options ?? new XenStoreClientOptions();
+        _spinTicks = (long)(_options.ReceiveSpin.TotalSeconds * Stopwatch.Frequency);
         _receiveLoop = StartReceiveLoop(transport, 0);
     }
 
@@ -502,8 +505,22 @@ public sealed partial class XenStoreClient : XenStoreOperations, IAsyncDisposabl
 
     private ValueTask<int> ReceiveAsync(IXenStoreTransport transport, Memory<byte> buffer) =>
         transport is UnixSocketTransport socket && Thread.CurrentThread.IsThreadPoolThread is false
-            ? new ValueTask<int>(socket.ReceiveBlocking(buffer.Span))
+            ? new ValueTask<int>(socket.ReceiveBlocking(buffer.Span, SpinDeadline()))
             : transport.ReceiveAsync(buffer, _closing.Token);
+
+    /// <summary>Until when the receive thread may wait without sleeping (<see cref="XenStoreClientOptions.ReceiveSpin"/>); 0 for not at all.</summary>
+    private long SpinDeadline()
+    {
+        if (_spinTicks == 0)
+        {
+            return 0;
+        }
+
+        lock (_gate)
+        {
+            return _pending.Count == 1 ? Stopwatch.GetTimestamp() + _spinTicks : 0;
+        }
+    }
 
     private async Task ReceiveLoopAsync(IXenStoreTransport transport, int generation)
     {
@@ -549,7 +566,7 @@ public sealed partial class XenStoreClient : XenStoreOperations, IAsyncDisposabl
                         break;
                     }
 
-                    Dispatch(header, buffer.AsSpan(consumed + XsHeader.HeaderLength, (int)header.Length));
+                    DispatchOnReceiveThread(header, buffer.AsSpan(consumed + XsHeader.HeaderLength, (int)header.Length));
                     consumed += XsHeader.HeaderLength + (int)header.Length;
                 }
 
@@ -619,6 +636,44 @@ public sealed partial class XenStoreClient : XenStoreOperations, IAsyncDisposabl
 
     /// <summary>The largest over-long reply that is skipped instead of ending the connection (16 MiB).</summary>
     private const long OversizedReplyLimit = 16 << 20;
+
+    /// <summary>The client whose reply is being dispatched on this thread with <see cref="XenStoreClientOptions.InlineCompletions"/>.</summary>
+    [ThreadStatic]
+    private static XenStoreClient? t_dispatching;
+
+    /// <summary>
+    /// Throws when the caller is about to block on this thread while it dispatches an inline completion: the reply it
+    /// would wait for can only be read by this thread.
+    /// </summary>
+    internal static void ThrowIfBlockingWouldDeadlock()
+    {
+        if (t_dispatching is XenStoreClient client)
+        {
+            throw new InvalidOperationException(
+                $"A synchronous xenstore call was made on the receive thread of the client of {client.Description} (XenStoreClientOptions.InlineCompletions): " +
+                "it would wait for a reply that only this thread can read. Await the asynchronous method instead.");
+        }
+    }
+
+    private void DispatchOnReceiveThread(XsHeader header, ReadOnlySpan<byte> payload)
+    {
+        if (!_options.InlineCompletions)
+        {
+            Dispatch(header, payload);
+            return;
+        }
+
+        XenStoreClient? outer = t_dispatching;
+        t_dispatching = this;
+        try
+        {
+            Dispatch(header, payload);
+        }
+        finally
+        {
+            t_dispatching = outer;
+        }
+    }
 
     private void Dispatch(XsHeader header, ReadOnlySpan<byte> payload)
     {
@@ -784,7 +839,8 @@ public sealed partial class XenStoreClient : XenStoreOperations, IAsyncDisposabl
 
     /// <summary>
     /// One request waiting for its reply: a reusable <see cref="IValueTaskSource{TResult}"/> that goes back to its
-    /// client's free list once the caller has taken the result. Continuations never run on the receive loop.
+    /// client's free list once the caller has taken the result. Continuations run on the thread pool, or on the receive
+    /// loop with <see cref="XenStoreClientOptions.InlineCompletions"/>.
     /// </summary>
     private sealed class PendingRequest : IValueTaskSource<byte[]>
     {
@@ -795,7 +851,7 @@ public sealed partial class XenStoreClient : XenStoreOperations, IAsyncDisposabl
         public PendingRequest(XenStoreClient owner)
         {
             _owner = owner;
-            _core.RunContinuationsAsynchronously = true;
+            _core.RunContinuationsAsynchronously = !owner._options.InlineCompletions;
         }
 
         public XsMessageType Type { get; private set; }

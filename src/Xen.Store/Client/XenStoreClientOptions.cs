@@ -25,4 +25,37 @@ public sealed class XenStoreClientOptions
 
     /// <summary>The first reconnection delay; it doubles with each attempt, up to 5 seconds. Default 50 ms.</summary>
     public TimeSpan ReconnectDelay { get; init; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// When true, the code after an awaited request resumes on the thread that received the reply (the client's receive
+    /// thread over a Unix socket) instead of being queued to the thread pool, unless the caller's await captured a
+    /// <see cref="SynchronizationContext"/> or <see cref="TaskScheduler"/>. With many requests in flight this removes a
+    /// thread-pool hand-off per reply, which is most of the client's cost per request. Default false.
+    /// </summary>
+    /// <remarks>
+    /// The same trade as Kestrel's <c>UnsafePreferInlineScheduling</c>: while such code runs, no other reply on the
+    /// connection is read, so it must not block. Waiting synchronously for another request of the same client there would
+    /// never end; the client's synchronous methods detect it and throw <see cref="InvalidOperationException"/>, but
+    /// <c>.Result</c> or <c>Wait()</c> on a task cannot be detected.
+    /// </remarks>
+    public bool InlineCompletions { get; init; }
+
+    /// <summary>
+    /// How long the receive thread of a Unix-socket client keeps checking the socket (<c>poll</c> with no timeout)
+    /// before it sleeps, while exactly one request is waiting for its reply. On machines where waking a sleeping thread
+    /// costs more than the daemon's round trip (virtual machines with idle vCPUs above all), this turns a request-at-a-time
+    /// caller's wake-up into a short busy wait, bounded by this time per request. With several requests in flight the
+    /// thread has replies to read and sleeps as usual. Pays off with <see cref="InlineCompletions"/>, where the thread
+    /// that receives a reply also sends the next request. Default <see cref="TimeSpan.Zero"/> (never spins).
+    /// </summary>
+    public TimeSpan ReceiveSpin
+    {
+        get => _receiveSpin;
+        init => _receiveSpin = ReceiveSpinLimit.Checked(value);
+    }
+
+    /// <summary>The longest <see cref="ReceiveSpin"/> accepted (10 ms): a longer busy wait only burns CPU.</summary>
+    public static readonly TimeSpan MaxReceiveSpin = ReceiveSpinLimit.Max;
+
+    private readonly TimeSpan _receiveSpin;
 }

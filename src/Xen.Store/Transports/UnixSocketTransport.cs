@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 
@@ -112,12 +113,25 @@ public sealed class UnixSocketTransport : IXenStoreTransport
     /// Waits in the kernel (<c>poll</c>) until the daemon sent something or closed, then receives what is there; the
     /// socket stays non-blocking, so <see cref="SendAsync"/> may run meanwhile. Disposing the transport wakes it.
     /// </summary>
+    /// <param name="buffer">Where the bytes go.</param>
+    /// <param name="spinUntil">
+    /// A <see cref="Stopwatch.GetTimestamp"/> value until which the socket is checked without sleeping (<c>poll</c> with
+    /// a zero timeout, which takes no lock the sender needs); 0 to sleep at once.
+    /// </param>
     /// <returns>The bytes received; 0 when the daemon closed the connection or the transport was disposed.</returns>
     /// <exception cref="IOException">The connection failed.</exception>
-    internal int ReceiveBlocking(Span<byte> buffer)
+    internal int ReceiveBlocking(Span<byte> buffer, long spinUntil = 0)
     {
         try
         {
+            while (spinUntil != 0 && !_socket.Poll(0, SelectMode.SelectRead))
+            {
+                if (Stopwatch.GetTimestamp() >= spinUntil)
+                {
+                    break;
+                }
+            }
+
             while (true)
             {
                 _socket.Poll(-1, SelectMode.SelectRead);

@@ -1,6 +1,5 @@
 using System.Threading.Channels;
 using Xen.Store.Client;
-using Xen.Store.Server;
 using Xen.Store.Wire;
 
 namespace Xen.Store.Tests.Client;
@@ -10,29 +9,8 @@ namespace Xen.Store.Tests.Client;
 /// in-process (the thread pool): the same results and errors as the async API, and no deadlock when called from a
 /// single-threaded <see cref="SynchronizationContext"/> that never runs anything posted to it.
 /// </summary>
-#pragma warning disable CA1001 // xunit disposes the server through IAsyncLifetime.DisposeAsync
-public sealed class SynchronousFacadeTests : IAsyncLifetime
-#pragma warning restore CA1001
+public sealed class SynchronousFacadeTests() : ServerOnSocket("xs-sync")
 {
-    private XenStoreServer? _server;
-    private string _directory = "";
-
-    public async Task InitializeAsync()
-    {
-        _directory = Path.Combine(Path.GetTempPath(), $"xs-sync-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40]);
-        Directory.CreateDirectory(_directory);
-        _server = new XenStoreServer();
-        await _server.ListenUnixAsync(SocketPath);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _server!.DisposeAsync();
-        Directory.Delete(_directory, recursive: true);
-    }
-
-    private string SocketPath => Path.Combine(_directory, "socket");
-
     [Fact]
     public void Node_operations_block_until_answered_and_return_what_the_async_api_would()
     {
@@ -123,7 +101,7 @@ public sealed class SynchronousFacadeTests : IAsyncLifetime
                 using XenStoreClient overSocket = XenStoreClient.Connect(SocketPath);
                 overSocket.Write("/sync/ctx", "v");
                 Assert.Equal("v", overSocket.ReadString("/sync/ctx"));
-                using XenStoreClient inProcess = XenStoreClient.Create(_server!.ConnectInProcess(0));
+                using XenStoreClient inProcess = XenStoreClient.Create(Server.ConnectInProcess(0));
                 Assert.Equal("v", inProcess.ReadString("/sync/ctx"));
                 Assert.Equal(1, inProcess.RunTransaction(tx => tx.Exists("/sync/ctx") ? 1 : 0));
             }
