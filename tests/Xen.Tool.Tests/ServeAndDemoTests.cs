@@ -79,6 +79,19 @@ public class ServeAndDemoTests
         Assert.Contains("the peer directory /nonexistent-dir/peers does not exist", error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("10001")]
+    public async Task Serve_refuses_a_receive_spin_outside_0_to_10000_microseconds(string microseconds)
+    {
+        var psi = new ProcessStartInfo("dotnet", [Xen, "store", "serve", "--socket", "/tmp/xv-unused-socket", "--receive-spin", microseconds]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using Process serve = Process.Start(psi)!;
+        string error = await serve.StandardError.ReadToEndAsync();
+        await serve.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.NotEqual(0, serve.ExitCode);
+        Assert.Contains("--receive-spin must be between 0 and 10000 microseconds", error, StringComparison.Ordinal);
+    }
+
     private static async Task<Process> StartServeAsync(string socket, string state)
     {
         var psi = new ProcessStartInfo("dotnet", [Xen, "store", "serve", "--socket", socket, "--state", state]) { RedirectStandardOutput = true, RedirectStandardError = true };

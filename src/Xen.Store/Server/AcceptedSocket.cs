@@ -39,6 +39,19 @@ internal sealed class AcceptedSocket(Socket socket, string description) : IXenSt
         }
     }
 
+    /// <summary>Whether a <see cref="Receive"/> would return at once (data, end of stream or an error); never blocks.</summary>
+    public bool Readable()
+    {
+        try
+        {
+            return socket.Poll(0, SelectMode.SelectRead);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return true; // Receive reports it
+        }
+    }
+
     /// <summary>Blocks until at least one byte arrives; 0 when the client closed its end.</summary>
     /// <exception cref="IOException">The connection failed.</exception>
     public int Receive(Span<byte> buffer)

@@ -29,6 +29,7 @@ internal sealed class StreamConnection : ServerConnection
 {
     private readonly StoreEngine _engine;
     private readonly IXenStoreTransport _io;
+    private readonly SocketSpin? _spin;
     private readonly CancellationTokenSource _stop = new();
     private readonly object _drainGate = new();
     private readonly ArrayBufferWriter<byte> _batch = new(XsHeader.MessageMax); // used by the one drain that runs
@@ -36,11 +37,12 @@ internal sealed class StreamConnection : ServerConnection
     private bool _readerActive;
     private Task _loop = Task.CompletedTask;
 
-    public StreamConnection(StoreEngine engine, IXenStoreTransport io, uint domainId, int maxQueued)
+    public StreamConnection(StoreEngine engine, IXenStoreTransport io, uint domainId, int maxQueued, SocketSpin? spin = null)
         : base(domainId, isPrivileged: domainId == 0, io.Description, maxQueued)
     {
         _engine = engine;
         _io = io;
+        _spin = spin;
     }
 
     public Task Completion => _loop;
@@ -129,11 +131,26 @@ internal sealed class StreamConnection : ServerConnection
     {
         byte[] buffer = new byte[XsHeader.MessageMax * 4];
         int filled = 0;
+        Func<bool> readable = socket.Readable;
+        _spin?.Started();
+        bool awake = true;
         try
         {
             while (!IsClosed)
             {
+                if (_spin is not null)
+                {
+                    _spin.Sleeping(this, readable); // the client's next request often comes sooner than a wake-up would
+                    awake = false;
+                }
+
                 int n = socket.Receive(buffer.AsSpan(filled));
+                if (!awake)
+                {
+                    _spin!.Woke(this);
+                    awake = true;
+                }
+
                 if (!Received(buffer, ref filled, n))
                 {
                     break;
@@ -151,6 +168,11 @@ internal sealed class StreamConnection : ServerConnection
         }
         finally
         {
+            if (awake)
+            {
+                _spin?.Ended();
+            }
+
             _engine.Detach(this);
             socket.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }

@@ -26,6 +26,7 @@ public sealed class XenStoreServer : IAsyncDisposable
     private const XenstoreServerFeatures RingFeatures = XenstoreServerFeatures.Reconnection | XenstoreServerFeatures.Error;
 
     private readonly StoreEngine _engine;
+    private readonly SocketSpin? _socketSpin;
     private readonly object _listenersGate = new();
     private readonly List<Socket> _listeners = [];
     private readonly List<Task> _acceptLoops = [];
@@ -46,6 +47,7 @@ public sealed class XenStoreServer : IAsyncDisposable
     {
         Options = options ?? new XenStoreServerOptions();
         _engine = new StoreEngine(Options) { ServerFeatures = (uint)RingFeatures };
+        _socketSpin = SocketSpin.For(Options);
         if (Options.PeerDirectory is { } dir)
         {
             _engine.RingFactory = d => CreateShimRing(dir, d);
@@ -253,7 +255,7 @@ public sealed class XenStoreServer : IAsyncDisposable
             while (true)
             {
                 Socket client = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
-                var connection = new StreamConnection(_engine, new AcceptedSocket(client, $"unix:{socketPath}"), 0, Options.MaxQueuedMessages);
+                var connection = new StreamConnection(_engine, new AcceptedSocket(client, $"unix:{socketPath}"), 0, Options.MaxQueuedMessages, _socketSpin);
                 _engine.Attach(connection);
                 connection.Start();
             }

@@ -25,4 +25,23 @@ public sealed record XenStoreServerOptions
     /// <see cref="XenStoreServer.DisposeAsync"/>. Null (the default) keeps the tree in memory only.
     /// </summary>
     public string? StateFile { get; init; }
+
+    /// <summary>
+    /// How long a Unix-socket connection's thread keeps checking the socket (<c>poll</c> with no timeout) for the next
+    /// request after answering one, before it sleeps in <c>recv</c>. A client that sends its next request within that
+    /// time (libxenstore's request-at-a-time loop, say) then finds the server awake instead of paying for a wake-up,
+    /// which on a virtual machine with idle vCPUs costs more than the request itself. At most
+    /// <c>ProcessorCount - 1</c> connections (at least one) spin at once, so spinning never takes every core from the
+    /// clients; the cost is bounded by this time per request. <see cref="TimeSpan.Zero"/> never spins. Default 50 us.
+    /// </summary>
+    public TimeSpan ReceiveSpin
+    {
+        get => _receiveSpin;
+        init => _receiveSpin = ReceiveSpinLimit.Checked(value);
+    }
+
+    /// <summary>The longest <see cref="ReceiveSpin"/> accepted (10 ms): a longer busy wait only burns CPU.</summary>
+    public static readonly TimeSpan MaxReceiveSpin = ReceiveSpinLimit.Max;
+
+    private readonly TimeSpan _receiveSpin = TimeSpan.FromMicroseconds(50);
 }

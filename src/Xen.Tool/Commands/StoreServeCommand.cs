@@ -8,7 +8,7 @@ using Xen.Store.Server;
 namespace Xen.Tool.Commands;
 
 /// <summary>
-/// <c>xen store serve --socket PATH [--peer-dir DIR] [--state FILE] [--simulated-blkback]</c>: the embedded xenstored
+/// <c>xen store serve --socket PATH [--peer-dir DIR] [--state FILE] [--simulated-blkback] [--receive-spin US]</c>: the embedded xenstored
 /// as a daemon. It prints nothing until the socket is ready, then one line naming it, and runs until SIGINT or
 /// SIGTERM; on the way out it saves the tree to <c>--state</c> when given. With <c>--peer-dir</c> it also releases
 /// introduced domains that the shim reports dead (<c>dead-D</c>, then the <c>virq-3</c> datagram), as C xenstored
@@ -23,18 +23,36 @@ internal static class StoreServeCommand
         var peerDir = new Option<string?>("--peer-dir") { Description = "Serve guests introduced with INTRODUCE over the page files and datagram event channels of this directory (the convention of the LD_PRELOAD shim the real Xen daemons run under without a hypervisor): xs-ring-D, port-D-P, domD.evtchn; a domain marked dead-D is released when virq-3 is raised." };
         var state = new Option<string?>("--state") { Description = "Load the tree from this file at start (if it exists) and save it there on a clean shutdown." };
         var blkback = new Option<bool>("--simulated-blkback") { Description = "Also play dom0's block backend and its hotplug script: every device under /local/domain/0/backend/{vbd,tap} is taken through the xenbus states (hotplug-status connected, InitWait, Connected once its frontend is, Closed after Closing), so xen blktap create/destroy complete without Xen. No I/O is served." };
+        var spin = new Option<double?>("--receive-spin") { Description = "Microseconds a socket connection checks for the next request before sleeping after answering one (default 50; 0 never spins). At most one connection per spare core spins at a time." };
+        spin.Validators.Add(result =>
+        {
+            if (result.GetValue(spin) is double us && (us < 0 || us > XenStoreServerOptions.MaxReceiveSpin.TotalMicroseconds))
+            {
+                result.AddError($"--receive-spin must be between 0 and {XenStoreServerOptions.MaxReceiveSpin.TotalMicroseconds} microseconds.");
+            }
+        });
         var command = new Command("serve", "Run the embedded xenstored on a Unix socket until SIGINT/SIGTERM.");
         command.Options.Add(socket);
         command.Options.Add(peerDir);
         command.Options.Add(state);
         command.Options.Add(blkback);
+        command.Options.Add(spin);
         command.SetAction((parseResult, cancellationToken) =>
-            RunAsync(parseResult.GetValue(socket)!, parseResult.GetValue(peerDir), parseResult.GetValue(state), parseResult.GetValue(blkback), output ?? Console.Out, cancellationToken));
+        {
+            var options = new XenStoreServerOptions { PeerDirectory = parseResult.GetValue(peerDir), StateFile = parseResult.GetValue(state) };
+            if (parseResult.GetValue(spin) is double us)
+            {
+                options = options with { ReceiveSpin = TimeSpan.FromMicroseconds(us) };
+            }
+
+            return RunAsync(parseResult.GetValue(socket)!, options, parseResult.GetValue(blkback), output ?? Console.Out, cancellationToken);
+        });
         return command;
     }
 
-    private static async Task<int> RunAsync(string socketPath, string? peerDirectory, string? stateFile, bool simulatedBlkback, TextWriter output, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(string socketPath, XenStoreServerOptions options, bool simulatedBlkback, TextWriter output, CancellationToken cancellationToken)
     {
+        string? peerDirectory = options.PeerDirectory;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
         {
@@ -47,7 +65,6 @@ internal static class StoreServeCommand
             stop.Cancel();
         });
 
-        var options = new XenStoreServerOptions { PeerDirectory = peerDirectory, StateFile = stateFile };
         if (peerDirectory is not null && !Directory.Exists(peerDirectory))
         {
             await Console.Error.WriteLineAsync($"xen store serve: the peer directory {peerDirectory} does not exist").ConfigureAwait(false);

@@ -1,0 +1,88 @@
+using System.Diagnostics;
+
+namespace Xen.Store.Server;
+
+/// <summary>
+/// The busy wait of <see cref="XenStoreServerOptions.ReceiveSpin"/>, shared by a server's socket connections. A
+/// connection thread spins only while no other one is awake: when another connection is being served the machine is not
+/// idle (its next wake-up is cheap) and a spinning thread would only take a core from the clients.
+/// </summary>
+internal sealed class SocketSpin(TimeSpan spin)
+{
+    private readonly long _ticks = (long)(spin.TotalSeconds * Stopwatch.Frequency);
+    private static readonly long RecentTicks = Stopwatch.Frequency / 1000; // 1 ms
+    private readonly object _gate = new();
+    private int _awake;
+    private (object? Connection, long At) _latest, _previous; // the last two connections that woke (distinct), under _gate
+
+    /// <summary>The spin of <paramref name="options"/>, or null when it is zero.</summary>
+    public static SocketSpin? For(XenStoreServerOptions options) =>
+        options.ReceiveSpin > TimeSpan.Zero ? new SocketSpin(options.ReceiveSpin) : null;
+
+    /// <summary>How many connection threads are awake (serving, or spinning) now.</summary>
+    public int Awake => Volatile.Read(ref _awake);
+
+    /// <summary>A connection thread starts: it is awake.</summary>
+    public void Started() => Interlocked.Increment(ref _awake);
+
+    /// <summary>
+    /// A connection thread is about to sleep in <c>recv</c>. When it is the only one awake it first checks
+    /// <paramref name="readable"/> until it says so or the spin time is over; either way it then counts as asleep.
+    /// </summary>
+    /// <returns>Whether <paramref name="readable"/> said so while spinning.</returns>
+    public bool Sleeping(object connection, Func<bool> readable)
+    {
+        try
+        {
+            long now = Stopwatch.GetTimestamp();
+            if (Volatile.Read(ref _awake) != 1 || OtherWokeSince(connection, now - RecentTicks))
+            {
+                return false;
+            }
+
+            long until = now + _ticks;
+            do
+            {
+                if (readable())
+                {
+                    return true;
+                }
+            }
+            while (Stopwatch.GetTimestamp() < until && Volatile.Read(ref _awake) == 1);
+            return false;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _awake);
+        }
+    }
+
+    /// <summary>A connection thread woke (or ended while asleep and is counted awake again by its end).</summary>
+    public void Woke(object connection)
+    {
+        Interlocked.Increment(ref _awake);
+        long now = Stopwatch.GetTimestamp();
+        lock (_gate)
+        {
+            if (_latest.Connection != connection)
+            {
+                _previous = _latest;
+            }
+
+            _latest = (connection, now);
+        }
+    }
+
+    /// <summary>Whether a connection other than <paramref name="connection"/> woke after <paramref name="since"/>: other clients are active.</summary>
+    private bool OtherWokeSince(object connection, long since)
+    {
+        lock (_gate)
+        {
+            var other = _latest.Connection == connection ? _previous : _latest;
+            return other.Connection is not null && other.At > since;
+        }
+    }
+
+    /// <summary>A connection thread ends while awake.</summary>
+    public void Ended() => Interlocked.Decrement(ref _awake);
+}
