@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using Xen.Benchmarks.Infrastructure;
 using Xen.Store;
@@ -16,7 +17,7 @@ namespace Xen.Benchmarks;
 /// <list type="bullet">
 /// <item><c>store-memory</c>: the resident set (<c>VmRSS</c>) idle, after 100 000 nodes of 32 bytes were written
 /// (100 directories of 1000, 64 writes in flight), and after they were removed again.</item>
-/// <item><c>store-cpu</c>: the daemon's CPU time per READ with one request in flight and with 64.</item>
+/// <item><c>store-cpu</c>: the daemon's CPU time per READ from libxenstore's loop and from our client (two settings) with one request in flight and with 64.</item>
 /// </list>
 /// Run: <c>dotnet run -c Release --project benchmarks/Xen.Benchmarks -- store-memory</c> (or <c>store-cpu</c>).
 /// </summary>
@@ -41,7 +42,7 @@ internal static class StoreDaemonFigures
         Console.WriteLine();
         Console.WriteLine("| daemon | idle | +100 000 nodes | growth | per node | after rm | write time |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
-        await ForEachDaemonAsync(async (daemon, pid, client) =>
+        await ForEachDaemonAsync(async (daemon, pid, client, _) =>
         {
             await Task.Delay(500).ConfigureAwait(false);
             long idle = ResidentBytes(pid);
@@ -61,32 +62,60 @@ internal static class StoreDaemonFigures
     }
 
     /// <summary>
-    /// How much CPU each daemon spends per READ of a 32-byte value from our client, with one request in flight and
-    /// with 64: user + system time of the daemon's process (<c>/proc/PID/stat</c>) over the requests answered. The
-    /// reciprocal is the most that daemon can answer per second on one core, whatever the client does.
+    /// How much CPU each daemon spends per READ of a 32-byte value: from libxenstore's sequential loop, and from our
+    /// client (default settings and <see cref="XenstoreBenchmarks.InlineOptions"/>) with one request in flight and with
+    /// 64: user + system time of the daemon's process (<c>/proc/PID/stat</c>) over the requests answered. The
+    /// reciprocal is the most that daemon can answer per second on one core at that cost.
     /// </summary>
     public static async Task<int> RunCpuAsync()
     {
         const int Requests = 100_000;
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Daemon CPU time per READ ({Requests} READs of 32 bytes over one dom0 socket connection, our client)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Daemon CPU time per READ ({Requests} READs of 32 bytes over one dom0 socket connection)"));
         Console.WriteLine();
-        Console.WriteLine("| daemon | in flight | kops/s | daemon CPU (% of a core) | daemon CPU per READ | ceiling on one core |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| daemon | client | in flight | kops/s | daemon CPU (% of a core) | daemon CPU per READ | ceiling on one core |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|");
         byte[] value = Encoding.ASCII.GetBytes("0123456789abcdef0123456789ABCDEF");
-        await ForEachDaemonAsync(async (daemon, pid, client) =>
+        await ForEachDaemonAsync(async (daemon, pid, client, socket) =>
         {
             await client.WriteAsync("/bench/read", value).ConfigureAwait(false);
-            foreach (int inFlight in new[] { 1, 64 })
+            void Row(string who, int inFlight, double elapsed, double cpu)
             {
-                await ReadsAsync(client, inFlight, 4096).ConfigureAwait(false); // warm-up
-                double cpu0 = CpuSeconds(pid);
-                var clock = Stopwatch.StartNew();
-                await ReadsAsync(client, inFlight, Requests).ConfigureAwait(false);
-                double elapsed = clock.Elapsed.TotalSeconds;
-                double cpu = CpuSeconds(pid) - cpu0;
                 double perRead = cpu / Requests;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {daemon} | {inFlight} | {Requests / elapsed / 1000:F1} | {cpu / elapsed * 100:F0} % | {perRead * 1e6:F1} us | {1 / perRead / 1000:F0} kops/s |"));
+                    $"| {daemon} | {who} | {inFlight} | {Requests / elapsed / 1000:F1} | {cpu / elapsed * 100:F0} % | {perRead * 1e6:F1} us | {1 / perRead / 1000:F0} kops/s |"));
+            }
+
+            nint xs = NativeBaseline.XsOpen(socket);
+            nint path = Marshal.StringToHGlobalAnsi("/bench/read");
+            try
+            {
+                NativeBaseline.XsReadLoop(xs, path, 4096); // warm-up
+                double cpu0 = CpuSeconds(pid);
+                var clock = Stopwatch.StartNew();
+                if (NativeBaseline.XsReadLoop(xs, path, Requests) != (long)Requests * value.Length)
+                {
+                    throw new InvalidOperationException("libxenstore's xs_read loop failed.");
+                }
+
+                Row("libxenstore", 1, clock.Elapsed.TotalSeconds, CpuSeconds(pid) - cpu0);
+            }
+            finally
+            {
+                NativeBaseline.XsClose(xs);
+                Marshal.FreeHGlobal(path);
+            }
+
+            await using XenStoreClient inline = await ConnectAsync(socket, XenstoreBenchmarks.InlineOptions).ConfigureAwait(false);
+            foreach ((string who, XenStoreClient c) in new[] { ("ours", client), ("ours, inline", inline) })
+            {
+                foreach (int inFlight in new[] { 1, 64 })
+                {
+                    await ReadsAsync(c, inFlight, 4096).ConfigureAwait(false); // warm-up
+                    double cpu0 = CpuSeconds(pid);
+                    var clock = Stopwatch.StartNew();
+                    await ReadsAsync(c, inFlight, Requests).ConfigureAwait(false);
+                    Row(who, inFlight, clock.Elapsed.TotalSeconds, CpuSeconds(pid) - cpu0);
+                }
             }
         }).ConfigureAwait(false);
         return 0;
@@ -104,7 +133,7 @@ internal static class StoreDaemonFigures
     }
 
     /// <summary>Starts each daemon in its own process, connects a dom0 client, runs <paramref name="body"/>, stops it.</summary>
-    private static async Task ForEachDaemonAsync(Func<string, int, XenStoreClient, Task> body)
+    private static async Task ForEachDaemonAsync(Func<string, int, XenStoreClient, string, Task> body)
     {
         foreach (string daemon in new[] { "C xenstored", "oxenstored", "ours" })
         {
@@ -127,7 +156,7 @@ internal static class StoreDaemonFigures
 
                 await using XenStoreClient client = await ConnectAsync(socket).ConfigureAwait(false);
                 await client.WriteAsync("/warm", "up").ConfigureAwait(false);
-                await body(daemon, pid, client).ConfigureAwait(false);
+                await body(daemon, pid, client, socket).ConfigureAwait(false);
             }
             finally
             {
@@ -171,13 +200,13 @@ internal static class StoreDaemonFigures
         return Process.Start(start) ?? throw new InvalidOperationException("Could not start our server's process.");
     }
 
-    private static async Task<XenStoreClient> ConnectAsync(string socket)
+    private static async Task<XenStoreClient> ConnectAsync(string socket, XenStoreClientOptions? options = null)
     {
         for (int attempt = 0; ; attempt++)
         {
             try
             {
-                return await XenStoreClient.ConnectAsync(socket).ConfigureAwait(false);
+                return await XenStoreClient.ConnectAsync(socket, options).ConfigureAwait(false);
             }
             catch (XenStoreConnectionException) when (attempt < 100)
             {

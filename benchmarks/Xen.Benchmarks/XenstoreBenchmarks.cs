@@ -25,8 +25,9 @@ public enum XenstoreDaemon
 /// <summary>
 /// READ of a 32-byte value and WRITE of a 32-byte value over a xenstore Unix socket: libxenstore's
 /// <c>xs_read</c>/<c>xs_write</c> in a C loop (the baseline) against our client one request at a time and with
-/// 16 and 64 requests in flight, each against C xenstored, oxenstored and our embedded server. Time per
-/// request; <c>kops/s</c> is requests answered per second.
+/// 16 and 64 requests in flight, with its default settings (<c>*_Client_*</c>) and with
+/// <see cref="InlineOptions"/> (<c>*_ClientInline_*</c>), each against C xenstored, oxenstored and our embedded
+/// server. Time per request; <c>kops/s</c> is requests answered per second.
 /// </summary>
 [MemoryDiagnoser]
 [CategoriesColumn]
@@ -37,6 +38,13 @@ public class XenstoreBenchmarks
 {
     /// <summary>Requests per invocation (and per P/Invoke of the C loop).</summary>
     public const int Operations = 1024;
+
+    /// <summary>
+    /// The client settings of the <c>*_ClientInline_*</c> cases: continuations resume on the receive thread
+    /// (<see cref="XenStoreClientOptions.InlineCompletions"/>) and a lone request's reply is waited for by polling for
+    /// up to 50 us (<see cref="XenStoreClientOptions.ReceiveSpin"/>). The <c>*_Client_*</c> cases use the defaults.
+    /// </summary>
+    public static readonly XenStoreClientOptions InlineOptions = new() { InlineCompletions = true, ReceiveSpin = TimeSpan.FromMicroseconds(50) };
 
     /// <summary>libxenstore connections of the <c>*_LibXenstore_4Connections</c> cases, each looping on its own thread.</summary>
     public const int Connections = 4;
@@ -50,6 +58,7 @@ public class XenstoreBenchmarks
     private int _daemonPid;
     private XenStoreServer? _server;
     private XenStoreClient? _client;
+    private XenStoreClient? _inlineClient;
     private nint _xs;
     private readonly nint[] _xsConnections = new nint[Connections];
     private nint _readPath;
@@ -84,6 +93,7 @@ public class XenstoreBenchmarks
         }
 
         _client = await XenStoreClient.ConnectAsync(socket).ConfigureAwait(false);
+        _inlineClient = await XenStoreClient.ConnectAsync(socket, InlineOptions).ConfigureAwait(false);
         _xs = NativeBaseline.XsOpen(socket);
         if (_xs == 0)
         {
@@ -124,14 +134,17 @@ public class XenstoreBenchmarks
             throw new InvalidOperationException("The value libxenstore wrote does not read back.");
         }
 
-        await _client.WriteAsync(WritePath, "x").ConfigureAwait(false);
-        await WriteConcurrentAsync(64, 128).ConfigureAwait(false);
-        if (!(await _client.ReadAsync(WritePath).ConfigureAwait(false)).AsSpan().SequenceEqual(_value))
+        foreach (XenStoreClient client in new[] { _client, _inlineClient })
         {
-            throw new InvalidOperationException("The value our client wrote does not read back.");
-        }
+            await client.WriteAsync(WritePath, "x").ConfigureAwait(false);
+            await WriteConcurrentAsync(client, 64, 128).ConfigureAwait(false);
+            if (!(await client.ReadAsync(WritePath).ConfigureAwait(false)).AsSpan().SequenceEqual(_value))
+            {
+                throw new InvalidOperationException("The value our client wrote does not read back.");
+            }
 
-        await ReadConcurrentAsync(64, 128).ConfigureAwait(false);
+            await ReadConcurrentAsync(client, 64, 128).ConfigureAwait(false);
+        }
     }
 
     [GlobalCleanup]
@@ -145,6 +158,7 @@ public class XenstoreBenchmarks
         }
         _xs = 0;
         _client?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _inlineClient?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _server?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         if (_daemonPid != 0)
         {
@@ -187,24 +201,32 @@ public class XenstoreBenchmarks
     /// <summary>Ours: <c>await ReadAsync</c>, one request at a time.</summary>
     [Benchmark(OperationsPerInvoke = Operations)]
     [BenchmarkCategory("Read")]
-    public async Task Read_Client_1InFlight()
-    {
-        XenStoreClient client = _client!;
-        for (int i = 0; i < Operations; i++)
-        {
-            await client.ReadAsync(ReadPath).ConfigureAwait(false);
-        }
-    }
+    public Task Read_Client_1InFlight() => ReadConcurrentAsync(_client!, 1, Operations);
 
     /// <summary>Ours: 16 loops of <c>await ReadAsync</c> on one connection, so 16 requests are in flight.</summary>
     [Benchmark(OperationsPerInvoke = Operations)]
     [BenchmarkCategory("Read")]
-    public Task Read_Client_16InFlight() => ReadConcurrentAsync(16, Operations);
+    public Task Read_Client_16InFlight() => ReadConcurrentAsync(_client!, 16, Operations);
 
     /// <summary>Ours: 64 loops of <c>await ReadAsync</c> on one connection.</summary>
     [Benchmark(OperationsPerInvoke = Operations)]
     [BenchmarkCategory("Read")]
-    public Task Read_Client_64InFlight() => ReadConcurrentAsync(64, Operations);
+    public Task Read_Client_64InFlight() => ReadConcurrentAsync(_client!, 64, Operations);
+
+    /// <summary>Ours with <see cref="InlineOptions"/>: <c>await ReadAsync</c>, one request at a time.</summary>
+    [Benchmark(OperationsPerInvoke = Operations)]
+    [BenchmarkCategory("Read")]
+    public Task Read_ClientInline_1InFlight() => ReadConcurrentAsync(_inlineClient!, 1, Operations);
+
+    /// <summary>Ours with <see cref="InlineOptions"/>: 16 loops of <c>await ReadAsync</c> on one connection.</summary>
+    [Benchmark(OperationsPerInvoke = Operations)]
+    [BenchmarkCategory("Read")]
+    public Task Read_ClientInline_16InFlight() => ReadConcurrentAsync(_inlineClient!, 16, Operations);
+
+    /// <summary>Ours with <see cref="InlineOptions"/>: 64 loops of <c>await ReadAsync</c> on one connection.</summary>
+    [Benchmark(OperationsPerInvoke = Operations)]
+    [BenchmarkCategory("Read")]
+    public Task Read_ClientInline_64InFlight() => ReadConcurrentAsync(_inlineClient!, 64, Operations);
 
     // WRITE --------------------------------------------------------------------------------------------------
 
@@ -226,25 +248,32 @@ public class XenstoreBenchmarks
     /// <summary>Ours: <c>await WriteAsync</c>, one request at a time.</summary>
     [Benchmark(OperationsPerInvoke = Operations)]
     [BenchmarkCategory("Write")]
-    public async Task Write_Client_1InFlight()
-    {
-        XenStoreClient client = _client!;
-        ReadOnlyMemory<byte> value = _value;
-        for (int i = 0; i < Operations; i++)
-        {
-            await client.WriteAsync(WritePath, value).ConfigureAwait(false);
-        }
-    }
+    public Task Write_Client_1InFlight() => WriteConcurrentAsync(_client!, 1, Operations);
 
     /// <summary>Ours: 16 loops of <c>await WriteAsync</c> on one connection.</summary>
     [Benchmark(OperationsPerInvoke = Operations)]
     [BenchmarkCategory("Write")]
-    public Task Write_Client_16InFlight() => WriteConcurrentAsync(16, Operations);
+    public Task Write_Client_16InFlight() => WriteConcurrentAsync(_client!, 16, Operations);
 
     /// <summary>Ours: 64 loops of <c>await WriteAsync</c> on one connection.</summary>
     [Benchmark(OperationsPerInvoke = Operations)]
     [BenchmarkCategory("Write")]
-    public Task Write_Client_64InFlight() => WriteConcurrentAsync(64, Operations);
+    public Task Write_Client_64InFlight() => WriteConcurrentAsync(_client!, 64, Operations);
+
+    /// <summary>Ours with <see cref="InlineOptions"/>: <c>await WriteAsync</c>, one request at a time.</summary>
+    [Benchmark(OperationsPerInvoke = Operations)]
+    [BenchmarkCategory("Write")]
+    public Task Write_ClientInline_1InFlight() => WriteConcurrentAsync(_inlineClient!, 1, Operations);
+
+    /// <summary>Ours with <see cref="InlineOptions"/>: 16 loops of <c>await WriteAsync</c> on one connection.</summary>
+    [Benchmark(OperationsPerInvoke = Operations)]
+    [BenchmarkCategory("Write")]
+    public Task Write_ClientInline_16InFlight() => WriteConcurrentAsync(_inlineClient!, 16, Operations);
+
+    /// <summary>Ours with <see cref="InlineOptions"/>: 64 loops of <c>await WriteAsync</c> on one connection.</summary>
+    [Benchmark(OperationsPerInvoke = Operations)]
+    [BenchmarkCategory("Write")]
+    public Task Write_ClientInline_64InFlight() => WriteConcurrentAsync(_inlineClient!, 64, Operations);
 
     // ---------------------------------------------------------------------------------------------------------
 
@@ -259,12 +288,17 @@ public class XenstoreBenchmarks
         }
     }
 
-    private Task ReadConcurrentAsync(int inFlight, int total)
+    private static Task ReadConcurrentAsync(XenStoreClient client, int inFlight, int total)
     {
+        if (inFlight == 1)
+        {
+            return ReadLoopAsync(client, total);
+        }
+
         var loops = new Task[inFlight];
         for (int i = 0; i < inFlight; i++)
         {
-            loops[i] = ReadLoopAsync(_client!, total / inFlight);
+            loops[i] = ReadLoopAsync(client, total / inFlight);
         }
 
         return Task.WhenAll(loops);
@@ -282,12 +316,17 @@ public class XenstoreBenchmarks
         }
     }
 
-    private Task WriteConcurrentAsync(int inFlight, int total)
+    private Task WriteConcurrentAsync(XenStoreClient client, int inFlight, int total)
     {
+        if (inFlight == 1)
+        {
+            return WriteLoopAsync(client, _value, total);
+        }
+
         var loops = new Task[inFlight];
         for (int i = 0; i < inFlight; i++)
         {
-            loops[i] = WriteLoopAsync(_client!, _value, total / inFlight);
+            loops[i] = WriteLoopAsync(client, _value, total / inFlight);
         }
 
         return Task.WhenAll(loops);
