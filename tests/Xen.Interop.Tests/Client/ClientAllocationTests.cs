@@ -11,7 +11,7 @@ public sealed class AllocationMeasurement;
 /// <summary>
 /// What our client allocates per request against the real C xenstored (a separate process, so every managed byte
 /// counted is the client's): a READ costs its returned value and nothing else, a WRITE nothing, whether one
-/// request is in flight or many. Counts are averaged over thousands of requests after a warm-up, with a small
+/// request is in flight or many, and with <see cref="XenStoreClientOptions.InlineCompletions"/> as without. Counts are averaged over thousands of requests after a warm-up, with a small
 /// allowance for what the test runner itself allocates meanwhile.
 /// </summary>
 [Trait("Category", "Interop")]
@@ -32,14 +32,19 @@ public sealed class ClientAllocationTests
 
     private static readonly byte[] Value = Encoding.ASCII.GetBytes("0123456789abcdef0123456789ABCDEF");
 
+    private static XenStoreClientOptions Options(bool inline) =>
+        inline ? new XenStoreClientOptions { InlineCompletions = true, ReceiveSpin = TimeSpan.FromMicroseconds(50) } : new XenStoreClientOptions();
+
     [Theory]
-    [InlineData(1)]
-    [InlineData(16)]
-    [InlineData(64)]
-    public async Task A_READ_allocates_only_the_value_it_returns(int inFlight)
+    [InlineData(1, false)]
+    [InlineData(16, false)]
+    [InlineData(64, false)]
+    [InlineData(1, true)]
+    [InlineData(64, true)]
+    public async Task A_READ_allocates_only_the_value_it_returns(int inFlight, bool inline)
     {
         await using XenstoredPeer daemon = await XenstoredPeer.StartAsync(XenstoredKind.C);
-        await using XenStoreClient client = await XenStoreClient.ConnectAsync(daemon.SocketPath);
+        await using XenStoreClient client = await XenStoreClient.ConnectAsync(daemon.SocketPath, Options(inline));
         await client.WriteAsync("/alloc/read", Value);
 
         async Task ReadLoop(int count)
@@ -56,16 +61,17 @@ public sealed class ClientAllocationTests
 
         double perRequest = await MeasureAsync(inFlight, ReadLoop);
         Assert.True(perRequest <= ValueArrayBytes + Allowance,
-            $"{perRequest:F1} bytes allocated per READ with {inFlight} in flight; the value itself is {ValueArrayBytes}.");
+            $"{perRequest:F1} bytes allocated per READ with {inFlight} in flight (inline completions: {inline}); the value itself is {ValueArrayBytes}.");
     }
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(64)]
-    public async Task A_WRITE_allocates_nothing(int inFlight)
+    [InlineData(1, false)]
+    [InlineData(64, false)]
+    [InlineData(64, true)]
+    public async Task A_WRITE_allocates_nothing(int inFlight, bool inline)
     {
         await using XenstoredPeer daemon = await XenstoredPeer.StartAsync(XenstoredKind.C);
-        await using XenStoreClient client = await XenStoreClient.ConnectAsync(daemon.SocketPath);
+        await using XenStoreClient client = await XenStoreClient.ConnectAsync(daemon.SocketPath, Options(inline));
         ReadOnlyMemory<byte> value = Value;
 
         async Task WriteLoop(int count)
@@ -77,7 +83,7 @@ public sealed class ClientAllocationTests
         }
 
         double perRequest = await MeasureAsync(inFlight, WriteLoop);
-        Assert.True(perRequest <= Allowance, $"{perRequest:F1} bytes allocated per WRITE with {inFlight} in flight.");
+        Assert.True(perRequest <= Allowance, $"{perRequest:F1} bytes allocated per WRITE with {inFlight} in flight (inline completions: {inline}).");
         Assert.Equal(Value, await client.ReadAsync("/alloc/write"));
     }
 
