@@ -4,8 +4,9 @@ namespace Xen.Store.Server;
 
 /// <summary>
 /// The busy wait of <see cref="XenStoreServerOptions.ReceiveSpin"/>, shared by a server's socket connections. A
-/// connection thread spins only while no other one is awake: when another connection is being served the machine is not
-/// idle (its next wake-up is cheap) and a spinning thread would only take a core from the clients.
+/// connection thread spins only while no other one is awake and none other was woken in the last millisecond: when
+/// other clients are active the machine is not idle (the next wake-up is cheap) and a spinning thread would only take
+/// a core from them.
 /// </summary>
 internal sealed class SocketSpin(TimeSpan spin)
 {
@@ -26,8 +27,9 @@ internal sealed class SocketSpin(TimeSpan spin)
     public void Started() => Interlocked.Increment(ref _awake);
 
     /// <summary>
-    /// A connection thread is about to sleep in <c>recv</c>. When it is the only one awake it first checks
-    /// <paramref name="readable"/> until it says so or the spin time is over; either way it then counts as asleep.
+    /// A connection thread is about to sleep in <c>recv</c>. When it is the only one awake and no other connection was
+    /// woken lately, it first checks <paramref name="readable"/> until it says so, the spin time is over or another
+    /// connection wakes; either way it then counts as asleep.
     /// </summary>
     /// <returns>Whether <paramref name="readable"/> said so while spinning.</returns>
     public bool Sleeping(object connection, Func<bool> readable)
@@ -57,7 +59,7 @@ internal sealed class SocketSpin(TimeSpan spin)
         }
     }
 
-    /// <summary>A connection thread woke (or ended while asleep and is counted awake again by its end).</summary>
+    /// <summary>A connection thread came back from <c>recv</c> with something to serve.</summary>
     public void Woke(object connection)
     {
         Interlocked.Increment(ref _awake);

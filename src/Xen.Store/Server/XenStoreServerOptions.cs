@@ -30,9 +30,9 @@ public sealed record XenStoreServerOptions
     /// How long a Unix-socket connection's thread keeps checking the socket (<c>poll</c> with no timeout) for the next
     /// request after answering one, before it sleeps in <c>recv</c>. A client that sends its next request within that
     /// time (libxenstore's request-at-a-time loop, say) then finds the server awake instead of paying for a wake-up,
-    /// which on a virtual machine with idle vCPUs costs more than the request itself. At most
-    /// <c>ProcessorCount - 1</c> connections (at least one) spin at once, so spinning never takes every core from the
-    /// clients; the cost is bounded by this time per request. <see cref="TimeSpan.Zero"/> never spins. Default 50 us.
+    /// which on a virtual machine with idle vCPUs costs more than the request itself. A connection spins only while no
+    /// other socket connection is awake or was served in the last millisecond, so busy clients never find a core taken
+    /// by it; the cost is bounded by this time per request. <see cref="TimeSpan.Zero"/> never spins. Default 50 us.
     /// </summary>
     public TimeSpan ReceiveSpin
     {

@@ -23,7 +23,7 @@ internal static class StoreServeCommand
         var peerDir = new Option<string?>("--peer-dir") { Description = "Serve guests introduced with INTRODUCE over the page files and datagram event channels of this directory (the convention of the LD_PRELOAD shim the real Xen daemons run under without a hypervisor): xs-ring-D, port-D-P, domD.evtchn; a domain marked dead-D is released when virq-3 is raised." };
         var state = new Option<string?>("--state") { Description = "Load the tree from this file at start (if it exists) and save it there on a clean shutdown." };
         var blkback = new Option<bool>("--simulated-blkback") { Description = "Also play dom0's block backend and its hotplug script: every device under /local/domain/0/backend/{vbd,tap} is taken through the xenbus states (hotplug-status connected, InitWait, Connected once its frontend is, Closed after Closing), so xen blktap create/destroy complete without Xen. No I/O is served." };
-        var spin = new Option<double?>("--receive-spin") { Description = "Microseconds a socket connection checks for the next request before sleeping after answering one (default 50; 0 never spins). At most one connection per spare core spins at a time." };
+        var spin = new Option<double?>("--receive-spin") { Description = "Microseconds a socket connection checks for the next request before sleeping after answering one (default 50; 0 never spins), only while no other connection is busy." };
         spin.Validators.Add(result =>
         {
             if (result.GetValue(spin) is double us && (us < 0 || us > XenStoreServerOptions.MaxReceiveSpin.TotalMicroseconds))
