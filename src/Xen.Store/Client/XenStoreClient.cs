@@ -57,7 +57,7 @@ public sealed partial class XenStoreClient : XenStoreOperations, IAsyncDisposabl
     {
         _transport = transport;
         _options = options ?? new XenStoreClientOptions();
-        _spinTicks = (long)(_options.ReceiveSpin.TotalSeconds * Stopwatch.Frequency);
+        _spinTicks = Environment.ProcessorCount > 1 ? (long)(_options.ReceiveSpin.TotalSeconds * Stopwatch.Frequency) : 0;
         _receiveLoop = StartReceiveLoop(transport, 0);
     }
 

@@ -46,7 +46,8 @@ public sealed class XenStoreClientOptions
     /// costs more than the daemon's round trip (virtual machines with idle vCPUs above all), this turns a request-at-a-time
     /// caller's wake-up into a short busy wait, bounded by this time per request. With several requests in flight the
     /// thread has replies to read and sleeps as usual. Pays off with <see cref="InlineCompletions"/>, where the thread
-    /// that receives a reply also sends the next request. Default <see cref="TimeSpan.Zero"/> (never spins).
+    /// that receives a reply also sends the next request. Ignored with a single processor, where the daemon could not
+    /// run meanwhile. Default <see cref="TimeSpan.Zero"/> (never spins).
     /// </summary>
     public TimeSpan ReceiveSpin
     {

@@ -16,9 +16,12 @@ internal sealed class SocketSpin(TimeSpan spin)
     private int _awake;
     private (object? Connection, long At) _latest, _previous; // the last two connections that woke (distinct), under _gate
 
-    /// <summary>The spin of <paramref name="options"/>, or null when it is zero.</summary>
-    public static SocketSpin? For(XenStoreServerOptions options) =>
-        options.ReceiveSpin > TimeSpan.Zero ? new SocketSpin(options.ReceiveSpin) : null;
+    /// <summary>
+    /// The spin of <paramref name="options"/>, or null when it is zero or the process has a single processor (where a
+    /// spinning thread only delays the client it waits for).
+    /// </summary>
+    public static SocketSpin? For(XenStoreServerOptions options, int processors) =>
+        options.ReceiveSpin > TimeSpan.Zero && processors > 1 ? new SocketSpin(options.ReceiveSpin) : null;
 
     /// <summary>How many connection threads are awake (serving, or spinning) now.</summary>
     public int Awake => Volatile.Read(ref _awake);

@@ -47,7 +47,7 @@ public sealed class XenStoreServer : IAsyncDisposable
     {
         Options = options ?? new XenStoreServerOptions();
         _engine = new StoreEngine(Options) { ServerFeatures = (uint)RingFeatures };
-        _socketSpin = SocketSpin.For(Options);
+        _socketSpin = SocketSpin.For(Options, Environment.ProcessorCount);
         if (Options.PeerDirectory is { } dir)
         {
             _engine.RingFactory = d => CreateShimRing(dir, d);

@@ -32,7 +32,8 @@ public sealed record XenStoreServerOptions
     /// time (libxenstore's request-at-a-time loop, say) then finds the server awake instead of paying for a wake-up,
     /// which on a virtual machine with idle vCPUs costs more than the request itself. A connection spins only while no
     /// other socket connection is awake or was served in the last millisecond, so busy clients never find a core taken
-    /// by it; the cost is bounded by this time per request. <see cref="TimeSpan.Zero"/> never spins. Default 50 us.
+    /// by it; the cost is bounded by this time per request. With a single processor it never spins (the client could not
+    /// run meanwhile), nor with <see cref="TimeSpan.Zero"/>. Default 50 us.
     /// </summary>
     public TimeSpan ReceiveSpin
     {

@@ -89,11 +89,12 @@ public class SocketSpinTests
     }
 
     [Fact]
-    public void The_options_default_to_50_microseconds_and_zero_turns_spinning_off()
+    public void The_options_default_to_50_microseconds_and_zero_or_a_single_processor_turns_spinning_off()
     {
         Assert.Equal(TimeSpan.FromMicroseconds(50), new XenStoreServerOptions().ReceiveSpin);
-        Assert.NotNull(SocketSpin.For(new XenStoreServerOptions()));
-        Assert.Null(SocketSpin.For(new XenStoreServerOptions { ReceiveSpin = TimeSpan.Zero }));
+        Assert.NotNull(SocketSpin.For(new XenStoreServerOptions(), processors: 2));
+        Assert.Null(SocketSpin.For(new XenStoreServerOptions { ReceiveSpin = TimeSpan.Zero }, processors: 2));
+        Assert.Null(SocketSpin.For(new XenStoreServerOptions(), processors: 1));
     }
 
     [Theory]
