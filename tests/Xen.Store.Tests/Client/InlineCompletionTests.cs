@@ -69,6 +69,27 @@ public sealed class InlineCompletionTests() : ServerOnSocket("xs-inline")
         Assert.Equal("4", await blocking.WaitAsync(Patience));
     }
 
+    [Fact]
+    public async Task Code_resumed_on_the_receive_thread_can_dispose_the_client()
+    {
+        // What `await using` does at the end of an async method whose last await resumed on the receive thread.
+        using var daemon = new OneShotDaemon(Path.Combine(Directory, "dispose"));
+        XenStoreClient client = await XenStoreClient.ConnectAsync(daemon.Path, Inline);
+        Task<bool> disposed = ReadThenDisposeAsync(client);
+        await daemon.AnswerAsync("5").WaitAsync(Patience);
+        Assert.False(await disposed.WaitAsync(Patience)); // ran on the receive thread, not the pool
+        var e = await Assert.ThrowsAsync<XenStoreConnectionException>(() => client.ReadAsync("/after").AsTask());
+        Assert.Contains("disposed", e.Message, StringComparison.Ordinal);
+    }
+
+    private static async Task<bool> ReadThenDisposeAsync(XenStoreClient client)
+    {
+        await client.ReadStringAsync("/inline/d").ConfigureAwait(false);
+        bool poolThread = Thread.CurrentThread.IsThreadPoolThread;
+        await client.DisposeAsync().ConfigureAwait(false);
+        return poolThread;
+    }
+
     /// <summary>Reads twice, resuming without a context: where the code after each await ran.</summary>
     private static async Task<(bool PoolThread, int First, int Second)> ResumeTwiceAsync(XenStoreClient client)
     {
@@ -86,10 +107,15 @@ public sealed class InlineCompletionTests() : ServerOnSocket("xs-inline")
         return Record.Exception(() => client.ReadString("/inline/b"));
     }
 
-    [Fact]
-    public async Task Many_requests_in_flight_each_get_their_own_reply()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Many_requests_in_flight_each_get_their_own_reply(bool inProcess)
     {
-        await using XenStoreClient client = await XenStoreClient.ConnectAsync(SocketPath, Inline);
+        // In process the receive loop runs on the thread pool (asynchronous reads) rather than a thread of its own.
+        await using XenStoreClient client = inProcess
+            ? XenStoreClient.Create(Server.ConnectInProcess(0), Inline)
+            : await XenStoreClient.ConnectAsync(SocketPath, Inline);
         const int Loops = 64;
         const int PerLoop = 50;
         await Task.WhenAll(Enumerable.Range(0, Loops).Select(async loop =>
