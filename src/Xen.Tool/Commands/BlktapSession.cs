@@ -73,9 +73,7 @@ internal sealed class BlktapSession
         XenStoreClient client;
         try
         {
-            client = socketPath is null
-                ? await XenStoreClient.ConnectAsync(null, cancellationToken).ConfigureAwait(false)
-                : await XenStoreClient.ConnectAsync(socketPath, null, cancellationToken).ConfigureAwait(false);
+            client = await StoreRun.ConnectAsync(socketPath, null, cancellationToken).ConfigureAwait(false);
         }
         catch (XenStoreConnectionException e)
         {

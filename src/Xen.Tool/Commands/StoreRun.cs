@@ -51,9 +51,7 @@ internal sealed class StoreRun
         XenStoreClient client;
         try
         {
-            client = socketPath is null
-                ? await XenStoreClient.ConnectAsync(options, cancellationToken).ConfigureAwait(false)
-                : await XenStoreClient.ConnectAsync(socketPath, options, cancellationToken).ConfigureAwait(false);
+            client = await ConnectAsync(socketPath, options, cancellationToken).ConfigureAwait(false);
         }
         catch (XenStoreConnectionException e)
         {
@@ -79,6 +77,13 @@ internal sealed class StoreRun
             }
         }
     }
+
+    /// <summary>Connects to <paramref name="socketPath"/>, or, when it is null, as libxenstore does (<c>XENSTORED_PATH</c>, ...).</summary>
+    /// <exception cref="XenStoreConnectionException">No daemon could be reached.</exception>
+    public static ValueTask<XenStoreClient> ConnectAsync(string? socketPath, XenStoreClientOptions? options, CancellationToken cancellationToken) =>
+        socketPath is null
+            ? XenStoreClient.ConnectAsync(options, cancellationToken)
+            : XenStoreClient.ConnectAsync(socketPath, options, cancellationToken);
 
     /// <summary>
     /// xenstore-utils' main loop: <paramref name="perform"/> runs in a new transaction when
