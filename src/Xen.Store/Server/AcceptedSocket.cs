@@ -1,15 +1,16 @@
 using System.Net.Sockets;
-using System.Runtime.CompilerServices;
 using Xen.Store.Transports;
 
 namespace Xen.Store.Server;
 
-/// <summary>The server's end of an accepted Unix-socket connection.</summary>
+/// <summary>
+/// The server's end of an accepted Unix-socket connection. <see cref="StreamConnection"/> serves it with the blocking
+/// members (a thread of its own per connection); the asynchronous ones are there for the transport contract.
+/// </summary>
 internal sealed class AcceptedSocket(Socket socket, string description) : IXenStoreTransport
 {
     public string Description { get; } = description;
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask SendAsync(ReadOnlyMemory<byte> messages, CancellationToken cancellationToken = default)
     {
         try
@@ -26,7 +27,6 @@ internal sealed class AcceptedSocket(Socket socket, string description) : IXenSt
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         try
