@@ -396,7 +396,7 @@ public sealed partial class XenStoreClient : XenStoreOperations, IAsyncDisposabl
             }
             while (requestId == 0 || _pending.ContainsKey(requestId));
 
-            XsMessageWriter.Write(_outgoing.GetSpan(length), type, requestId, transactionId, arguments, tail);
+            XsMessageWriter.WriteMessage(_outgoing.GetSpan(length), length, type, requestId, transactionId, arguments, tail);
             _outgoing.Advance(length);
             pending = _freeRequests.Count > 0 ? _freeRequests.Pop() : new PendingRequest(this);
             pending.Start(type, subject);

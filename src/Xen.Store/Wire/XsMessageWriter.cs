@@ -45,26 +45,7 @@ public static class XsMessageWriter
         return total;
     }
 
-    /// <summary>
-    /// Writes one message into <paramref name="destination"/>: the header, then each argument as UTF-8 with a NUL,
-    /// then <paramref name="tail"/>.
-    /// </summary>
-    /// <returns>The bytes written (16 + payload).</returns>
-    /// <exception cref="ArgumentException">The payload would exceed 4096 bytes, an argument contains a NUL, or
-    /// <paramref name="destination"/> is too short; nothing is written.</exception>
-    public static int Write(Span<byte> destination, XsMessageType type, uint requestId, uint transactionId, ReadOnlySpan<string> arguments, ReadOnlySpan<byte> tail = default)
-    {
-        int total = MessageLength(type, arguments, tail);
-        if (destination.Length < total)
-        {
-            throw new ArgumentException($"The message needs {total} bytes; the destination has {destination.Length}.", nameof(destination));
-        }
-
-        WriteMessage(destination, total, type, requestId, transactionId, arguments, tail);
-        return total;
-    }
-
-    /// <summary>The length of the whole message (16 + payload) <see cref="Write(Span{byte}, XsMessageType, uint, uint, ReadOnlySpan{string}, ReadOnlySpan{byte})"/> would write.</summary>
+    /// <summary>The length of the whole message (16 + payload) <see cref="Write(IBufferWriter{byte}, XsMessageType, uint, uint, ReadOnlySpan{string}, ReadOnlySpan{byte})"/> would write.</summary>
     /// <exception cref="ArgumentException">The payload would exceed 4096 bytes, or an argument contains a NUL.</exception>
     public static int MessageLength(XsMessageType type, ReadOnlySpan<string> arguments, ReadOnlySpan<byte> tail = default)
     {
@@ -78,7 +59,11 @@ public static class XsMessageWriter
         return XsHeader.HeaderLength + payload;
     }
 
-    private static void WriteMessage(Span<byte> span, int total, XsMessageType type, uint requestId, uint transactionId, ReadOnlySpan<string> arguments, ReadOnlySpan<byte> tail)
+    /// <summary>
+    /// Writes a message whose length <see cref="MessageLength"/> gave (so its arguments are already checked) into
+    /// <paramref name="span"/>, which holds at least <paramref name="total"/> bytes.
+    /// </summary>
+    internal static void WriteMessage(Span<byte> span, int total, XsMessageType type, uint requestId, uint transactionId, ReadOnlySpan<string> arguments, ReadOnlySpan<byte> tail)
     {
         new XsHeader(type, requestId, transactionId, (uint)(total - XsHeader.HeaderLength)).Write(span);
         int at = XsHeader.HeaderLength;
