@@ -227,9 +227,7 @@ internal static class ConsoleCommand
     private static async Task<int> RunSessionAsync(ConsoleRingStream ring, Settings settings, string pagePath, TextWriter error, CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => Stop(context, stop));
-        using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => Stop(context, stop));
-        using PosixSignalRegistration hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context => Stop(context, stop));
+        using var signals = new SignalStop(stop, PosixSignal.SIGTERM, PosixSignal.SIGINT, PosixSignal.SIGHUP);
 
         bool terminal = !settings.NoInput && !Console.IsInputRedirected;
         using TerminalRawMode? raw = terminal ? TerminalRawMode.TryEnter() : null;
@@ -288,12 +286,6 @@ internal static class ConsoleCommand
         terminal
             ? new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(0, ownsHandle: false), FileAccess.Read, bufferSize: 0)
             : Console.OpenStandardInput();
-
-    private static void Stop(PosixSignalContext context, CancellationTokenSource stop)
-    {
-        context.Cancel = true;
-        stop.Cancel();
-    }
 
     private static async Task IgnoreCancellationAsync(Task task)
     {

@@ -54,16 +54,7 @@ internal static class StoreServeCommand
     {
         string? peerDirectory = options.PeerDirectory;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
-        {
-            context.Cancel = true;
-            stop.Cancel();
-        });
-        using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context =>
-        {
-            context.Cancel = true;
-            stop.Cancel();
-        });
+        using var signals = new SignalStop(stop, PosixSignal.SIGTERM, PosixSignal.SIGINT);
 
         if (peerDirectory is not null && !Directory.Exists(peerDirectory))
         {
