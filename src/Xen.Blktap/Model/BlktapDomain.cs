@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 
 namespace Xen.Blktap.Model;
@@ -14,7 +15,7 @@ public sealed record BlktapDomain
     public BlktapDomain(uint domainId, string vmUuid, uint backendDomainId = 0)
     {
         ArgumentException.ThrowIfNullOrEmpty(vmUuid);
-        if (!vmUuid.All(static c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+        if (!IsUsableVmUuid(vmUuid))
         {
             throw new ArgumentException($"'{vmUuid}' is not a usable vm uuid (letters, digits, '-' and '_' only).", nameof(vmUuid));
         }
@@ -23,6 +24,10 @@ public sealed record BlktapDomain
         VmUuid = vmUuid;
         BackendDomainId = backendDomainId;
     }
+
+    /// <summary>Whether <paramref name="text"/> can name a <c>/vm</c> record: not empty; letters, digits, '-' and '_' only.</summary>
+    public static bool IsUsableVmUuid([NotNullWhen(true)] string? text) =>
+        !string.IsNullOrEmpty(text) && text.All(static c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
 
     /// <summary>The guest's domain id.</summary>
     public uint DomainId { get; }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text;
 using Xen.Blktap;
@@ -119,7 +118,7 @@ internal sealed class BlktapSession
         {
             string domainPath = string.Create(CultureInfo.InvariantCulture, $"/local/domain/{domainId}");
             string? vmPath = await Store.ReadAsync($"{domainPath}/vm", cancellationToken).ConfigureAwait(false);
-            if (vmPath is not null && vmPath.StartsWith("/vm/", StringComparison.Ordinal) && IsUuid(vmPath[4..]))
+            if (vmPath is not null && vmPath.StartsWith("/vm/", StringComparison.Ordinal) && BlktapDomain.IsUsableVmUuid(vmPath[4..]))
             {
                 uuid = vmPath[4..];
             }
@@ -248,7 +247,7 @@ internal sealed class BlktapSession
         var records = new List<(string, uint)>();
         foreach (string uuid in await Store.ListAsync("/vm", cancellationToken).ConfigureAwait(false))
         {
-            if (!IsUuid(uuid))
+            if (!BlktapDomain.IsUsableVmUuid(uuid))
             {
                 continue;
             }
@@ -269,7 +268,4 @@ internal sealed class BlktapSession
 
         return records;
     }
-
-    private static bool IsUuid([NotNullWhen(true)] string? text) =>
-        !string.IsNullOrEmpty(text) && text.All(static c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
 }
