@@ -1,4 +1,4 @@
-using System.Buffers.Binary;
+using System.Buffers;
 using System.Net.Sockets;
 using System.Text;
 using Xen.Store.Client;
@@ -211,14 +211,9 @@ public sealed class InlineCompletionTests() : ServerOnSocket("xs-inline")
 
         public static void Reply(Socket socket, XsHeader request, string value)
         {
-            byte[] payload = Encoding.ASCII.GetBytes(value);
-            byte[] message = new byte[XsHeader.HeaderLength + payload.Length];
-            BinaryPrimitives.WriteUInt32LittleEndian(message, (uint)request.Type);
-            BinaryPrimitives.WriteUInt32LittleEndian(message.AsSpan(4), request.RequestId);
-            BinaryPrimitives.WriteUInt32LittleEndian(message.AsSpan(8), request.TransactionId);
-            BinaryPrimitives.WriteUInt32LittleEndian(message.AsSpan(12), (uint)payload.Length);
-            payload.CopyTo(message, XsHeader.HeaderLength);
-            socket.Send(message);
+            var message = new ArrayBufferWriter<byte>();
+            XsMessageWriter.WriteRaw(message, request.Type, request.RequestId, request.TransactionId, Encoding.ASCII.GetBytes(value));
+            socket.Send(message.WrittenSpan);
         }
 
         public void Dispose()
