@@ -110,26 +110,15 @@ internal static class StoreDaemonFigures
             {
                 foreach (int inFlight in new[] { 1, 64 })
                 {
-                    await ReadsAsync(c, inFlight, 4096).ConfigureAwait(false); // warm-up
+                    await XenstoreBenchmarks.ReadConcurrentAsync(c, inFlight, 4096).ConfigureAwait(false); // warm-up
                     double cpu0 = CpuSeconds(pid);
                     var clock = Stopwatch.StartNew();
-                    await ReadsAsync(c, inFlight, Requests).ConfigureAwait(false);
+                    await XenstoreBenchmarks.ReadConcurrentAsync(c, inFlight, Requests).ConfigureAwait(false);
                     Row(who, inFlight, clock.Elapsed.TotalSeconds, CpuSeconds(pid) - cpu0);
                 }
             }
         }).ConfigureAwait(false);
         return 0;
-    }
-
-    private static async Task ReadsAsync(XenStoreClient client, int inFlight, int total)
-    {
-        await Task.WhenAll(Enumerable.Range(0, inFlight).Select(async _ =>
-        {
-            for (int i = 0; i < total / inFlight; i++)
-            {
-                await client.ReadAsync("/bench/read").ConfigureAwait(false);
-            }
-        })).ConfigureAwait(false);
     }
 
     /// <summary>Starts each daemon in its own process, connects a dom0 client, runs <paramref name="body"/>, stops it.</summary>

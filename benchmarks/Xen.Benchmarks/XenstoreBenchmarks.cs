@@ -288,7 +288,8 @@ public class XenstoreBenchmarks
         }
     }
 
-    private static Task ReadConcurrentAsync(XenStoreClient client, int inFlight, int total)
+    /// <summary><paramref name="inFlight"/> loops of READ of <c>/bench/read</c> on one client, <paramref name="total"/> in all, each checking the 32 bytes came back.</summary>
+    internal static Task ReadConcurrentAsync(XenStoreClient client, int inFlight, int total)
     {
         if (inFlight == 1)
         {
