@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Running;
 using Xen.Benchmarks;
+using Xen.Benchmarks.Infrastructure;
 
 if (args is [StoreDaemonFigures.Command])
 {
@@ -11,9 +12,9 @@ if (args is [StoreDaemonFigures.CpuCommand])
     return await StoreDaemonFigures.RunCpuAsync().ConfigureAwait(false);
 }
 
-if (args is [StoreDaemonFigures.ServeCommand, string socket])
+if (args is [OurDaemon.ServeCommand, string socket])
 {
-    return await StoreDaemonFigures.ServeAsync(socket).ConfigureAwait(false);
+    return await OurDaemon.ServeAsync(socket).ConfigureAwait(false);
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -3,16 +3,14 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using Xen.Benchmarks.Infrastructure;
-using Xen.Store;
 using Xen.Store.Client;
-using Xen.Store.Server;
 
 namespace Xen.Benchmarks;
 
 /// <summary>
 /// Figures about the xenstore daemons as processes: modes of this program rather than BenchmarkDotNet suites, since
 /// the resident memory and CPU time of another process are figures BenchmarkDotNet does not take. Each daemon
-/// (C xenstored, oxenstored, our server re-launched as this program in <see cref="ServeCommand"/> mode) runs as its
+/// (C xenstored, oxenstored, our server re-launched as this program in <see cref="OurDaemon.ServeCommand"/> mode) runs as its
 /// own process and is reached over its Unix socket by our client as dom0.
 /// <list type="bullet">
 /// <item><c>store-memory</c>: the resident set (<c>VmRSS</c>) idle, after 100 000 nodes of 32 bytes were written
@@ -28,8 +26,6 @@ internal static class StoreDaemonFigures
     /// <summary>The mode that measures each daemon's CPU time per READ (one in flight, then 64).</summary>
     public const string CpuCommand = "store-cpu";
 
-    /// <summary>The mode in which the program re-launches itself to host our server alone in a process.</summary>
-    public const string ServeCommand = "store-memory-serve";
 
     private const int Directories = 100;
     private const int PerDirectory = 1000;
@@ -105,7 +101,7 @@ internal static class StoreDaemonFigures
                 Marshal.FreeHGlobal(path);
             }
 
-            await using XenStoreClient inline = await ConnectAsync(socket, XenstoreBenchmarks.InlineOptions).ConfigureAwait(false);
+            await using XenStoreClient inline = await OurDaemon.ConnectAsync(socket, XenstoreBenchmarks.InlineOptions).ConfigureAwait(false);
             foreach ((string who, XenStoreClient c) in new[] { ("ours", client), ("ours, inline", inline) })
             {
                 foreach (int inFlight in new[] { 1, 64 })
@@ -135,7 +131,7 @@ internal static class StoreDaemonFigures
             {
                 if (daemon == "ours")
                 {
-                    ours = StartOurs(socket);
+                    ours = await OurDaemon.StartAsync(socket).ConfigureAwait(false);
                     pid = ours.Id;
                 }
                 else
@@ -143,7 +139,7 @@ internal static class StoreDaemonFigures
                     pid = PeerDaemons.Start(daemon == "C xenstored" ? "c" : "ocaml", directory);
                 }
 
-                await using XenStoreClient client = await ConnectAsync(socket).ConfigureAwait(false);
+                await using XenStoreClient client = await OurDaemon.ConnectAsync(socket).ConfigureAwait(false);
                 await client.WriteAsync("/warm", "up").ConfigureAwait(false);
                 await body(daemon, pid, client, socket).ConfigureAwait(false);
             }
@@ -165,43 +161,6 @@ internal static class StoreDaemonFigures
         string stat = File.ReadAllText($"/proc/{pid}/stat");
         string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' '); // fields from the state on (the 3rd)
         return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0; // utime, stime in USER_HZ
-    }
-
-    /// <summary>Hosts our server on <paramref name="socket"/> until killed (the child process of <see cref="RunAsync"/>).</summary>
-    public static async Task<int> ServeAsync(string socket)
-    {
-        await using XenStoreServer server = await XenStoreServer.StartAsync().ConfigureAwait(false);
-        await server.ListenUnixAsync(socket).ConfigureAwait(false);
-        await Task.Delay(Timeout.Infinite).ConfigureAwait(false);
-        return 0;
-    }
-
-    private static Process StartOurs(string socket)
-    {
-        var start = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet")
-        {
-            start.ArgumentList.Add(typeof(StoreDaemonFigures).Assembly.Location);
-        }
-
-        start.ArgumentList.Add(ServeCommand);
-        start.ArgumentList.Add(socket);
-        return Process.Start(start) ?? throw new InvalidOperationException("Could not start our server's process.");
-    }
-
-    private static async Task<XenStoreClient> ConnectAsync(string socket, XenStoreClientOptions? options = null)
-    {
-        for (int attempt = 0; ; attempt++)
-        {
-            try
-            {
-                return await XenStoreClient.ConnectAsync(socket, options).ConfigureAwait(false);
-            }
-            catch (XenStoreConnectionException) when (attempt < 100)
-            {
-                await Task.Delay(50).ConfigureAwait(false);
-            }
-        }
     }
 
     private static Task WriteNodesAsync(XenStoreClient client)

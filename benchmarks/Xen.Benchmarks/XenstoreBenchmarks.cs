@@ -20,6 +20,15 @@ public enum XenstoreDaemon
 
     /// <summary>Our <see cref="XenStoreServer"/>, listening on a Unix socket in the benchmark process.</summary>
     Ours,
+
+    /// <summary>Our <see cref="XenStoreServer"/> alone in its own process (<see cref="OurDaemon"/>), as the real daemons run.</summary>
+    OursProcess,
+
+    /// <summary>
+    /// <c>native/xs_floor.c</c>: a stand-in daemon that only keeps values by path and answers READ and WRITE, with our
+    /// server's socket threading and spin: what any daemon built that way costs at the least.
+    /// </summary>
+    Floor,
 }
 
 /// <summary>
@@ -27,7 +36,8 @@ public enum XenstoreDaemon
 /// <c>xs_read</c>/<c>xs_write</c> in a C loop (the baseline) against our client one request at a time and with
 /// 16 and 64 requests in flight, with its default settings (<c>*_Client_*</c>) and with
 /// <see cref="InlineOptions"/> (<c>*_ClientInline_*</c>), each against C xenstored, oxenstored and our embedded
-/// server. Time per request; <c>kops/s</c> is requests answered per second.
+/// server (in the benchmark's process, and alone in a process of its own as the other two daemons are). Time per
+/// request; <c>kops/s</c> is requests answered per second.
 /// </summary>
 [MemoryDiagnoser]
 [CategoriesColumn]
@@ -57,6 +67,7 @@ public class XenstoreBenchmarks
     private string? _stateDirectory;
     private int _daemonPid;
     private XenStoreServer? _server;
+    private System.Diagnostics.Process? _ourProcess;
     private XenStoreClient? _client;
     private XenStoreClient? _inlineClient;
     private nint _xs;
@@ -66,7 +77,7 @@ public class XenstoreBenchmarks
     private nint _nativeValue;
 
     /// <summary>The daemon under test.</summary>
-    [Params(XenstoreDaemon.CXenstored, XenstoreDaemon.OXenstored, XenstoreDaemon.Ours)]
+    [Params(XenstoreDaemon.CXenstored, XenstoreDaemon.OXenstored, XenstoreDaemon.Ours, XenstoreDaemon.OursProcess, XenstoreDaemon.Floor)]
     public XenstoreDaemon Daemon { get; set; }
 
     [GlobalSetup]
@@ -86,6 +97,16 @@ public class XenstoreBenchmarks
         {
             _server = await XenStoreServer.StartAsync().ConfigureAwait(false);
             await _server.ListenUnixAsync(socket).ConfigureAwait(false);
+        }
+        else if (Daemon == XenstoreDaemon.OursProcess)
+        {
+            _ourProcess = await OurDaemon.StartAsync(socket).ConfigureAwait(false);
+            _daemonPid = _ourProcess.Id;
+        }
+        else if (Daemon == XenstoreDaemon.Floor)
+        {
+            _ourProcess = await OurDaemon.StartFloorAsync(socket).ConfigureAwait(false);
+            _daemonPid = _ourProcess.Id;
         }
         else
         {
@@ -164,6 +185,8 @@ public class XenstoreBenchmarks
         {
             PeerDaemons.Stop(_daemonPid);
         }
+
+        _ourProcess?.Dispose();
 
         Marshal.FreeHGlobal(_readPath);
         Marshal.FreeHGlobal(_writePath);

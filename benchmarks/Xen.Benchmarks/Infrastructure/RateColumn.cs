@@ -4,11 +4,12 @@ using BenchmarkDotNet.Running;
 
 namespace Xen.Benchmarks.Infrastructure;
 
-/// <summary>A throughput column computed from the mean time of one operation: units per second.</summary>
+/// <summary>A throughput column computed from the mean (or median) time of one operation: units per second.</summary>
 /// <param name="name">The column header, e.g. <c>GiB/s</c>.</param>
 /// <param name="unitsPerOperation">How many of the column's units one operation moves (1 KiB per op is 1/2^20 GiB).</param>
 /// <param name="legend">The legend line.</param>
-public sealed class RateColumn(string name, double unitsPerOperation, string legend) : IColumn
+/// <param name="fromMedian">Whether to use the median time instead of the mean.</param>
+public sealed class RateColumn(string name, double unitsPerOperation, string legend, bool fromMedian = false) : IColumn
 {
     public string Id => nameof(RateColumn) + "." + name;
 
@@ -30,13 +31,14 @@ public sealed class RateColumn(string name, double unitsPerOperation, string leg
 
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
     {
-        double? meanNanoseconds = summary[benchmarkCase]?.ResultStatistics?.Mean;
-        if (meanNanoseconds is not > 0)
+        var statistics = summary[benchmarkCase]?.ResultStatistics;
+        double? nanoseconds = fromMedian ? statistics?.Median : statistics?.Mean;
+        if (nanoseconds is not > 0)
         {
             return "NA";
         }
 
-        double perSecond = unitsPerOperation * 1e9 / meanNanoseconds.Value;
+        double perSecond = unitsPerOperation * 1e9 / nanoseconds.Value;
         return perSecond.ToString(perSecond >= 100 ? "N0" : "N2", style.CultureInfo);
     }
 

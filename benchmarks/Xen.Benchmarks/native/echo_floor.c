@@ -6,6 +6,11 @@
  *
  *   gcc -O2 -o echo_floor native/echo_floor.c && ./echo_floor 100000             # as scheduled (other core)
  *   taskset -c 0 ./echo_floor 100000                                           # both on one core
+ *   ./echo_floor 100000 spin                                                   # server polls 50 us before sleeping
+ *
+ * With "spin" the server, after each reply, polls its socket (recv with MSG_DONTWAIT) for up to 50 us before it
+ * blocks, as our server's ReceiveSpin does: the floor for a daemon that is awake when the request comes, so that a
+ * round trip costs only the client's wake-up.
  *
  * Not part of the BenchmarkDotNet build: a figure for benchmarks/README.md's xenstore notes.
  */
@@ -24,12 +29,22 @@ static double seconds(void)
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
+static int spin; /* server: poll up to 50 us before blocking */
+
 /* Reads exactly len bytes; 0 on end of stream or error. */
 static int read_all(int fd, char *buffer, size_t len)
 {
     size_t got = 0;
     while (got < len) {
-        ssize_t n = read(fd, buffer + got, len - got);
+        ssize_t n = -1;
+        if (spin) {
+            double until = seconds() + 50e-6;
+            do
+                n = recv(fd, buffer + got, len - got, MSG_DONTWAIT);
+            while (n < 0 && seconds() < until);
+        }
+        if (n < 0)
+            n = read(fd, buffer + got, len - got);
         if (n <= 0)
             return 0;
         got += (size_t)n;
@@ -40,10 +55,11 @@ static int read_all(int fd, char *buffer, size_t len)
 int main(int argc, char **argv)
 {
     int count = argc > 1 ? atoi(argv[1]) : 100000;
+    int server_spins = argc > 2 && strcmp(argv[2], "spin") == 0;
     int pair[2];
     char request[16 + 13], reply[16 + 32], buffer[64];
     if (count <= 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, pair) != 0) {
-        fprintf(stderr, "usage: echo_floor [COUNT > 0]\n");
+        fprintf(stderr, "usage: echo_floor [COUNT > 0 [spin]]\n");
         return 2;
     }
     memset(request, 1, sizeof request);
@@ -52,6 +68,7 @@ int main(int argc, char **argv)
     pid_t server = fork();
     if (server == 0) {
         close(pair[0]);
+        spin = server_spins;
         /* Like a daemon: header, then body; reply as header and body writes. */
         while (read_all(pair[1], buffer, 16) && read_all(pair[1], buffer, 13)) {
             if (write(pair[1], reply, 16) != 16 || write(pair[1], reply + 16, 32) != 32)
