@@ -4,7 +4,7 @@ using Xen.Store.Transports;
 namespace Xen.Store.Server;
 
 /// <summary>
-/// The server's end of an accepted Unix-socket connection. <see cref="StreamConnection"/> serves it with the blocking
+/// The server's end of an accepted Unix-socket connection. <see cref="SocketConnection"/> serves it with the blocking
 /// members (a thread of its own per connection); the asynchronous ones are there for the transport contract.
 /// </summary>
 internal sealed class AcceptedSocket(Socket socket, string description) : IXenStoreTransport

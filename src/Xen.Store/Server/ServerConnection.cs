@@ -152,6 +152,39 @@ internal abstract class ServerConnection
         }
     }
 
+    /// <summary>
+    /// Hands every whole message at the front of <paramref name="buffer"/> (<paramref name="filled"/> bytes) to
+    /// <paramref name="engine"/> and moves what is left of a partial one to the front.
+    /// </summary>
+    /// <returns><see langword="false"/> when the connection is over: a header announced more than 4096 payload bytes
+    /// (the connection is closed, since nothing after such a header can be trusted), or a request closed it.</returns>
+    protected bool TakeFrames(StoreEngine engine, byte[] buffer, ref int filled)
+    {
+        ReadOnlySpan<byte> data = buffer.AsSpan(0, filled);
+        int consumed = 0;
+        while (!IsClosed && XsHeader.TryRead(data[consumed..], out XsHeader header))
+        {
+            if (header.Length > XsHeader.PayloadMax)
+            {
+                Close("a message announced more than 4096 payload bytes");
+                return false;
+            }
+
+            int total = XsHeader.HeaderLength + (int)header.Length;
+            if (data.Length - consumed < total)
+            {
+                break;
+            }
+
+            engine.Process(this, header, data.Slice(consumed + XsHeader.HeaderLength, (int)header.Length));
+            consumed += total;
+        }
+
+        data[consumed..].CopyTo(buffer);
+        filled -= consumed;
+        return !IsClosed;
+    }
+
     /// <summary>Called after a message was queued (on any thread, possibly under the engine lock): arrange for it to be sent.</summary>
     protected abstract void OnOutputQueued();
 

@@ -229,7 +229,7 @@ public sealed class XenStoreServer : IAsyncDisposable
         foreach (ServerConnection c in _engine.Connections())
         {
             c.Close("the server is shutting down");
-            if (c is StreamConnection s)
+            if (c is ByteStreamConnection s)
             {
                 completions.Add(s.Completion);
             }
@@ -255,7 +255,7 @@ public sealed class XenStoreServer : IAsyncDisposable
             while (true)
             {
                 Socket client = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
-                var connection = new StreamConnection(_engine, new AcceptedSocket(client, $"unix:{socketPath}"), 0, Options.MaxQueuedMessages, _socketSpin);
+                var connection = new SocketConnection(_engine, new AcceptedSocket(client, $"unix:{socketPath}"), Options.MaxQueuedMessages, _socketSpin);
                 _engine.Attach(connection);
                 connection.Start();
             }

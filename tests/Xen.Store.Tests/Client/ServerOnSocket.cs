@@ -4,7 +4,7 @@ namespace Xen.Store.Tests.Client;
 
 /// <summary>Our server listening on a Unix socket in a fresh temporary directory, for one test class's tests.</summary>
 #pragma warning disable CA1001 // xunit disposes the server through IAsyncLifetime.DisposeAsync
-public abstract class ServerOnSocket(string prefix) : IAsyncLifetime
+public abstract class ServerOnSocket(string prefix, XenStoreServerOptions? options = null) : IAsyncLifetime
 #pragma warning restore CA1001
 {
     private XenStoreServer? _server;
@@ -20,7 +20,7 @@ public abstract class ServerOnSocket(string prefix) : IAsyncLifetime
     {
         Directory = Path.Combine(Path.GetTempPath(), $"{prefix}-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40]);
         System.IO.Directory.CreateDirectory(Directory);
-        _server = new XenStoreServer();
+        _server = new XenStoreServer(options);
         await _server.ListenUnixAsync(SocketPath);
     }
 

@@ -1,0 +1,130 @@
+using System.Buffers;
+using Xen.Store.Wire;
+
+namespace Xen.Store.Server;
+
+/// <summary>
+/// What a connection over a byte stream shares whichever way it is served (<see cref="StreamConnection"/>:
+/// asynchronously; <see cref="SocketConnection"/>: a thread blocking in <c>recv</c>): cutting messages out of the
+/// stream, and the rule for who sends what is queued.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Design. One reader cuts whole messages out of the stream and hands each to the engine, which queues the replies
+/// (and any watch events) on the connections concerned. After each read the reader itself sends what is queued for
+/// its own connection, so a request's reply goes out on the thread that read it, and a client that stops reading
+/// stops its reader (back-pressure, as over a socket). Watch events queued by other connections while the reader is
+/// idle are sent by a drain started on the thread pool (<see cref="StartDrain"/>).
+/// </para>
+/// <para>
+/// Exactly one drain runs at a time (<c>_draining</c>, guarded by <c>_drainGate</c>); while the reader is handing a
+/// batch to the engine (<c>_readerActive</c>) no background drain is started, because the reader drains right after.
+/// Lock order: <c>_drainGate</c> before the output queue's lock; the engine lock is never taken under either.
+/// </para>
+/// </remarks>
+internal abstract class ByteStreamConnection : ServerConnection
+{
+    private readonly object _drainGate = new();
+    private readonly ArrayBufferWriter<byte> _batch = new(XsHeader.MessageMax); // used by the one drain that runs
+    private bool _draining;
+    private bool _readerActive;
+
+    protected ByteStreamConnection(StoreEngine engine, uint domainId, string description, int maxQueued)
+        : base(domainId, isPrivileged: domainId == 0, description, maxQueued) => Engine = engine;
+
+    protected StoreEngine Engine { get; }
+
+    /// <summary>Completes once the connection is detached from the engine and its stream closed.</summary>
+    public abstract Task Completion { get; }
+
+    /// <summary>The bytes <see cref="TakeBatch"/> moved out of the queue.</summary>
+    protected ReadOnlyMemory<byte> Batch => _batch.WrittenMemory;
+
+    /// <summary>Starts a drain (<see cref="TakeBatch"/> and send, until it says stop) on the thread pool.</summary>
+    protected abstract void StartDrain();
+
+    protected sealed override void OnOutputQueued()
+    {
+        lock (_drainGate)
+        {
+            if (_readerActive || _draining)
+            {
+                return;
+            }
+
+            _draining = true;
+        }
+
+        StartDrain();
+    }
+
+    /// <summary>
+    /// Takes <paramref name="n"/> newly received bytes into <paramref name="buffer"/> and hands the whole messages to
+    /// the engine, with no background drain started meanwhile.
+    /// </summary>
+    /// <returns><see langword="false"/> when the connection is over (the client closed it, sent an oversized frame,
+    /// or a request closed it).</returns>
+    protected bool Received(byte[] buffer, ref int filled, int n)
+    {
+        if (n == 0)
+        {
+            Close("the client closed the connection");
+            return false;
+        }
+
+        filled += n;
+        lock (_drainGate)
+        {
+            _readerActive = true;
+        }
+
+        try
+        {
+            return TakeFrames(Engine, buffer, ref filled);
+        }
+        finally
+        {
+            lock (_drainGate)
+            {
+                _readerActive = false;
+            }
+        }
+    }
+
+    /// <summary>Whether the reader should send what is queued now (no other drain runs, and something is queued).</summary>
+    protected bool ClaimDrain()
+    {
+        lock (_drainGate)
+        {
+            bool drain = !_draining && QueuedCount > 0;
+            _draining |= drain;
+            return drain;
+        }
+    }
+
+    /// <summary>Moves everything queued into <see cref="Batch"/>; when nothing is queued, ends this drain.</summary>
+    protected bool TakeBatch()
+    {
+        _batch.ResetWrittenCount();
+        lock (_drainGate)
+        {
+            if (TakeAllOutput(_batch))
+            {
+                return true;
+            }
+
+            _draining = false;
+            return false;
+        }
+    }
+
+    /// <summary>A drain's send failed: the connection is closed and the drain over.</summary>
+    protected void DrainFailed(Exception e)
+    {
+        Close("sending failed: " + e.Message);
+        lock (_drainGate)
+        {
+            _draining = false;
+        }
+    }
+}
