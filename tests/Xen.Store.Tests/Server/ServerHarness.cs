@@ -110,6 +110,21 @@ internal sealed class RawConnection(IXenStoreTransport transport) : IAsyncDispos
 
 internal static class TestExtensions
 {
+    /// <summary>Sends a WRITE and a READ of <c>/split</c> one byte per send, and checks both are answered as if sent whole.</summary>
+    public static async Task AssertRequestsSplitAtEveryByteAreAnsweredAsync(this RawConnection raw)
+    {
+        var w = new ArrayBufferWriter<byte>();
+        XsMessageWriter.Write(w, XsMessageType.Write, 1, 0, ["/split"], "value"u8);
+        XsMessageWriter.Write(w, XsMessageType.Read, 2, 0, ["/split"]);
+        foreach (byte b in w.WrittenSpan.ToArray())
+        {
+            await raw.SendBytesAsync([b]);
+        }
+
+        Assert.Equal(XsMessageType.Write, (await raw.ReceiveAsync())!.Value.Header.Type);
+        Assert.Equal("value"u8.ToArray(), (await raw.ReceiveAsync())!.Value.Payload);
+    }
+
     public static async Task<XsError> ErrorOf(Func<Task> action)
     {
         try
