@@ -1,43 +1,14 @@
 using System.Net.Sockets;
-using Xen.Store.Transports;
 
 namespace Xen.Store.Server;
 
 /// <summary>
-/// The server's end of an accepted Unix-socket connection. <see cref="SocketConnection"/> serves it with the blocking
-/// members (a thread of its own per connection); the asynchronous ones are there for the transport contract.
+/// The server's end of an accepted Unix-socket connection, with the blocking calls <see cref="SocketConnection"/>'s
+/// thread makes (socket errors become <see cref="IOException"/>).
 /// </summary>
-internal sealed class AcceptedSocket(Socket socket, string description) : IXenStoreTransport
+internal sealed class AcceptedSocket(Socket socket, string description) : IDisposable
 {
     public string Description { get; } = description;
-
-    public async ValueTask SendAsync(ReadOnlyMemory<byte> messages, CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            while (!messages.IsEmpty)
-            {
-                int n = await socket.SendAsync(messages, SocketFlags.None, cancellationToken).ConfigureAwait(false);
-                messages = messages[n..];
-            }
-        }
-        catch (SocketException e)
-        {
-            throw new IOException(e.Message, e);
-        }
-    }
-
-    public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            return await socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken).ConfigureAwait(false);
-        }
-        catch (SocketException e)
-        {
-            throw new IOException(e.Message, e);
-        }
-    }
 
     /// <summary>Whether a <see cref="Receive"/> would return at once (data, end of stream or an error); never blocks.</summary>
     public bool Readable()
@@ -96,9 +67,5 @@ internal sealed class AcceptedSocket(Socket socket, string description) : IXenSt
         }
     }
 
-    public ValueTask DisposeAsync()
-    {
-        socket.Dispose();
-        return ValueTask.CompletedTask;
-    }
+    public void Dispose() => socket.Dispose();
 }

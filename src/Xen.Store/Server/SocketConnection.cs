@@ -83,7 +83,7 @@ internal sealed class SocketConnection : ByteStreamConnection
             }
 
             Engine.Detach(this);
-            _socket.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            _socket.Dispose();
         }
     }
 
