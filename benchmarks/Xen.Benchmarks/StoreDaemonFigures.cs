@@ -10,7 +10,7 @@ namespace Xen.Benchmarks;
 /// <summary>
 /// Figures about the xenstore daemons as processes: modes of this program rather than BenchmarkDotNet suites, since
 /// the resident memory and CPU time of another process are figures BenchmarkDotNet does not take. Each daemon
-/// (C xenstored, oxenstored, our server re-launched as this program in <see cref="OurDaemon.ServeCommand"/> mode) runs as its
+/// (C xenstored, oxenstored, our server re-launched as this program in <see cref="XenstoreDaemons.ServeCommand"/> mode) runs as its
 /// own process and is reached over its Unix socket by our client as dom0.
 /// <list type="bullet">
 /// <item><c>store-memory</c>: the resident set (<c>VmRSS</c>) idle, after 100 000 nodes of 32 bytes were written
@@ -101,7 +101,7 @@ internal static class StoreDaemonFigures
                 Marshal.FreeHGlobal(path);
             }
 
-            await using XenStoreClient inline = await OurDaemon.ConnectAsync(socket, XenstoreBenchmarks.InlineOptions).ConfigureAwait(false);
+            await using XenStoreClient inline = await XenstoreDaemons.ConnectAsync(socket, XenstoreBenchmarks.InlineOptions).ConfigureAwait(false);
             foreach ((string who, XenStoreClient c) in new[] { ("ours", client), ("ours, inline", inline) })
             {
                 foreach (int inFlight in new[] { 1, 64 })
@@ -120,28 +120,18 @@ internal static class StoreDaemonFigures
     /// <summary>Starts each daemon in its own process, connects a dom0 client, runs <paramref name="body"/>, stops it.</summary>
     private static async Task ForEachDaemonAsync(Func<string, int, XenStoreClient, string, Task> body)
     {
-        foreach (string daemon in new[] { "C xenstored", "oxenstored", "ours" })
+        foreach ((string name, XenstoreDaemon daemon) in new[] { ("C xenstored", XenstoreDaemon.CXenstored), ("oxenstored", XenstoreDaemon.OXenstored), ("ours", XenstoreDaemon.OursProcess) })
         {
-            string directory = $"/tmp/xsmem-{Environment.ProcessId}-{daemon[0]}";
+            string directory = $"/tmp/xsmem-{Environment.ProcessId}-{name[0]}";
             Directory.CreateDirectory(directory);
             string socket = Path.Combine(directory, "socket");
-            Process? ours = null;
             int pid = 0;
             try
             {
-                if (daemon == "ours")
-                {
-                    ours = await OurDaemon.StartAsync(socket).ConfigureAwait(false);
-                    pid = ours.Id;
-                }
-                else
-                {
-                    pid = PeerDaemons.Start(daemon == "C xenstored" ? "c" : "ocaml", directory);
-                }
-
-                await using XenStoreClient client = await OurDaemon.ConnectAsync(socket).ConfigureAwait(false);
+                pid = await XenstoreDaemons.StartAsync(daemon, directory).ConfigureAwait(false);
+                await using XenStoreClient client = await XenstoreDaemons.ConnectAsync(socket).ConfigureAwait(false);
                 await client.WriteAsync("/warm", "up").ConfigureAwait(false);
-                await body(daemon, pid, client, socket).ConfigureAwait(false);
+                await body(name, pid, client, socket).ConfigureAwait(false);
             }
             finally
             {
@@ -150,7 +140,6 @@ internal static class StoreDaemonFigures
                     PeerDaemons.Stop(pid);
                 }
 
-                ours?.Dispose();
                 Directory.Delete(directory, recursive: true);
             }
         }

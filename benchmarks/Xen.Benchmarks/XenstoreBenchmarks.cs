@@ -21,7 +21,7 @@ public enum XenstoreDaemon
     /// <summary>Our <see cref="XenStoreServer"/>, listening on a Unix socket in the benchmark process.</summary>
     Ours,
 
-    /// <summary>Our <see cref="XenStoreServer"/> alone in its own process (<see cref="OurDaemon"/>), as the real daemons run.</summary>
+    /// <summary>Our <see cref="XenStoreServer"/> alone in its own process (<see cref="XenstoreDaemons"/>), as the real daemons run.</summary>
     OursProcess,
 
     /// <summary>
@@ -67,7 +67,6 @@ public class XenstoreBenchmarks
     private string? _stateDirectory;
     private int _daemonPid;
     private XenStoreServer? _server;
-    private System.Diagnostics.Process? _ourProcess;
     private XenStoreClient? _client;
     private XenStoreClient? _inlineClient;
     private nint _xs;
@@ -98,19 +97,9 @@ public class XenstoreBenchmarks
             _server = await XenStoreServer.StartAsync().ConfigureAwait(false);
             await _server.ListenUnixAsync(socket).ConfigureAwait(false);
         }
-        else if (Daemon == XenstoreDaemon.OursProcess)
-        {
-            _ourProcess = await OurDaemon.StartAsync(socket).ConfigureAwait(false);
-            _daemonPid = _ourProcess.Id;
-        }
-        else if (Daemon == XenstoreDaemon.Floor)
-        {
-            _ourProcess = await OurDaemon.StartFloorAsync(socket).ConfigureAwait(false);
-            _daemonPid = _ourProcess.Id;
-        }
         else
         {
-            _daemonPid = PeerDaemons.Start(Daemon == XenstoreDaemon.CXenstored ? "c" : "ocaml", _stateDirectory);
+            _daemonPid = await XenstoreDaemons.StartAsync(Daemon, _stateDirectory).ConfigureAwait(false);
         }
 
         _client = await XenStoreClient.ConnectAsync(socket).ConfigureAwait(false);
@@ -185,8 +174,6 @@ public class XenstoreBenchmarks
         {
             PeerDaemons.Stop(_daemonPid);
         }
-
-        _ourProcess?.Dispose();
 
         Marshal.FreeHGlobal(_readPath);
         Marshal.FreeHGlobal(_writePath);

@@ -6,10 +6,11 @@ using Xen.Store.Server;
 namespace Xen.Benchmarks.Infrastructure;
 
 /// <summary>
-/// Our <see cref="XenStoreServer"/> alone in a process of its own, as the real daemons run: the benchmark program
-/// re-launched in <see cref="ServeCommand"/> mode.
+/// The xenstore daemons the benchmarks measure, each started as a process of its own on <c>DIR/socket</c>: C xenstored
+/// and oxenstored through the peers' script (<see cref="PeerDaemons"/>), our <see cref="XenStoreServer"/> as the
+/// benchmark program re-launched in <see cref="ServeCommand"/> mode, and <c>native/xs_floor.c</c>.
 /// </summary>
-internal static class OurDaemon
+internal static class XenstoreDaemons
 {
     /// <summary>The mode in which the program hosts our server on a socket until killed.</summary>
     public const string ServeCommand = "store-serve";
@@ -25,46 +26,46 @@ internal static class OurDaemon
         return 0;
     }
 
-    /// <summary>Starts the server's process on <paramref name="socket"/> and returns once a client can connect.</summary>
-    public static Task<Process> StartAsync(string socket)
-    {
-        var start = new ProcessStartInfo(DotnetHost()) { UseShellExecute = false };
-        start.ArgumentList.Add(FindProgram());
-        start.ArgumentList.Add(ServeCommand);
-        start.ArgumentList.Add(socket);
-        return StartAndConnectAsync(start, socket);
-    }
-
     /// <summary>
-    /// Starts <c>native/xs_floor.c</c>'s daemon (built next to the benchmark) on <paramref name="socket"/> with our
-    /// server's default spin, and returns once a client can connect.
+    /// Starts <paramref name="daemon"/> as a process listening on <c><paramref name="directory"/>/socket</c> and
+    /// returns its pid once a client can connect; stop it with <see cref="PeerDaemons.Stop"/>.
     /// </summary>
-    public static Task<Process> StartFloorAsync(string socket)
+    /// <exception cref="ArgumentException"><see cref="XenstoreDaemon.Ours"/> runs in the benchmark's process, not as one of its own.</exception>
+    public static async Task<int> StartAsync(XenstoreDaemon daemon, string directory)
     {
-        string daemon = Path.Combine(AppContext.BaseDirectory, "xs_floor");
-        if (!File.Exists(daemon))
+        string socket = Path.Combine(directory, "socket");
+        ProcessStartInfo start;
+        switch (daemon)
         {
-            throw new InvalidOperationException($"{daemon} is missing: the benchmark project builds it from native/xs_floor.c with gcc.");
+            case XenstoreDaemon.CXenstored:
+                return PeerDaemons.Start("c", directory);
+            case XenstoreDaemon.OXenstored:
+                return PeerDaemons.Start("ocaml", directory);
+            case XenstoreDaemon.OursProcess:
+                start = new ProcessStartInfo(DotnetHost()) { UseShellExecute = false };
+                start.ArgumentList.Add(FindProgram());
+                start.ArgumentList.Add(ServeCommand);
+                start.ArgumentList.Add(socket);
+                break;
+            case XenstoreDaemon.Floor:
+                // With our server's default spin (ReceiveSpin).
+                start = new ProcessStartInfo(FindFloor()) { UseShellExecute = false };
+                start.ArgumentList.Add(socket);
+                start.ArgumentList.Add(new XenStoreServerOptions().ReceiveSpin.TotalMicroseconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                break;
+            default:
+                throw new ArgumentException($"{daemon} does not run as a process of its own.", nameof(daemon));
         }
 
-        var start = new ProcessStartInfo(daemon) { UseShellExecute = false };
-        start.ArgumentList.Add(socket);
-        start.ArgumentList.Add(new XenStoreServerOptions().ReceiveSpin.TotalMicroseconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        return StartAndConnectAsync(start, socket);
-    }
-
-    private static async Task<Process> StartAndConnectAsync(ProcessStartInfo start, string socket)
-    {
-        Process process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {start.FileName}.");
+        using Process process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {start.FileName}.");
         try
         {
             await using XenStoreClient probe = await ConnectAsync(socket).ConfigureAwait(false);
-            return process;
+            return process.Id;
         }
         catch
         {
             process.Kill();
-            process.Dispose();
             throw;
         }
     }
@@ -89,6 +90,14 @@ internal static class OurDaemon
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host
         : Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath!
         : "dotnet";
+
+    /// <summary><c>native/xs_floor.c</c>'s daemon, which the benchmark project builds next to itself.</summary>
+    private static string FindFloor()
+    {
+        string daemon = Path.Combine(AppContext.BaseDirectory, "xs_floor");
+        return File.Exists(daemon) ? daemon
+            : throw new InvalidOperationException($"{daemon} is missing: the benchmark project builds it from native/xs_floor.c with gcc.");
+    }
 
     /// <summary>
     /// The benchmark program's own build: this directory or the nearest parent with its dll and runtimeconfig.json
