@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Xen.Benchmarks.Infrastructure;
 using Xen.Rings.Blkif;
-using Xen.Rings.Generic;
+using Xen.Rings.SharedRing;
 using Xen.Rings.Memory;
 
 namespace Xen.Benchmarks;

@@ -12,9 +12,9 @@ if (args is [StoreDaemonFigures.CpuCommand])
     return await StoreDaemonFigures.RunCpuAsync().ConfigureAwait(false);
 }
 
-if (args is [XenstoreDaemons.ServeCommand, string socket])
+if (args is [XenStoreDaemons.ServeCommand, string socket])
 {
-    return await XenstoreDaemons.ServeAsync(socket).ConfigureAwait(false);
+    return await XenStoreDaemons.ServeAsync(socket).ConfigureAwait(false);
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -10,7 +10,7 @@ namespace Xen.Benchmarks;
 /// <summary>
 /// Figures about the xenstore daemons as processes: modes of this program rather than BenchmarkDotNet suites, since
 /// the resident memory and CPU time of another process are figures BenchmarkDotNet does not take. Each daemon
-/// (C xenstored, oxenstored, our server re-launched as this program in <see cref="XenstoreDaemons.ServeCommand"/> mode) runs as its
+/// (C xenstored, oxenstored, our server re-launched as this program in <see cref="XenStoreDaemons.ServeCommand"/> mode) runs as its
 /// own process and is reached over its Unix socket by our client as dom0.
 /// <list type="bullet">
 /// <item><c>store-memory</c>: the resident set (<c>VmRSS</c>) idle, after 100 000 nodes of 32 bytes were written
@@ -59,7 +59,7 @@ internal static class StoreDaemonFigures
 
     /// <summary>
     /// How much CPU each daemon spends per READ of a 32-byte value: from libxenstore's sequential loop, and from our
-    /// client (default settings and <see cref="XenstoreBenchmarks.InlineOptions"/>) with one request in flight and with
+    /// client (default settings and <see cref="XenStoreBenchmarks.InlineOptions"/>) with one request in flight and with
     /// 64: user + system time of the daemon's process (<c>/proc/PID/stat</c>) over the requests answered. The
     /// reciprocal is the most that daemon can answer per second on one core at that cost.
     /// </summary>
@@ -101,15 +101,15 @@ internal static class StoreDaemonFigures
                 Marshal.FreeHGlobal(path);
             }
 
-            await using XenStoreClient inline = await XenstoreDaemons.ConnectAsync(socket, XenstoreBenchmarks.InlineOptions).ConfigureAwait(false);
+            await using XenStoreClient inline = await XenStoreDaemons.ConnectAsync(socket, XenStoreBenchmarks.InlineOptions).ConfigureAwait(false);
             foreach ((string who, XenStoreClient c) in new[] { ("ours", client), ("ours, inline", inline) })
             {
                 foreach (int inFlight in new[] { 1, 64 })
                 {
-                    await XenstoreBenchmarks.ReadConcurrentAsync(c, inFlight, 4096).ConfigureAwait(false); // warm-up
+                    await XenStoreBenchmarks.ReadConcurrentAsync(c, inFlight, 4096).ConfigureAwait(false); // warm-up
                     double cpu0 = CpuSeconds(pid);
                     var clock = Stopwatch.StartNew();
-                    await XenstoreBenchmarks.ReadConcurrentAsync(c, inFlight, Requests).ConfigureAwait(false);
+                    await XenStoreBenchmarks.ReadConcurrentAsync(c, inFlight, Requests).ConfigureAwait(false);
                     Row(who, inFlight, clock.Elapsed.TotalSeconds, CpuSeconds(pid) - cpu0);
                 }
             }
@@ -120,7 +120,7 @@ internal static class StoreDaemonFigures
     /// <summary>Starts each daemon in its own process, connects a dom0 client, runs <paramref name="body"/>, stops it.</summary>
     private static async Task ForEachDaemonAsync(Func<string, int, XenStoreClient, string, Task> body)
     {
-        foreach ((string name, XenstoreDaemon daemon) in new[] { ("C xenstored", XenstoreDaemon.CXenstored), ("oxenstored", XenstoreDaemon.OXenstored), ("ours", XenstoreDaemon.OursProcess) })
+        foreach ((string name, XenStoreDaemon daemon) in new[] { ("C xenstored", XenStoreDaemon.CXenstored), ("oxenstored", XenStoreDaemon.OXenstored), ("ours", XenStoreDaemon.OursProcess) })
         {
             string directory = $"/tmp/xsmem-{Environment.ProcessId}-{name[0]}";
             Directory.CreateDirectory(directory);
@@ -128,8 +128,8 @@ internal static class StoreDaemonFigures
             int pid = 0;
             try
             {
-                pid = await XenstoreDaemons.StartAsync(daemon, directory).ConfigureAwait(false);
-                await using XenStoreClient client = await XenstoreDaemons.ConnectAsync(socket).ConfigureAwait(false);
+                pid = await XenStoreDaemons.StartAsync(daemon, directory).ConfigureAwait(false);
+                await using XenStoreClient client = await XenStoreDaemons.ConnectAsync(socket).ConfigureAwait(false);
                 await client.WriteAsync("/warm", "up").ConfigureAwait(false);
                 await body(name, pid, client, socket).ConfigureAwait(false);
             }

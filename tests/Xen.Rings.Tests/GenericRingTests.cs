@@ -1,5 +1,5 @@
 using Xen.Rings.Blkif;
-using Xen.Rings.Generic;
+using Xen.Rings.SharedRing;
 using Xen.Rings.Memory;
 
 namespace Xen.Rings.Tests;

@@ -26,7 +26,7 @@ public static class ToolRun
         var stdout = output ?? new MemoryStream();
         var stderr = new StringWriter();
         var root = new RootCommand();
-        root.Subcommands.Add(StoreCommands.Create(new StoreConsole(stdout, stderr, terminalColumns)));
+        root.Subcommands.Add(StoreCommands.Create(new ToolConsole(stdout, stderr, terminalColumns)));
         ParseResult parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         int exit = await parse.InvokeAsync(new InvocationConfiguration { Output = stderr, Error = stderr }, cancellationToken);
         return new ToolResult(exit, stdout is MemoryStream m ? m.ToArray() : [], stderr.ToString());

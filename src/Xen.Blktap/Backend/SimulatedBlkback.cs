@@ -1,9 +1,8 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Xen.Blktap.Lifecycle;
-using Xen.Blktap.Model;
-using Xen.Blktap.Store;
+using Xen.Blktap.DeviceStore;
+using Xen.Store.Xenbus;
 
 namespace Xen.Blktap.Backend;
 
@@ -94,7 +93,7 @@ public sealed class SimulatedBlkback : IAsyncDisposable
             catch (Exception e) when (e is Xen.Store.XenStoreException or BlktapException)
             {
                 Interlocked.Increment(ref _faults);
-                Log.BlkbackScanFailed(_logger, e);
+                BlkbackLog.ScanFailed(_logger, e);
                 try
                 {
                     await _watch.WaitAsync(token).ConfigureAwait(false);
@@ -130,7 +129,7 @@ public sealed class SimulatedBlkback : IAsyncDisposable
         _store.RunTransactionAsync(
             async (tx, token) =>
             {
-                XenbusState? state = BlktapDeviceManager.ParseState(await tx.ReadAsync($"{backend}/state", token).ConfigureAwait(false));
+                XenbusState? state = XenbusStateText.Parse(await tx.ReadAsync($"{backend}/state", token).ConfigureAwait(false));
                 switch (state)
                 {
                     case XenbusState.Initialising when _options.ReachInitWait
@@ -141,23 +140,23 @@ public sealed class SimulatedBlkback : IAsyncDisposable
                             await tx.WriteAsync($"{backend}/hotplug-error", _options.HotplugError, token).ConfigureAwait(false);
                         }
 
-                        await tx.WriteAsync($"{backend}/state", BlktapDeviceManager.StateText(XenbusState.InitWait), token).ConfigureAwait(false);
+                        await tx.WriteAsync($"{backend}/state", XenbusStateText.Format(XenbusState.InitWait), token).ConfigureAwait(false);
                         return true;
 
                     case XenbusState.InitWait or XenbusState.Initialised:
                         string? frontend = await tx.ReadAsync($"{backend}/frontend", token).ConfigureAwait(false);
                         XenbusState? frontendState = frontend is null ? null
-                            : BlktapDeviceManager.ParseState(await tx.ReadAsync($"{frontend}/state", token).ConfigureAwait(false));
+                            : XenbusStateText.Parse(await tx.ReadAsync($"{frontend}/state", token).ConfigureAwait(false));
                         if (frontendState is XenbusState.Initialised or XenbusState.Connected)
                         {
-                            await tx.WriteAsync($"{backend}/state", BlktapDeviceManager.StateText(XenbusState.Connected), token).ConfigureAwait(false);
+                            await tx.WriteAsync($"{backend}/state", XenbusStateText.Format(XenbusState.Connected), token).ConfigureAwait(false);
                             return true;
                         }
 
                         return false;
 
                     case XenbusState.Closing:
-                        await tx.WriteAsync($"{backend}/state", BlktapDeviceManager.StateText(XenbusState.Closed), token).ConfigureAwait(false);
+                        await tx.WriteAsync($"{backend}/state", XenbusStateText.Format(XenbusState.Closed), token).ConfigureAwait(false);
                         return true;
 
                     default:

@@ -3,8 +3,9 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xen.Blktap.Host;
 using Xen.Blktap.Model;
-using Xen.Blktap.Store;
+using Xen.Blktap.DeviceStore;
 using Xen.Store.Wire;
+using Xen.Store.Xenbus;
 
 namespace Xen.Blktap.Lifecycle;
 
@@ -155,7 +156,7 @@ public sealed class BlktapDeviceManager
                     }
 
                     await tx.WriteAsync($"{backend}/online", "0", token).ConfigureAwait(false);
-                    await tx.WriteAsync($"{backend}/state", StateText(XenbusState.Closing), token).ConfigureAwait(false);
+                    await tx.WriteAsync($"{backend}/state", XenbusStateText.Format(XenbusState.Closing), token).ConfigureAwait(false);
                     return true;
                 },
                 cancellationToken).ConfigureAwait(false);
@@ -166,7 +167,7 @@ public sealed class BlktapDeviceManager
                 backend,
                 async token =>
                 {
-                    XenbusState? state = ParseState(await _store.ReadAsync($"{backend}/state", token).ConfigureAwait(false));
+                    XenbusState? state = XenbusStateText.Parse(await _store.ReadAsync($"{backend}/state", token).ConfigureAwait(false));
                     return (state is null or XenbusState.Closed, state, null);
                 },
                 "reach Closed",
@@ -189,7 +190,7 @@ public sealed class BlktapDeviceManager
                 async token =>
                 {
                     bool gone = await _store.ReadAsync(backend, token).ConfigureAwait(false) is null;
-                    XenbusState? state = gone ? null : ParseState(await _store.ReadAsync($"{backend}/state", token).ConfigureAwait(false));
+                    XenbusState? state = gone ? null : XenbusStateText.Parse(await _store.ReadAsync($"{backend}/state", token).ConfigureAwait(false));
                     return (gone, state, null);
                 },
                 "be removed",
@@ -321,8 +322,8 @@ public sealed class BlktapDeviceManager
             deviceId,
             cls.Value,
             backend,
-            ParseState(await _store.ReadAsync($"{backend}/state", cancellationToken).ConfigureAwait(false)),
-            ParseState(await _store.ReadAsync($"{frontend}/state", cancellationToken).ConfigureAwait(false)),
+            XenbusStateText.Parse(await _store.ReadAsync($"{backend}/state", cancellationToken).ConfigureAwait(false)),
+            XenbusStateText.Parse(await _store.ReadAsync($"{frontend}/state", cancellationToken).ConfigureAwait(false)),
             await _store.ReadAsync($"{backend}/online", cancellationToken).ConfigureAwait(false) == "1",
             await _store.ReadAsync($"{backend}/hotplug-status", cancellationToken).ConfigureAwait(false),
             cls == DeviceClass.Tap2 ? await _store.ReadAsync($"{record}/{TapDeviceRecordNode}", cancellationToken).ConfigureAwait(false) : null);
@@ -344,11 +345,6 @@ public sealed class BlktapDeviceManager
             }
         }
     }
-
-    internal static string StateText(XenbusState state) => ((int)state).ToString(CultureInfo.InvariantCulture);
-
-    internal static XenbusState? ParseState(string? text) =>
-        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value) && value is >= 0 and <= 8 ? (XenbusState)value : null;
 
     private static string Describe(XenbusState? state) => state is null ? "no state (no backend)" : $"{state} ({(int)state})";
 
@@ -421,7 +417,7 @@ public sealed class BlktapDeviceManager
             ("frontend", frontend),
             ("frontend-id", domid),
             ("online", "1"),
-            ("state", StateText(XenbusState.Initialising)),
+            ("state", XenbusStateText.Format(XenbusState.Initialising)),
             ("params", device.DeviceClass switch
             {
                 DeviceClass.Tap2 => device.TapDevice!.DevicePath,
@@ -448,7 +444,7 @@ public sealed class BlktapDeviceManager
         {
             ("backend", backend),
             ("backend-id", backdom),
-            ("state", StateText(XenbusState.Initialising)),
+            ("state", XenbusStateText.Format(XenbusState.Initialising)),
             ("virtual-device", disk.DeviceNumber.ToString(CultureInfo.InvariantCulture)),
             ("device-type", "disk"),
         };
@@ -519,7 +515,7 @@ public sealed class BlktapDeviceManager
             backend,
             async token =>
             {
-                XenbusState? state = ParseState(await _store.ReadAsync($"{backend}/state", token).ConfigureAwait(false));
+                XenbusState? state = XenbusStateText.Parse(await _store.ReadAsync($"{backend}/state", token).ConfigureAwait(false));
                 string? hotplug = await _store.ReadAsync($"{backend}/hotplug-status", token).ConfigureAwait(false);
                 if (state is null)
                 {

@@ -1,4 +1,5 @@
 using Xen.Blktap.Model;
+using Xen.Store.Xenbus;
 
 namespace Xen.Blktap.Lifecycle;
 

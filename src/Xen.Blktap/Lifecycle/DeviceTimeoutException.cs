@@ -1,4 +1,4 @@
-using Xen.Blktap.Model;
+using Xen.Store.Xenbus;
 
 namespace Xen.Blktap.Lifecycle;
 

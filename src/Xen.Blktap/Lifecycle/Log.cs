@@ -49,7 +49,4 @@ internal static partial class Log
 
     [LoggerMessage(15, LogLevel.Information, "Domain {DomainId}: released {Released} devices, {Failed} failed")]
     public static partial void TornDown(ILogger logger, uint domainId, int released, int failed);
-
-    [LoggerMessage(16, LogLevel.Warning, "Simulated blkback: scan failed; waiting for the next change")]
-    public static partial void BlkbackScanFailed(ILogger logger, Exception error);
 }

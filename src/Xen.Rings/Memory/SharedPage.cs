@@ -10,7 +10,7 @@ namespace Xen.Rings.Memory;
 /// sees the same bytes. Exposes the memory as <see cref="Memory{T}"/> and <see cref="Span{T}"/> for the ring views.
 /// </summary>
 /// <remarks>
-/// The memory never moves, so pinning it (as <see cref="Generic.FrontRing{TRequest, TResponse}"/> does) is free.
+/// The memory never moves, so pinning it (as <see cref="SharedRing.FrontRing{TRequest, TResponse}"/> does) is free.
 /// Dispose to unmap or free it; no view may be used afterwards.
 /// </remarks>
 public sealed unsafe class SharedPage : MemoryManager<byte>

@@ -4,7 +4,7 @@ using Xen.Store.Wire;
 namespace Xen.Store.Server;
 
 /// <summary>
-/// What a connection over a byte stream shares whichever way it is served (<see cref="StreamConnection"/>:
+/// What a connection over a byte stream shares whichever way it is served (<see cref="InProcessConnection"/>:
 /// asynchronously; <see cref="SocketConnection"/>: a thread blocking in <c>recv</c>): cutting messages out of the
 /// stream, and the rule for who sends what is queued.
 /// </summary>

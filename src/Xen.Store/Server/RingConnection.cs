@@ -1,7 +1,7 @@
 using System.Threading.Channels;
 using Xen.Rings;
 using Xen.Rings.Events;
-using Xen.Rings.Xenstore;
+using Xen.Rings.XenStore;
 using Xen.Store.Wire;
 
 namespace Xen.Store.Server;
@@ -48,7 +48,7 @@ internal sealed class RingConnection : ServerConnection
     public RingConnection(StoreEngine engine, uint domainId, Memory<byte> page, IDisposable? pageOwner, IEventChannel channel, bool ownsChannel, int maxQueued, Func<int> outstandingQuota)
         : base(domainId, isPrivileged: false, $"ring:dom{domainId}", maxQueued)
     {
-        _ = new XenstoreServerRing(page.Span); // validates the size
+        _ = new XenStoreServerRing(page.Span); // validates the size
         _engine = engine;
         _page = page;
         _pageOwner = pageOwner;
@@ -60,9 +60,9 @@ internal sealed class RingConnection : ServerConnection
     public Task Completion => _loop;
 
     /// <summary>Advertises the server's features on the page and starts serving it.</summary>
-    public void Start(XenstoreServerFeatures features)
+    public void Start(XenStoreServerFeatures features)
     {
-        new XenstoreServerRing(_page.Span).ServerFeatures = features;
+        new XenStoreServerRing(_page.Span).ServerFeatures = features;
         _loop = Task.Run(RunAsync);
     }
 
@@ -99,7 +99,7 @@ internal sealed class RingConnection : ServerConnection
             Close("stopped");
             if (ClosedForOverflow && !PageDisposed())
             {
-                new XenstoreServerRing(_page.Span).Error = XenstoreRingError.Communication;
+                new XenStoreServerRing(_page.Span).Error = XenStoreRingError.Communication;
                 _channel.Notify();
             }
 
@@ -147,7 +147,7 @@ internal sealed class RingConnection : ServerConnection
     /// <returns>Whether anything moved (then the caller passes again before waiting).</returns>
     private bool Service()
     {
-        var ring = new XenstoreServerRing(_page.Span);
+        var ring = new XenStoreServerRing(_page.Span);
         if (ring.IsReconnectRequested)
         {
             _engine.ResetConnection(this);
@@ -178,7 +178,7 @@ internal sealed class RingConnection : ServerConnection
 
             if (!ProcessInput())
             {
-                ring.Error = XenstoreRingError.Protocol;
+                ring.Error = XenStoreRingError.Protocol;
                 Break();
                 return true;
             }
@@ -227,7 +227,7 @@ internal sealed class RingConnection : ServerConnection
         return true;
     }
 
-    private bool WriteOutput(XenstoreServerRing ring)
+    private bool WriteOutput(XenStoreServerRing ring)
     {
         bool moved = false;
         while (PeekOutput() is { } message)

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net.Sockets;
 using Xen.Rings.Events;
 using Xen.Rings.Memory;
-using Xen.Rings.Xenstore;
+using Xen.Rings.XenStore;
 using Xen.Store.Transports;
 
 namespace Xen.Store.Server;
@@ -23,7 +23,7 @@ namespace Xen.Store.Server;
 /// </remarks>
 public sealed class XenStoreServer : IAsyncDisposable
 {
-    private const XenstoreServerFeatures RingFeatures = XenstoreServerFeatures.Reconnection | XenstoreServerFeatures.Error;
+    private const XenStoreServerFeatures RingFeatures = XenStoreServerFeatures.Reconnection | XenStoreServerFeatures.Error;
 
     private readonly StoreEngine _engine;
     private readonly SocketSpin? _socketSpin;
@@ -88,7 +88,7 @@ public sealed class XenStoreServer : IAsyncDisposable
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(domainId, (uint)ushort.MaxValue);
         var (client, server) = InProcessTransport.CreatePair($"in-process:dom{domainId}");
-        var connection = new StreamConnection(_engine, server, domainId, Options.MaxQueuedMessages);
+        var connection = new InProcessConnection(_engine, server, domainId, Options.MaxQueuedMessages);
         _engine.Attach(connection);
         connection.Start();
         return client;

@@ -5,7 +5,7 @@ using Xen.Blktap;
 using Xen.Blktap.Host;
 using Xen.Blktap.Lifecycle;
 using Xen.Blktap.Model;
-using Xen.Blktap.Store;
+using Xen.Blktap.DeviceStore;
 using Xen.Store;
 using Xen.Store.Client;
 

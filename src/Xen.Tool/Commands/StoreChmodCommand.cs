@@ -11,7 +11,7 @@ internal static class StoreChmodCommand
     /// <summary>xenstore-chmod composes child paths for <c>-r</c> in a buffer of this many bytes (<c>MAX_PATH_LEN</c>).</summary>
     private const int ChildPathBufferLength = 256;
 
-    public static Command Create(StoreConsole console)
+    public static Command Create(ToolConsole console)
     {
         Option<string?> socket = StoreSocketOption.Create();
         var upto = new Option<bool>("--upto", "-u") { Description = "Also set the permissions of every parent of key (an absolute key's, up to the top level)." };

@@ -9,9 +9,9 @@ namespace Xen.Tool.Commands;
 internal static class StoreCommands
 {
     /// <summary>The <c>store</c> command with its subcommands, writing to <paramref name="console"/> (default: the process's).</summary>
-    public static Command Create(StoreConsole? console = null)
+    public static Command Create(ToolConsole? console = null)
     {
-        console ??= StoreConsole.ForProcess();
+        console ??= ToolConsole.ForProcess();
         var store = new Command("store", "Talk to xenstored like xenstore-utils (xenstore-read, -write, -ls, ...): same options, output and exit statuses, so their scripts work unchanged; failures also name the error (ENOENT, EACCES, ...). The daemon is found as libxenstore finds it, or given with -s/--socket PATH.");
         store.Subcommands.Add(StoreReadCommand.Create(console));
         store.Subcommands.Add(StoreWriteCommand.Create(console));

@@ -8,7 +8,7 @@ namespace Xen.Tool.Commands;
 /// <summary><c>xen store exists key [...]</c>: xenstore-exists.</summary>
 internal static class StoreExistsCommand
 {
-    public static Command Create(StoreConsole console) => StoreKeysCommand.Create(
+    public static Command Create(ToolConsole console) => StoreKeysCommand.Create(
         console,
         "exists",
         "The nodes to look for.",

@@ -12,7 +12,7 @@ internal static class StoreKeysCommand
 {
     /// <summary>The command; <paramref name="perKey"/> handles one key and returns 0 to go on, else the exit status.</summary>
     public static Command Create(
-        StoreConsole console,
+        ToolConsole console,
         string name,
         string keysDescription,
         string description,

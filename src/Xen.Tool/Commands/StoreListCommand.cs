@@ -7,7 +7,7 @@ namespace Xen.Tool.Commands;
 /// <summary><c>xen store list [-p] key [...]</c>: xenstore-list.</summary>
 internal static class StoreListCommand
 {
-    public static Command Create(StoreConsole console)
+    public static Command Create(ToolConsole console)
     {
         Option<string?> socket = StoreSocketOption.Create();
         var prefix = new Option<bool>("--prefix", "-p") { Description = "Print each child as key/child (for / that is //child, as xenstore-list 4.17 prints it)." };

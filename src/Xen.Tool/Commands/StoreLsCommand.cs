@@ -9,7 +9,7 @@ namespace Xen.Tool.Commands;
 /// <summary><c>xen store ls [-f] [-p] [path ...]</c>: xenstore-ls.</summary>
 internal static class StoreLsCommand
 {
-    public static Command Create(StoreConsole console)
+    public static Command Create(ToolConsole console)
     {
         Option<string?> socket = StoreSocketOption.Create();
         var full = new Option<bool>("--flat", "-f") { Description = "Print full paths instead of an indented tree, and never cut values (unless standard output is a terminal): output for scripts." };

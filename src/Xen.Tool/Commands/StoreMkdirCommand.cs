@@ -7,7 +7,7 @@ namespace Xen.Tool.Commands;
 /// <summary><c>xen store mkdir key [...]</c>: MKDIR, which xenstore-utils have no command for.</summary>
 internal static class StoreMkdirCommand
 {
-    public static Command Create(StoreConsole console) => StoreKeysCommand.Create(
+    public static Command Create(ToolConsole console) => StoreKeysCommand.Create(
         console,
         "mkdir",
         "The nodes to create.",

@@ -7,7 +7,7 @@ namespace Xen.Tool.Commands;
 /// <summary><c>xen store read [-p] [-R] key [...]</c>: xenstore-read.</summary>
 internal static class StoreReadCommand
 {
-    public static Command Create(StoreConsole console)
+    public static Command Create(ToolConsole console)
     {
         Option<string?> socket = StoreSocketOption.Create();
         var prefix = new Option<bool>("--prefix", "-p") { Description = "Print each key before its value: \"key: value\"." };

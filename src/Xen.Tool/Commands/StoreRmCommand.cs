@@ -7,7 +7,7 @@ namespace Xen.Tool.Commands;
 /// <summary><c>xen store rm [-t] key [...]</c>: xenstore-rm.</summary>
 internal static class StoreRmCommand
 {
-    public static Command Create(StoreConsole console)
+    public static Command Create(ToolConsole console)
     {
         Option<string?> socket = StoreSocketOption.Create();
         var tidy = new Option<bool>("--tidy", "-t") { Description = "Then remove each parent that is left with no value and no children, up to the root." };

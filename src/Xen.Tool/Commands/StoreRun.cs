@@ -10,9 +10,9 @@ namespace Xen.Tool.Commands;
 /// </summary>
 internal sealed class StoreRun
 {
-    private readonly StoreConsole _console;
+    private readonly ToolConsole _console;
 
-    public StoreRun(StoreConsole console, string commandName)
+    public StoreRun(ToolConsole console, string commandName)
     {
         _console = console;
         Program = "xen store " + commandName;
@@ -21,7 +21,7 @@ internal sealed class StoreRun
     /// <summary>The name messages start with.</summary>
     public string Program { get; }
 
-    public StoreConsole Console => _console;
+    public ToolConsole Console => _console;
 
     /// <summary>A message on standard error (<c>warnx</c>).</summary>
     public void Warn(string message) => _console.Error.WriteLine($"{Program}: {message}");

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using Xen.Blktap.Backend;
-using Xen.Blktap.Store;
+using Xen.Blktap.DeviceStore;
 using Xen.Store.Client;
 using Xen.Store.Server;
 

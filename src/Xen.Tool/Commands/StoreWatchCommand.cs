@@ -8,7 +8,7 @@ namespace Xen.Tool.Commands;
 /// <summary><c>xen store watch [-n NR] key [...]</c>: xenstore-watch.</summary>
 internal static class StoreWatchCommand
 {
-    public static Command Create(StoreConsole console)
+    public static Command Create(ToolConsole console)
     {
         Option<string?> socket = StoreSocketOption.Create();
         var number = new Option<string?>("--number", "-n")

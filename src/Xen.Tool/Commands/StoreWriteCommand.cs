@@ -8,7 +8,7 @@ namespace Xen.Tool.Commands;
 /// <summary><c>xen store write [-R] key value [...]</c>: xenstore-write.</summary>
 internal static class StoreWriteCommand
 {
-    public static Command Create(StoreConsole console)
+    public static Command Create(ToolConsole console)
     {
         Option<string?> socket = StoreSocketOption.Create();
         var raw = new Option<bool>("--raw", "-R") { Description = "Write each value's bytes as given, without unescaping." };

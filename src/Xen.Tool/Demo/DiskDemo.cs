@@ -2,7 +2,8 @@ using Xen.Blktap.Backend;
 using Xen.Blktap.Host;
 using Xen.Blktap.Lifecycle;
 using Xen.Blktap.Model;
-using Xen.Blktap.Store;
+using Xen.Blktap.DeviceStore;
+using Xen.Store.Xenbus;
 
 namespace Xen.Tool.Demo;
 

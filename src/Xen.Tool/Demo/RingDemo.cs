@@ -3,7 +3,7 @@ using System.Text;
 using Xen.Rings.Blkif;
 using Xen.Rings.Console;
 using Xen.Rings.Events;
-using Xen.Rings.Generic;
+using Xen.Rings.SharedRing;
 using Xen.Rings.Memory;
 using Xen.Store.Wire;
 

@@ -67,7 +67,7 @@ internal sealed class StoreDemo : IAsyncDisposable
         checks.Add("dom0's @introduceDomain watch fired", e.Path == XsPath.IntroduceDomain);
         output.WriteLine($"   domain {GuestDomain} introduced over a {SharedPage.PageSize}-byte xenstore ring page; dom0's watch saw {e.Path}");
 
-        Guest = XenStoreClient.Create(new XenstoreRingTransport(_guestPage.Memory, _guestChannel));
+        Guest = XenStoreClient.Create(new XenStoreRingTransport(_guestPage.Memory, _guestChannel));
         string name = await Guest.ReadStringAsync("name", cancellationToken).ConfigureAwait(false);
         checks.Add("the guest reads its name by a relative path", name == "demo-guest");
         await Guest.WriteAsync("data/greeting", "hello from the guest", cancellationToken).ConfigureAwait(false);

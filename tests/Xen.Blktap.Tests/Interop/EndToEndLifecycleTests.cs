@@ -2,10 +2,11 @@ using Xen.Blktap.Backend;
 using Xen.Blktap.Host;
 using Xen.Blktap.Lifecycle;
 using Xen.Blktap.Model;
-using Xen.Blktap.Store;
+using Xen.Blktap.DeviceStore;
 using Xen.Blktap.Tests.Support;
 using Xen.Interop.Tests.Peers;
 using Xen.Store.Client;
+using Xen.Store.Xenbus;
 
 namespace Xen.Blktap.Tests.Interop;
 

@@ -3,6 +3,7 @@ using Xen.Blktap.Host;
 using Xen.Blktap.Lifecycle;
 using Xen.Blktap.Model;
 using Xen.Blktap.Tests.Support;
+using Xen.Store.Xenbus;
 
 namespace Xen.Blktap.Tests.Lifecycle;
 

@@ -4,11 +4,12 @@ using Xen.Blktap.Backend;
 using Xen.Blktap.Host;
 using Xen.Blktap.Lifecycle;
 using Xen.Blktap.Model;
-using Xen.Blktap.Store;
+using Xen.Blktap.DeviceStore;
 using Xen.Blktap.Tests.Support;
 using Xen.Interop.Tests.Peers;
 using Xen.Store.Client;
 using Xen.Store.Server;
+using Xen.Store.Xenbus;
 
 namespace Xen.Blktap.Tests.Lifecycle;
 
@@ -90,7 +91,7 @@ public class LifecycleProperties
         // One daemon for every sequence: each ends with a clean teardown, which the property checks left nothing.
         await using XenstoredPeer peer = await XenstoredPeer.StartAsync(XenstoredKind.C);
         await using XenStoreClient client = await XenStoreClient.ConnectAsync(peer.SocketPath);
-        CheckAgainstXenstore(client, maxTest: 40);
+        CheckAgainstXenStore(client, maxTest: 40);
     }
 
     [Fact]
@@ -99,10 +100,10 @@ public class LifecycleProperties
         // In process, so no Interop category: the server's own transactions, watches and removals under the lifecycle.
         await using XenStoreServer server = await XenStoreServer.StartAsync();
         await using XenStoreClient client = XenStoreClient.Create(server.ConnectInProcess());
-        CheckAgainstXenstore(client, maxTest: 30, afterEach: () => Assert.True(server.CheckConsistency(), "the server's tree is inconsistent"));
+        CheckAgainstXenStore(client, maxTest: 30, afterEach: () => Assert.True(server.CheckConsistency(), "the server's tree is inconsistent"));
     }
 
-    private static void CheckAgainstXenstore(XenStoreClient client, int maxTest, Action? afterEach = null)
+    private static void CheckAgainstXenStore(XenStoreClient client, int maxTest, Action? afterEach = null)
     {
         var raw = new XenStoreDeviceStore(client);
         Prop.ForAll(Ops.ListOf().Where(l => l.Count is > 0 and < 15).ToArbitrary(), ops =>

@@ -1,4 +1,4 @@
-using Xen.Blktap.Store;
+using Xen.Blktap.DeviceStore;
 using Xen.Store;
 using Xen.Store.Wire;
 

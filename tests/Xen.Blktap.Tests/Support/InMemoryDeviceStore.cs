@@ -1,5 +1,5 @@
 using System.Threading.Channels;
-using Xen.Blktap.Store;
+using Xen.Blktap.DeviceStore;
 using Xen.Store.Wire;
 
 namespace Xen.Blktap.Tests.Support;

@@ -1,4 +1,4 @@
-using Xen.Blktap.Store;
+using Xen.Blktap.DeviceStore;
 
 namespace Xen.Blktap.Tests.Support;
 

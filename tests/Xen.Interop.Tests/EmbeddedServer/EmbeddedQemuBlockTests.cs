@@ -3,7 +3,7 @@ using Microsoft.Win32.SafeHandles;
 using Xen.Interop.Tests.Peers;
 using Xen.Rings.Blkif;
 using Xen.Rings.Events;
-using Xen.Rings.Generic;
+using Xen.Rings.SharedRing;
 using Xen.Rings.Memory;
 using Xen.Store;
 using Xen.Store.Client;
@@ -29,7 +29,7 @@ public class EmbeddedQemuBlockTests
     private const int VirtualDevice = 51712; // xvda
     private const uint RingRef = 8;
     private const uint EventChannel = 20;
-    private const uint XenstorePort = 7;
+    private const uint XenStorePort = 7;
     private const int DiskBytes = 1 << 20;
     private const int WrapDiskBytes = 4 << 20; // 32 regions of 256 sectors: one per ring slot
 
@@ -38,7 +38,7 @@ public class EmbeddedQemuBlockTests
     {
         byte[] initial = Pattern(DiskBytes, seed: 11);
         await using QemuDisk disk = await QemuDisk.ConnectAsync(initial);
-        XenStoreClient xs = disk.Xenstore;
+        XenStoreClient xs = disk.XenStore;
 
         // What the backend announced through our store before the frontend connected.
         Assert.Equal((DiskBytes / 512).ToString(CultureInfo.InvariantCulture), await xs.ReadStringAsync($"{disk.Backend}/sectors"));
@@ -379,7 +379,7 @@ public class EmbeddedQemuBlockTests
         public PeerDaemon Qemu => _qemu!;
 
         /// <summary>The guest's xenstore connection (over its ring).</summary>
-        public XenStoreClient Xenstore => _guest!.Client;
+        public XenStoreClient XenStore => _guest!.Client;
 
         public FrontRing<BlkifRequest, BlkifResponse> Ring => _ring!;
 
@@ -481,7 +481,7 @@ public class EmbeddedQemuBlockTests
                 await dom0.SetPermissionsAsync($"/local/domain/{DomainId}", [XsPermission.Parse($"n{DomainId}")]);
             }
 
-            _guest = await RingGuest.IntroduceAsync(_store, _domain, XenstorePort);
+            _guest = await RingGuest.IntroduceAsync(_store, _domain, XenStorePort);
             XenStoreClient xs = _guest.Client;
 
             // The backend announces itself through our store and waits for the frontend. QEMU sets the backend to

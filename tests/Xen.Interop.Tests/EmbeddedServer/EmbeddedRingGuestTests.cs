@@ -11,7 +11,7 @@ namespace Xen.Interop.Tests.EmbeddedServer;
 /// <summary>
 /// Guests of our embedded xenstored over their xenstore rings after INTRODUCE (the shim convention: page file
 /// <c>xs-ring-D</c>, kicks on <c>port-D-P</c>, notifications on <c>domD.evtchn</c>): a small C guest built from
-/// Xen's <c>xs_wire.h</c> alone, and our own <see cref="XenStoreClient"/> over <c>XenstoreRingTransport</c>. Each
+/// Xen's <c>xs_wire.h</c> alone, and our own <see cref="XenStoreClient"/> over <c>XenStoreRingTransport</c>. Each
 /// checks what a guest relies on: relative paths resolve under its home, dom0's private nodes answer EACCES, a
 /// watch reports a change dom0 makes (relative to the home, as the watch was), and the node quota answers ENOSPC.
 /// </summary>

@@ -98,8 +98,8 @@ public class OxenstoredRefereeTests(ITestOutputHelper output)
 
     private static async Task RunScriptAsync(string socketPath, string stateDirectory, List<string> log, CancellationToken token)
     {
-        await using RawXenstoreConnection a = await RawXenstoreConnection.ConnectAsync(socketPath, token);
-        await using RawXenstoreConnection b = await RawXenstoreConnection.ConnectAsync(socketPath, token);
+        await using RawXenStoreConnection a = await RawXenStoreConnection.ConnectAsync(socketPath, token);
+        await using RawXenStoreConnection b = await RawXenStoreConnection.ConnectAsync(socketPath, token);
         async Task Step(string name, Task<string> answer) => log.Add($"{name}: {await answer}");
 
         await Step("write /ref/a", a.CallAsync(XsMessageType.Write, 0, ["/ref/a"], "1"));

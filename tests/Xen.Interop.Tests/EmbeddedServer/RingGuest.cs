@@ -7,7 +7,7 @@ namespace Xen.Interop.Tests.EmbeddedServer;
 
 /// <summary>
 /// A guest domain's xenstore connection as a guest kernel has it: our <see cref="XenStoreClient"/> over
-/// <see cref="XenstoreRingTransport"/> on the page file <c>xs-ring-&lt;domid&gt;</c>, kicking and woken through the
+/// <see cref="XenStoreRingTransport"/> on the page file <c>xs-ring-&lt;domid&gt;</c>, kicking and woken through the
 /// shim's datagram sockets, after dom0 has sent INTRODUCE. Works with any server that follows the shim convention
 /// (our embedded one with a peer directory, C xenstored, oxenstored).
 /// </summary>
@@ -37,7 +37,7 @@ internal sealed class RingGuest : IAsyncDisposable
         try
         {
             await dom0.IntroduceAsync(domain.DomainId, 0, port);
-            var transport = new XenstoreRingTransport(page.Memory, domain.OpenChannel(port), ownsChannel: true);
+            var transport = new XenStoreRingTransport(page.Memory, domain.OpenChannel(port), ownsChannel: true);
             return new RingGuest(page, XenStoreClient.Create(transport));
         }
         catch

@@ -38,9 +38,9 @@ public class TransactionRefereeTests(ITestOutputHelper output)
 
     private static async Task RunScriptAsync(string socketPath, List<string> log, CancellationToken token)
     {
-        await using RawXenstoreConnection a = await RawXenstoreConnection.ConnectAsync(socketPath, token);
-        await using RawXenstoreConnection b = await RawXenstoreConnection.ConnectAsync(socketPath, token);
-        await using RawXenstoreConnection c = await RawXenstoreConnection.ConnectAsync(socketPath, token);
+        await using RawXenStoreConnection a = await RawXenStoreConnection.ConnectAsync(socketPath, token);
+        await using RawXenStoreConnection b = await RawXenStoreConnection.ConnectAsync(socketPath, token);
+        await using RawXenStoreConnection c = await RawXenStoreConnection.ConnectAsync(socketPath, token);
         async Task Step(string name, Task<string> answer) => log.Add($"{name}: {await answer}");
         async Task<uint> Start(string name)
         {
@@ -49,7 +49,7 @@ public class TransactionRefereeTests(ITestOutputHelper output)
             return uint.Parse(started["TransactionStart ".Length..].TrimEnd('|'), CultureInfo.InvariantCulture);
         }
 
-        Task<string> Write(RawXenstoreConnection conn, uint tx, string path, string value) => conn.CallAsync(XsMessageType.Write, tx, [path], value);
+        Task<string> Write(RawXenStoreConnection conn, uint tx, string path, string value) => conn.CallAsync(XsMessageType.Write, tx, [path], value);
         Task<string> Commit(uint tx) => a.CallAsync(XsMessageType.TransactionEnd, tx, ["T"]);
 
         await Step("setup", Write(a, 0, "/t/base", "0"));

@@ -11,7 +11,7 @@ namespace Xen.Interop.Tests.Scenarios;
 /// library: dom0 creates the guest's home and sends INTRODUCE (<see cref="XenStoreClient.IntroduceAsync"/>), then
 /// the guest maps the page the daemon mapped (<c>xs-ring-&lt;domid&gt;</c>), binds its event channel
 /// (<see cref="ShimEventChannels.BindGuest"/>) and runs a <see cref="XenStoreClient"/> over
-/// <see cref="XenstoreRingTransport"/>.
+/// <see cref="XenStoreRingTransport"/>.
 /// </summary>
 public sealed class RingGuest : IAsyncDisposable
 {
@@ -65,7 +65,7 @@ public sealed class RingGuest : IAsyncDisposable
 
             // The daemon maps the page through the shim on INTRODUCE, which creates the zeroed page file.
             page = SharedPage.MapFile(Path.Combine(stateDirectory, $"xs-ring-{domainId}"));
-            var transport = new XenstoreRingTransport(page.Memory, domain.OpenChannel(port), ownsChannel: true);
+            var transport = new XenStoreRingTransport(page.Memory, domain.OpenChannel(port), ownsChannel: true);
             return new RingGuest(domainId, port, domain, page, XenStoreClient.Create(transport));
         }
         catch

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using Xen.Rings.Blkif;
-using Xen.Rings.Generic;
+using Xen.Rings.SharedRing;
 using Xen.Rings.Memory;
 
 namespace Xen.Rings.Tests.Native;

@@ -1,8 +1,8 @@
 using System.Runtime.CompilerServices;
 using Xen.Rings.Blkif;
 using Xen.Rings.Console;
-using Xen.Rings.Generic;
-using Xen.Rings.Xenstore;
+using Xen.Rings.SharedRing;
+using Xen.Rings.XenStore;
 
 namespace Xen.Rings.Tests.Native;
 
@@ -29,7 +29,7 @@ public sealed class NativeLayoutTests(RingLayoutFixture c) : IClassFixture<RingL
         {
             var rows = new TheoryData<string, long>();
             AddConsole(rows);
-            AddXenstore(rows);
+            AddXenStore(rows);
             AddSharedRing(rows);
             AddBlkifNative(rows);
             AddBlkifX86_32(rows);
@@ -58,9 +58,9 @@ public sealed class NativeLayoutTests(RingLayoutFixture c) : IClassFixture<RingL
         { "sizeof(xencons_interface.connection)", sizeof(byte), 1 },
         { "XENCONSOLE_CONNECTED", ConsoleLayout.Connected, 0 },
         { "XENCONSOLE_DISCONNECTED", ConsoleLayout.Disconnected, 1 },
-        { "xenstore_domain_interface.evtchn_port", XenstoreRingLayout.EvtchnPortOffset, 2076 },
-        { "XENSTORE_SERVER_FEATURE_WATCHDEPTH", (long)XenstoreServerFeatures.WatchDepth, 4 },
-        { "XENSTORE_SERVER_FEATURE_DOMID_ANY", (long)XenstoreServerFeatures.DomidAny, 8 },
+        { "xenstore_domain_interface.evtchn_port", XenStoreRingLayout.EvtchnPortOffset, 2076 },
+        { "XENSTORE_SERVER_FEATURE_WATCHDEPTH", (long)XenStoreServerFeatures.WatchDepth, 4 },
+        { "XENSTORE_SERVER_FEATURE_DOMID_ANY", (long)XenStoreServerFeatures.DomidAny, 8 },
     };
 
     [Theory]
@@ -94,8 +94,8 @@ public sealed class NativeLayoutTests(RingLayoutFixture c) : IClassFixture<RingL
     public void Xenstore_evtchn_port_is_appended_right_after_error_and_ends_the_interface()
     {
         long endOfError = c.Number("xenstore_domain_interface.error") + c.Number("sizeof(xenstore_domain_interface.error)");
-        Assert.Equal(XenstoreRingLayout.EvtchnPortOffset, endOfError);
-        Assert.Equal(XenstoreRingLayout.EvtchnPortOffset + sizeof(uint), XenstoreRingLayout.InterfaceSize);
+        Assert.Equal(XenStoreRingLayout.EvtchnPortOffset, endOfError);
+        Assert.Equal(XenStoreRingLayout.EvtchnPortOffset + sizeof(uint), XenStoreRingLayout.InterfaceSize);
     }
 
     [Fact]
@@ -127,37 +127,37 @@ public sealed class NativeLayoutTests(RingLayoutFixture c) : IClassFixture<RingL
         rows.Add("sizeof(xencons_interface)", ConsoleLayout.InterfaceSizeWithoutConnection);
     }
 
-    private static void AddXenstore(TheoryData<string, long> rows)
+    private static void AddXenStore(TheoryData<string, long> rows)
     {
-        rows.Add("xenstore_domain_interface.req", XenstoreRingLayout.RequestOffset);
-        rows.Add("sizeof(xenstore_domain_interface.req)", XenstoreRingLayout.RingSize);
-        rows.Add("xenstore_domain_interface.rsp", XenstoreRingLayout.ResponseOffset);
-        rows.Add("sizeof(xenstore_domain_interface.rsp)", XenstoreRingLayout.RingSize);
-        rows.Add("xenstore_domain_interface.req_cons", XenstoreRingLayout.ReqConsOffset);
+        rows.Add("xenstore_domain_interface.req", XenStoreRingLayout.RequestOffset);
+        rows.Add("sizeof(xenstore_domain_interface.req)", XenStoreRingLayout.RingSize);
+        rows.Add("xenstore_domain_interface.rsp", XenStoreRingLayout.ResponseOffset);
+        rows.Add("sizeof(xenstore_domain_interface.rsp)", XenStoreRingLayout.RingSize);
+        rows.Add("xenstore_domain_interface.req_cons", XenStoreRingLayout.ReqConsOffset);
         rows.Add("sizeof(xenstore_domain_interface.req_cons)", sizeof(uint));
-        rows.Add("xenstore_domain_interface.req_prod", XenstoreRingLayout.ReqProdOffset);
+        rows.Add("xenstore_domain_interface.req_prod", XenStoreRingLayout.ReqProdOffset);
         rows.Add("sizeof(xenstore_domain_interface.req_prod)", sizeof(uint));
-        rows.Add("xenstore_domain_interface.rsp_cons", XenstoreRingLayout.RspConsOffset);
+        rows.Add("xenstore_domain_interface.rsp_cons", XenStoreRingLayout.RspConsOffset);
         rows.Add("sizeof(xenstore_domain_interface.rsp_cons)", sizeof(uint));
-        rows.Add("xenstore_domain_interface.rsp_prod", XenstoreRingLayout.RspProdOffset);
+        rows.Add("xenstore_domain_interface.rsp_prod", XenStoreRingLayout.RspProdOffset);
         rows.Add("sizeof(xenstore_domain_interface.rsp_prod)", sizeof(uint));
-        rows.Add("xenstore_domain_interface.server_features", XenstoreRingLayout.ServerFeaturesOffset);
-        rows.Add("sizeof(xenstore_domain_interface.server_features)", Unsafe.SizeOf<XenstoreServerFeatures>());
-        rows.Add("xenstore_domain_interface.connection", XenstoreRingLayout.ConnectionOffset);
-        rows.Add("sizeof(xenstore_domain_interface.connection)", Unsafe.SizeOf<XenstoreConnectionState>());
-        rows.Add("xenstore_domain_interface.error", XenstoreRingLayout.ErrorOffset);
-        rows.Add("sizeof(xenstore_domain_interface.error)", Unsafe.SizeOf<XenstoreRingError>());
+        rows.Add("xenstore_domain_interface.server_features", XenStoreRingLayout.ServerFeaturesOffset);
+        rows.Add("sizeof(xenstore_domain_interface.server_features)", Unsafe.SizeOf<XenStoreServerFeatures>());
+        rows.Add("xenstore_domain_interface.connection", XenStoreRingLayout.ConnectionOffset);
+        rows.Add("sizeof(xenstore_domain_interface.connection)", Unsafe.SizeOf<XenStoreConnectionState>());
+        rows.Add("xenstore_domain_interface.error", XenStoreRingLayout.ErrorOffset);
+        rows.Add("sizeof(xenstore_domain_interface.error)", Unsafe.SizeOf<XenStoreRingError>());
         // The size of the structure before Xen 4.21 appended evtchn_port (what the installed 4.17 headers declare).
-        rows.Add("sizeof(xenstore_domain_interface)", XenstoreRingLayout.EvtchnPortOffset);
-        rows.Add("XENSTORE_RING_SIZE", XenstoreRingLayout.RingSize);
-        rows.Add("XENSTORE_SERVER_FEATURE_RECONNECTION", (long)XenstoreServerFeatures.Reconnection);
-        rows.Add("XENSTORE_SERVER_FEATURE_ERROR", (long)XenstoreServerFeatures.Error);
-        rows.Add("XENSTORE_CONNECTED", (long)XenstoreConnectionState.Connected);
-        rows.Add("XENSTORE_RECONNECT", (long)XenstoreConnectionState.Reconnect);
-        rows.Add("XENSTORE_ERROR_NONE", (long)XenstoreRingError.None);
-        rows.Add("XENSTORE_ERROR_COMM", (long)XenstoreRingError.Communication);
-        rows.Add("XENSTORE_ERROR_RINGIDX", (long)XenstoreRingError.RingIndex);
-        rows.Add("XENSTORE_ERROR_PROTO", (long)XenstoreRingError.Protocol);
+        rows.Add("sizeof(xenstore_domain_interface)", XenStoreRingLayout.EvtchnPortOffset);
+        rows.Add("XENSTORE_RING_SIZE", XenStoreRingLayout.RingSize);
+        rows.Add("XENSTORE_SERVER_FEATURE_RECONNECTION", (long)XenStoreServerFeatures.Reconnection);
+        rows.Add("XENSTORE_SERVER_FEATURE_ERROR", (long)XenStoreServerFeatures.Error);
+        rows.Add("XENSTORE_CONNECTED", (long)XenStoreConnectionState.Connected);
+        rows.Add("XENSTORE_RECONNECT", (long)XenStoreConnectionState.Reconnect);
+        rows.Add("XENSTORE_ERROR_NONE", (long)XenStoreRingError.None);
+        rows.Add("XENSTORE_ERROR_COMM", (long)XenStoreRingError.Communication);
+        rows.Add("XENSTORE_ERROR_RINGIDX", (long)XenStoreRingError.RingIndex);
+        rows.Add("XENSTORE_ERROR_PROTO", (long)XenStoreRingError.Protocol);
     }
 
     private static void AddSharedRing(TheoryData<string, long> rows)

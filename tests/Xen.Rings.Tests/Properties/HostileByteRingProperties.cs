@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 using FsCheck;
 using FsCheck.Fluent;
 using Xen.Rings.Console;
-using Xen.Rings.Xenstore;
+using Xen.Rings.XenStore;
 
 namespace Xen.Rings.Tests.Properties;
 
@@ -12,8 +12,8 @@ internal enum PageSide
 {
     ConsoleFrontend,
     ConsoleBackend,
-    XenstoreGuest,
-    XenstoreServer,
+    XenStoreGuest,
+    XenStoreServer,
 }
 
 internal enum ByteRingCall
@@ -40,15 +40,15 @@ internal sealed record RingGeometry(string Name, int DataOffset, int Size, int C
 {
     public static readonly RingGeometry ConsoleIn = new("in", ConsoleLayout.InOffset, ConsoleLayout.InSize, ConsoleLayout.InConsOffset, ConsoleLayout.InProdOffset);
     public static readonly RingGeometry ConsoleOut = new("out", ConsoleLayout.OutOffset, ConsoleLayout.OutSize, ConsoleLayout.OutConsOffset, ConsoleLayout.OutProdOffset);
-    public static readonly RingGeometry XenstoreReq = new("req", XenstoreRingLayout.RequestOffset, XenstoreRingLayout.RingSize, XenstoreRingLayout.ReqConsOffset, XenstoreRingLayout.ReqProdOffset);
-    public static readonly RingGeometry XenstoreRsp = new("rsp", XenstoreRingLayout.ResponseOffset, XenstoreRingLayout.RingSize, XenstoreRingLayout.RspConsOffset, XenstoreRingLayout.RspProdOffset);
+    public static readonly RingGeometry XenStoreReq = new("req", XenStoreRingLayout.RequestOffset, XenStoreRingLayout.RingSize, XenStoreRingLayout.ReqConsOffset, XenStoreRingLayout.ReqProdOffset);
+    public static readonly RingGeometry XenStoreRsp = new("rsp", XenStoreRingLayout.ResponseOffset, XenStoreRingLayout.RingSize, XenStoreRingLayout.RspConsOffset, XenStoreRingLayout.RspProdOffset);
 
     public static RingGeometry Of(PageSide side, bool consumer) => (side, consumer) switch
     {
         (PageSide.ConsoleFrontend, true) or (PageSide.ConsoleBackend, false) => ConsoleIn,
         (PageSide.ConsoleFrontend, false) or (PageSide.ConsoleBackend, true) => ConsoleOut,
-        (PageSide.XenstoreGuest, true) or (PageSide.XenstoreServer, false) => XenstoreRsp,
-        _ => XenstoreReq,
+        (PageSide.XenStoreGuest, true) or (PageSide.XenStoreServer, false) => XenStoreRsp,
+        _ => XenStoreReq,
     };
 }
 
@@ -179,9 +179,9 @@ public class HostileByteRingProperties
             Expect.Equal(c.Cons, corrupted.Consumer, "RingCorruptedException.Consumer");
             Expect.Equal(c.Prod, corrupted.Producer, "RingCorruptedException.Producer");
             Expect.Equal((uint)ring.Size, corrupted.Capacity, "RingCorruptedException.Capacity");
-            if (c.Side == PageSide.XenstoreServer && c.Call is ByteRingCall.SideRead or ByteRingCall.SideWrite)
+            if (c.Side == PageSide.XenStoreServer && c.Call is ByteRingCall.SideRead or ByteRingCall.SideWrite)
             {
-                BinaryPrimitives.WriteUInt32LittleEndian(expected.AsSpan(Guard + XenstoreRingLayout.ErrorOffset), (uint)XenstoreRingError.RingIndex);
+                BinaryPrimitives.WriteUInt32LittleEndian(expected.AsSpan(Guard + XenStoreRingLayout.ErrorOffset), (uint)XenStoreRingError.RingIndex);
             }
 
             Expect.True(seen.Destination is null || seen.Destination.AsSpan().IndexOfAnyExcept(Untouched) < 0, "a corrupted read copied bytes out");
@@ -449,25 +449,25 @@ public class HostileByteRingProperties
         (PageSide.ConsoleFrontend, false) => new ConsoleFrontend(page).Output,
         (PageSide.ConsoleBackend, true) => new ConsoleBackend(page).Output,
         (PageSide.ConsoleBackend, false) => new ConsoleBackend(page).Input,
-        (PageSide.XenstoreGuest, true) => new XenstoreGuestRing(page).Responses,
-        (PageSide.XenstoreGuest, false) => new XenstoreGuestRing(page).Requests,
-        (PageSide.XenstoreServer, true) => new XenstoreServerRing(page).Requests,
-        _ => new XenstoreServerRing(page).Responses,
+        (PageSide.XenStoreGuest, true) => new XenStoreGuestRing(page).Responses,
+        (PageSide.XenStoreGuest, false) => new XenStoreGuestRing(page).Requests,
+        (PageSide.XenStoreServer, true) => new XenStoreServerRing(page).Requests,
+        _ => new XenStoreServerRing(page).Responses,
     };
 
     private static int SideRead(PageSide side, Span<byte> page, Span<byte> destination) => side switch
     {
         PageSide.ConsoleFrontend => new ConsoleFrontend(page).Read(destination),
         PageSide.ConsoleBackend => new ConsoleBackend(page).Read(destination),
-        PageSide.XenstoreGuest => new XenstoreGuestRing(page).Read(destination),
-        _ => new XenstoreServerRing(page).Read(destination),
+        PageSide.XenStoreGuest => new XenStoreGuestRing(page).Read(destination),
+        _ => new XenStoreServerRing(page).Read(destination),
     };
 
     private static int SideWrite(PageSide side, Span<byte> page, ReadOnlySpan<byte> source) => side switch
     {
         PageSide.ConsoleFrontend => new ConsoleFrontend(page).Write(source),
         PageSide.ConsoleBackend => new ConsoleBackend(page).Write(source),
-        PageSide.XenstoreGuest => new XenstoreGuestRing(page).Write(source),
-        _ => new XenstoreServerRing(page).Write(source),
+        PageSide.XenStoreGuest => new XenStoreGuestRing(page).Write(source),
+        _ => new XenStoreServerRing(page).Write(source),
     };
 }

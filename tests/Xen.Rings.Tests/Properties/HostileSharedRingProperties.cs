@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using FsCheck;
 using FsCheck.Fluent;
 using Xen.Rings.Blkif;
-using Xen.Rings.Generic;
+using Xen.Rings.SharedRing;
 
 namespace Xen.Rings.Tests.Properties;
 

@@ -1,6 +1,6 @@
 using FsCheck;
 using FsCheck.Fluent;
-using Xen.Rings.Generic;
+using Xen.Rings.SharedRing;
 
 namespace Xen.Rings.Tests.Properties;
 

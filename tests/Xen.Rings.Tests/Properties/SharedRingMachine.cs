@@ -5,7 +5,7 @@ using FsCheck;
 using FsCheck.Experimental;
 using FsCheck.Fluent;
 using Xen.Rings.Blkif;
-using Xen.Rings.Generic;
+using Xen.Rings.SharedRing;
 
 namespace Xen.Rings.Tests.Properties;
 

@@ -1,6 +1,6 @@
 using Xen.Rings.Events;
 using Xen.Rings.Memory;
-using Xen.Rings.Xenstore;
+using Xen.Rings.XenStore;
 using Xen.Store.Client;
 using Xen.Store.Tests.Server;
 using Xen.Store.Transports;
@@ -10,7 +10,7 @@ namespace Xen.Store.Tests.Client;
 
 /// <summary>
 /// A guest's client over its xenstore ring survives the server breaking the ring off (the <c>error</c> field): with
-/// <see cref="XenstoreRingTransport.Reconnector"/> as its reconnect factory it runs the reconnection handshake on the
+/// <see cref="XenStoreRingTransport.Reconnector"/> as its reconnect factory it runs the reconnection handshake on the
 /// same page, registers its watches again (each stream told of the gap), and carries on; what the server dropped with
 /// the old connection (a transaction) fails clearly.
 /// </summary>
@@ -29,8 +29,8 @@ public sealed class RingReconnectTests
         h.Server.AttachDomainRing(7, page.Memory, back, ownsChannel: true);
 
         await using XenStoreClient guest = XenStoreClient.Create(
-            new XenstoreRingTransport(page.Memory, guestChannel),
-            new XenStoreClientOptions { Reconnect = XenstoreRingTransport.Reconnector(page.Memory, guestChannel), ReconnectDelay = TimeSpan.FromMilliseconds(1) });
+            new XenStoreRingTransport(page.Memory, guestChannel),
+            new XenStoreClientOptions { Reconnect = XenStoreRingTransport.Reconnector(page.Memory, guestChannel), ReconnectDelay = TimeSpan.FromMilliseconds(1) });
         await guest.WriteAsync("data/before", "1");
         await using XenStoreWatch watch = await guest.WatchAsync("data", "d");
         Assert.Equal("data", (await watch.NextAsync()).Path); // a relative watch gets relative paths
@@ -39,12 +39,12 @@ public sealed class RingReconnectTests
         // Something breaks the guest's half of the ring: a header the server must refuse (over 4096 bytes).
         byte[] header = new byte[XsHeader.HeaderLength];
         new XsHeader(XsMessageType.Write, 99, 0, 100_000).Write(header);
-        new XenstoreGuestRing(page.GetSpan()).Write(header);
+        new XenStoreGuestRing(page.GetSpan()).Write(header);
         guestChannel.Notify();
 
         XenStoreWatchEvent gap = await watch.NextAsync();
         Assert.True(gap.EventsWereDropped, "the watch stream must say events may have been lost");
-        Assert.Equal(XenstoreRingError.None, new XenstoreGuestRing(page.GetSpan()).Error);
+        Assert.Equal(XenStoreRingError.None, new XenStoreGuestRing(page.GetSpan()).Error);
 
         await guest.WriteAsync("data/after", "2");
         Assert.Equal("2", await dom0.ReadStringAsync("/local/domain/7/data/after"));
@@ -67,9 +67,9 @@ public sealed class RingReconnectTests
         var (back, front) = InProcessEventChannel.CreatePair();
         using InProcessEventChannel guestChannel = front;
         using InProcessEventChannel server = back;
-        new XenstoreServerRing(page.GetSpan()).ServerFeatures = 0; // e.g. C xenstored 4.17
-        Func<CancellationToken, ValueTask<IXenStoreTransport>> reconnect = XenstoreRingTransport.Reconnector(page.Memory, guestChannel);
+        new XenStoreServerRing(page.GetSpan()).ServerFeatures = 0; // e.g. C xenstored 4.17
+        Func<CancellationToken, ValueTask<IXenStoreTransport>> reconnect = XenStoreRingTransport.Reconnector(page.Memory, guestChannel);
         await Assert.ThrowsAsync<InvalidOperationException>(() => reconnect(CancellationToken.None).AsTask());
-        Assert.Throws<ArgumentException>(() => XenstoreRingTransport.Reconnector(new byte[100], guestChannel));
+        Assert.Throws<ArgumentException>(() => XenStoreRingTransport.Reconnector(new byte[100], guestChannel));
     }
 }

@@ -84,7 +84,7 @@ public class DomainReleaseTests
         using SharedPage page = SharedPage.Allocate();
         var (back, front) = InProcessEventChannel.CreatePair();
         h.Server.AttachDomainRing(9, page.Memory, back, ownsChannel: true);
-        await using XenStoreClient guest = XenStoreClient.Create(new XenstoreRingTransport(page.Memory, front, ownsChannel: true));
+        await using XenStoreClient guest = XenStoreClient.Create(new XenStoreRingTransport(page.Memory, front, ownsChannel: true));
         await dom0.IntroduceAsync(4, 0, 1);
         await dom0.MkdirAsync("/local/domain/9");
         await dom0.SetPermissionsAsync("/local/domain/9", [XsPermission.Parse("n9")]);
@@ -123,7 +123,7 @@ public class DomainReleaseTests
             await dom0.IntroduceAsync(5, 0, 7);
             await dom0.IntroduceAsync(6, 0, 7);
             using SharedPage page6 = SharedPage.MapFile(Path.Combine(dir, "xs-ring-6"));
-            await using XenStoreClient guest6 = XenStoreClient.Create(new XenstoreRingTransport(page6.Memory, domain6.OpenChannel(7), ownsChannel: true));
+            await using XenStoreClient guest6 = XenStoreClient.Create(new XenStoreRingTransport(page6.Memory, domain6.OpenChannel(7), ownsChannel: true));
             Assert.Equal("/local/domain/6", await guest6.GetDomainPathAsync(6));
 
             // A VIRQ with nobody dead changes nothing; then domain 6 dies.

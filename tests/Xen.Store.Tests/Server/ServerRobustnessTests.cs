@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using Xen.Rings.Events;
 using Xen.Rings.Memory;
-using Xen.Rings.Xenstore;
+using Xen.Rings.XenStore;
 using Xen.Store.Client;
 using Xen.Store.Server;
 using Xen.Store.Transports;
@@ -165,7 +165,7 @@ public class ServerRobustnessTests
         var page = SharedPage.Allocate();
         var (back, front) = InProcessEventChannel.CreatePair();
         h.Server.AttachDomainRing(domid, page.Memory, back, ownsChannel: true);
-        return (XenStoreClient.Create(new XenstoreRingTransport(page.Memory, front, ownsChannel: true)), page);
+        return (XenStoreClient.Create(new XenStoreRingTransport(page.Memory, front, ownsChannel: true)), page);
     }
 
     [Fact]
@@ -184,7 +184,7 @@ public class ServerRobustnessTests
             {
                 Assert.Equal(XsPath.IntroduceDomain, (await intro.NextAsync()).Path);
                 Assert.True(await dom0.IsDomainIntroducedAsync(5));
-                Assert.Equal(XenstoreServerFeatures.Reconnection | XenstoreServerFeatures.Error, new XenstoreServerRing(page.GetSpan()).ServerFeatures);
+                Assert.Equal(XenStoreServerFeatures.Reconnection | XenStoreServerFeatures.Error, new XenStoreServerRing(page.GetSpan()).ServerFeatures);
                 await guest.WriteAsync("data/x", "hello");
                 Assert.Equal("hello", await dom0.ReadStringAsync("/local/domain/5/data/x"));
                 Assert.Equal([XsPermission.Parse("n5")], await dom0.GetPermissionsAsync("/local/domain/5/data/x"));
@@ -220,17 +220,17 @@ public class ServerRobustnessTests
 
         byte[] header = new byte[XsHeader.HeaderLength];
         new XsHeader(XsMessageType.Write, 1, 0, 100_000).Write(header);
-        new XenstoreGuestRing(page.GetSpan()).Write(header);
+        new XenStoreGuestRing(page.GetSpan()).Write(header);
         front.Notify();
-        while (new XenstoreGuestRing(page.GetSpan()).Error == XenstoreRingError.None)
+        while (new XenStoreGuestRing(page.GetSpan()).Error == XenStoreRingError.None)
         {
             await front.WaitAsync(ServerHarness.Guard);
         }
 
-        Assert.Equal(XenstoreRingError.Protocol, new XenstoreGuestRing(page.GetSpan()).Error);
+        Assert.Equal(XenStoreRingError.Protocol, new XenStoreGuestRing(page.GetSpan()).Error);
         Assert.Equal("still here", await dom0.ReadStringAsync("/ok"));
 
-        var transport = new XenstoreRingTransport(page.Memory, front, ownsChannel: true);
+        var transport = new XenStoreRingTransport(page.Memory, front, ownsChannel: true);
         await transport.ReconnectAsync(ServerHarness.Guard);
         await using var guest = XenStoreClient.Create(transport);
         Assert.Equal("/local/domain/7", await guest.GetDomainPathAsync(7));
@@ -244,14 +244,14 @@ public class ServerRobustnessTests
         using var page = SharedPage.Allocate();
         var (back, front) = InProcessEventChannel.CreatePair();
         h.Server.AttachDomainRing(8, page.Memory, back, ownsChannel: true);
-        BinaryPrimitives.WriteUInt32LittleEndian(page.GetSpan()[XenstoreRingLayout.ReqProdOffset..], 5000); // prod - cons > 1024
+        BinaryPrimitives.WriteUInt32LittleEndian(page.GetSpan()[XenStoreRingLayout.ReqProdOffset..], 5000); // prod - cons > 1024
         front.Notify();
-        while (new XenstoreGuestRing(page.GetSpan()).Error == XenstoreRingError.None)
+        while (new XenStoreGuestRing(page.GetSpan()).Error == XenStoreRingError.None)
         {
             await front.WaitAsync(ServerHarness.Guard);
         }
 
-        Assert.Equal(XenstoreRingError.RingIndex, new XenstoreGuestRing(page.GetSpan()).Error);
+        Assert.Equal(XenStoreRingError.RingIndex, new XenStoreGuestRing(page.GetSpan()).Error);
         front.Dispose();
     }
 

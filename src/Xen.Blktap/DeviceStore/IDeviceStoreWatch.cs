@@ -1,4 +1,4 @@
-namespace Xen.Blktap.Store;
+namespace Xen.Blktap.DeviceStore;
 
 /// <summary>A watch: something at or below its path may have changed since the last event. Dispose to remove it.</summary>
 public interface IDeviceStoreWatch : IAsyncDisposable

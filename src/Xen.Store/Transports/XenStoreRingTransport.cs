@@ -1,5 +1,5 @@
 using Xen.Rings.Events;
-using Xen.Rings.Xenstore;
+using Xen.Rings.XenStore;
 
 namespace Xen.Store.Transports;
 
@@ -13,7 +13,7 @@ namespace Xen.Store.Transports;
 /// <see cref="ShimEventChannels.BindGuest"/> after dom0 has sent INTRODUCE. A ring the server corrupts, or whose
 /// <c>error</c> field the server sets, fails the connection with <see cref="IOException"/>.
 /// </remarks>
-public sealed class XenstoreRingTransport : IXenStoreTransport
+public sealed class XenStoreRingTransport : IXenStoreTransport
 {
     private const int ReaderSignal = 0;
     private const int WriterSignal = 1;
@@ -28,10 +28,10 @@ public sealed class XenstoreRingTransport : IXenStoreTransport
     /// <param name="channel">The xenstore event channel.</param>
     /// <param name="ownsChannel">Whether disposing the transport disposes the channel.</param>
     /// <exception cref="ArgumentException">The page is too small.</exception>
-    public XenstoreRingTransport(Memory<byte> page, IEventChannel channel, bool ownsChannel = false)
+    public XenStoreRingTransport(Memory<byte> page, IEventChannel channel, bool ownsChannel = false)
     {
         ArgumentNullException.ThrowIfNull(channel);
-        _ = new XenstoreGuestRing(page.Span); // validates the size
+        _ = new XenStoreGuestRing(page.Span); // validates the size
         _page = page;
         _channel = channel;
         _ownsChannel = ownsChannel;
@@ -49,9 +49,9 @@ public sealed class XenstoreRingTransport : IXenStoreTransport
     /// <exception cref="InvalidOperationException">The server does not offer reconnection.</exception>
     public async ValueTask ReconnectAsync(CancellationToken cancellationToken = default)
     {
-        new XenstoreGuestRing(_page.Span).RequestReconnect();
+        new XenStoreGuestRing(_page.Span).RequestReconnect();
         _channel.Notify();
-        while (!new XenstoreGuestRing(_page.Span).IsReconnectComplete)
+        while (!new XenStoreGuestRing(_page.Span).IsReconnectComplete)
         {
             await _pump.WaitAsync(ReaderSignal, cancellationToken).ConfigureAwait(false);
         }
@@ -69,10 +69,10 @@ public sealed class XenstoreRingTransport : IXenStoreTransport
     public static Func<CancellationToken, ValueTask<IXenStoreTransport>> Reconnector(Memory<byte> page, IEventChannel channel)
     {
         ArgumentNullException.ThrowIfNull(channel);
-        _ = new XenstoreGuestRing(page.Span); // validates the size
+        _ = new XenStoreGuestRing(page.Span); // validates the size
         return async cancellationToken =>
         {
-            var transport = new XenstoreRingTransport(page, channel, ownsChannel: false);
+            var transport = new XenStoreRingTransport(page, channel, ownsChannel: false);
             try
             {
                 await transport.ReconnectAsync(cancellationToken).ConfigureAwait(false);
@@ -158,10 +158,10 @@ public sealed class XenstoreRingTransport : IXenStoreTransport
         return ValueTask.CompletedTask;
     }
 
-    private XenstoreGuestRing CheckedRing()
+    private XenStoreGuestRing CheckedRing()
     {
-        var ring = new XenstoreGuestRing(_page.Span);
-        if (ring.Error != XenstoreRingError.None)
+        var ring = new XenStoreGuestRing(_page.Span);
+        if (ring.Error != XenStoreRingError.None)
         {
             throw new IOException($"xenstore ring: the server reported error {ring.Error}.");
         }

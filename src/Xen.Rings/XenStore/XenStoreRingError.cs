@@ -1,7 +1,7 @@
-namespace Xen.Rings.Xenstore;
+namespace Xen.Rings.XenStore;
 
 /// <summary>The <c>error</c> field of the xenstore page (<c>XENSTORE_ERROR_*</c>), set by the server.</summary>
-public enum XenstoreRingError : uint
+public enum XenStoreRingError : uint
 {
     /// <summary><c>XENSTORE_ERROR_NONE</c>.</summary>
     None = 0,

@@ -1,6 +1,6 @@
 using Xen.Store.Wire;
 
-namespace Xen.Blktap.Store;
+namespace Xen.Blktap.DeviceStore;
 
 /// <summary>
 /// The xenstore node operations the device lifecycle needs, outside or inside a transaction. Paths are absolute.

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace Xen.Rings.Generic;
+namespace Xen.Rings.SharedRing;
 
 /// <summary>
 /// The front end of a <c>ring.h</c> request/response ring (<c>struct *_front_ring</c>): it produces requests

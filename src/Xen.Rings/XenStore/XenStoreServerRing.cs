@@ -1,4 +1,4 @@
-namespace Xen.Rings.Xenstore;
+namespace Xen.Rings.XenStore;
 
 /// <summary>
 /// xenstored's view of a guest's xenstore page: it reads requests from <c>req[]</c>, writes replies and
@@ -7,56 +7,56 @@ namespace Xen.Rings.Xenstore;
 /// </summary>
 /// <remarks>
 /// When a read or write finds the guest's indices inconsistent, the view sets <c>error</c> to
-/// <see cref="XenstoreRingError.RingIndex"/> (as <c>XENSTORE_SERVER_FEATURE_ERROR</c> describes) before
+/// <see cref="XenStoreRingError.RingIndex"/> (as <c>XENSTORE_SERVER_FEATURE_ERROR</c> describes) before
 /// throwing <see cref="RingCorruptedException"/>; the server should then stop serving the ring.
 /// </remarks>
-public readonly ref struct XenstoreServerRing
+public readonly ref struct XenStoreServerRing
 {
     private readonly Span<byte> _page;
 
     /// <summary>Creates the view over a xenstore page.</summary>
     /// <param name="page">The page (at least 2080 bytes; normally 4096).</param>
     /// <exception cref="ArgumentException">The page is too small.</exception>
-    public XenstoreServerRing(Span<byte> page)
+    public XenStoreServerRing(Span<byte> page)
     {
-        XenstoreRingLayout.CheckPage(page.Length, nameof(page));
+        XenStoreRingLayout.CheckPage(page.Length, nameof(page));
         _page = page;
     }
 
     /// <summary>The <c>req[]</c> ring (the server consumes). Its methods do not set <c>error</c>; <see cref="Read"/> does.</summary>
-    public ByteRing Requests => new(_page, XenstoreRingLayout.RequestOffset, XenstoreRingLayout.RingSize,
-        XenstoreRingLayout.ReqConsOffset, XenstoreRingLayout.ReqProdOffset, "req");
+    public ByteRing Requests => new(_page, XenStoreRingLayout.RequestOffset, XenStoreRingLayout.RingSize,
+        XenStoreRingLayout.ReqConsOffset, XenStoreRingLayout.ReqProdOffset, "req");
 
     /// <summary>The <c>rsp[]</c> ring (the server produces). Its methods do not set <c>error</c>; <see cref="Write"/> does.</summary>
-    public ByteRing Responses => new(_page, XenstoreRingLayout.ResponseOffset, XenstoreRingLayout.RingSize,
-        XenstoreRingLayout.RspConsOffset, XenstoreRingLayout.RspProdOffset, "rsp");
+    public ByteRing Responses => new(_page, XenStoreRingLayout.ResponseOffset, XenStoreRingLayout.RingSize,
+        XenStoreRingLayout.RspConsOffset, XenStoreRingLayout.RspProdOffset, "rsp");
 
     /// <summary>The <c>server_features</c> field.</summary>
-    public XenstoreServerFeatures ServerFeatures
+    public XenStoreServerFeatures ServerFeatures
     {
-        get => (XenstoreServerFeatures)Volatile.Read(ref Field(XenstoreRingLayout.ServerFeaturesOffset));
-        set => Volatile.Write(ref Field(XenstoreRingLayout.ServerFeaturesOffset), (uint)value);
+        get => (XenStoreServerFeatures)Volatile.Read(ref Field(XenStoreRingLayout.ServerFeaturesOffset));
+        set => Volatile.Write(ref Field(XenStoreRingLayout.ServerFeaturesOffset), (uint)value);
     }
 
     /// <summary>The <c>connection</c> field as the guest left it.</summary>
-    public XenstoreConnectionState Connection => (XenstoreConnectionState)Volatile.Read(ref Field(XenstoreRingLayout.ConnectionOffset));
+    public XenStoreConnectionState Connection => (XenStoreConnectionState)Volatile.Read(ref Field(XenStoreRingLayout.ConnectionOffset));
 
     /// <summary>The <c>error</c> field.</summary>
-    public XenstoreRingError Error
+    public XenStoreRingError Error
     {
-        get => (XenstoreRingError)Volatile.Read(ref Field(XenstoreRingLayout.ErrorOffset));
-        set => Volatile.Write(ref Field(XenstoreRingLayout.ErrorOffset), (uint)value);
+        get => (XenStoreRingError)Volatile.Read(ref Field(XenStoreRingLayout.ErrorOffset));
+        set => Volatile.Write(ref Field(XenStoreRingLayout.ErrorOffset), (uint)value);
     }
 
     /// <summary>The <c>evtchn_port</c> field (Xen 4.21+).</summary>
     public uint EvtchnPort
     {
-        get => Volatile.Read(ref Field(XenstoreRingLayout.EvtchnPortOffset));
-        set => Volatile.Write(ref Field(XenstoreRingLayout.EvtchnPortOffset), value);
+        get => Volatile.Read(ref Field(XenStoreRingLayout.EvtchnPortOffset));
+        set => Volatile.Write(ref Field(XenStoreRingLayout.EvtchnPortOffset), value);
     }
 
     /// <summary>Whether the guest has asked for a reconnection (<c>connection == XENSTORE_RECONNECT</c>).</summary>
-    public bool IsReconnectRequested => Connection == XenstoreConnectionState.Reconnect;
+    public bool IsReconnectRequested => Connection == XenStoreConnectionState.Reconnect;
 
     /// <summary>
     /// Reads up to <c>destination.Length</c> request bytes from <c>req[]</c>.
@@ -71,7 +71,7 @@ public readonly ref struct XenstoreServerRing
         }
         catch (RingCorruptedException)
         {
-            Error = XenstoreRingError.RingIndex;
+            Error = XenStoreRingError.RingIndex;
             throw;
         }
     }
@@ -87,7 +87,7 @@ public readonly ref struct XenstoreServerRing
         }
         catch (RingCorruptedException)
         {
-            Error = XenstoreRingError.RingIndex;
+            Error = XenStoreRingError.RingIndex;
             throw;
         }
     }
@@ -102,8 +102,8 @@ public readonly ref struct XenstoreServerRing
     {
         Requests.Reset();
         Responses.Reset();
-        Error = XenstoreRingError.None;
-        Volatile.Write(ref Field(XenstoreRingLayout.ConnectionOffset), (uint)XenstoreConnectionState.Connected);
+        Error = XenStoreRingError.None;
+        Volatile.Write(ref Field(XenStoreRingLayout.ConnectionOffset), (uint)XenStoreConnectionState.Connected);
     }
 
     private ref uint Field(int offset) => ref ByteRing.IndexAt(_page, offset);

@@ -9,8 +9,8 @@ using Xen.Store.Server;
 
 namespace Xen.Benchmarks;
 
-/// <summary>The xenstore daemon a <see cref="XenstoreBenchmarks"/> case talks to.</summary>
-public enum XenstoreDaemon
+/// <summary>The xenstore daemon a <see cref="XenStoreBenchmarks"/> case talks to.</summary>
+public enum XenStoreDaemon
 {
     /// <summary>Debian's C xenstored (Xen 4.17) under the peers' shim, its own process.</summary>
     CXenstored,
@@ -21,7 +21,7 @@ public enum XenstoreDaemon
     /// <summary>Our <see cref="XenStoreServer"/>, listening on a Unix socket in the benchmark process.</summary>
     Ours,
 
-    /// <summary>Our <see cref="XenStoreServer"/> alone in its own process (<see cref="XenstoreDaemons"/>), as the real daemons run.</summary>
+    /// <summary>Our <see cref="XenStoreServer"/> alone in its own process (<see cref="XenStoreDaemons"/>), as the real daemons run.</summary>
     OursProcess,
 
     /// <summary>
@@ -44,7 +44,7 @@ public enum XenstoreDaemon
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
 [Config(typeof(PerRequestConfig))]
 [SuppressMessage("Design", "CA1001", Justification = "BenchmarkDotNet disposes through [GlobalCleanup].")]
-public class XenstoreBenchmarks
+public class XenStoreBenchmarks
 {
     /// <summary>Requests per invocation (and per P/Invoke of the C loop).</summary>
     public const int Operations = 1024;
@@ -76,8 +76,8 @@ public class XenstoreBenchmarks
     private nint _nativeValue;
 
     /// <summary>The daemon under test.</summary>
-    [Params(XenstoreDaemon.CXenstored, XenstoreDaemon.OXenstored, XenstoreDaemon.Ours, XenstoreDaemon.OursProcess, XenstoreDaemon.Floor)]
-    public XenstoreDaemon Daemon { get; set; }
+    [Params(XenStoreDaemon.CXenstored, XenStoreDaemon.OXenstored, XenStoreDaemon.Ours, XenStoreDaemon.OursProcess, XenStoreDaemon.Floor)]
+    public XenStoreDaemon Daemon { get; set; }
 
     [GlobalSetup]
     public void Setup() => SetupAsync().GetAwaiter().GetResult();
@@ -92,14 +92,14 @@ public class XenstoreBenchmarks
         _stateDirectory = $"/tmp/xsbench-{Environment.ProcessId}";
         Directory.CreateDirectory(_stateDirectory);
         string socket = Path.Combine(_stateDirectory, "socket");
-        if (Daemon == XenstoreDaemon.Ours)
+        if (Daemon == XenStoreDaemon.Ours)
         {
             _server = await XenStoreServer.StartAsync().ConfigureAwait(false);
             await _server.ListenUnixAsync(socket).ConfigureAwait(false);
         }
         else
         {
-            _daemonPid = await XenstoreDaemons.StartAsync(Daemon, _stateDirectory).ConfigureAwait(false);
+            _daemonPid = await XenStoreDaemons.StartAsync(Daemon, _stateDirectory).ConfigureAwait(false);
         }
 
         _client = await XenStoreClient.ConnectAsync(socket).ConfigureAwait(false);

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 
-namespace Xen.Rings.Generic;
+namespace Xen.Rings.SharedRing;
 
 /// <summary>
 /// The shared half of a <c>ring.h</c> ring as both ends see it: the pinned memory, the slot geometry, the header

@@ -1,4 +1,4 @@
-namespace Xen.Rings.Xenstore;
+namespace Xen.Rings.XenStore;
 
 /// <summary>
 /// The layout of <c>struct xenstore_domain_interface</c> (<c>xen/io/xs_wire.h</c>), the page a guest and
@@ -19,7 +19,7 @@ namespace Xen.Rings.Xenstore;
 ///   2076     4  evtchn_port      Xen 4.21+: the event channel, used when non-zero
 /// </code>
 /// </remarks>
-public static class XenstoreRingLayout
+public static class XenStoreRingLayout
 {
     /// <summary>The size of the page the interface lives in.</summary>
     public const int PageSize = 4096;

@@ -1,8 +1,8 @@
-namespace Xen.Rings.Xenstore;
+namespace Xen.Rings.XenStore;
 
 /// <summary>The <c>server_features</c> bits of the xenstore page (<c>XENSTORE_SERVER_FEATURE_*</c>).</summary>
 [Flags]
-public enum XenstoreServerFeatures : uint
+public enum XenStoreServerFeatures : uint
 {
     /// <summary>No optional features.</summary>
     None = 0,

@@ -1,4 +1,4 @@
-namespace Xen.Blktap.Model;
+namespace Xen.Store.Xenbus;
 
 /// <summary>The xenbus device states (<c>io/xenbus.h</c>), written as decimal strings to <c>&lt;device&gt;/state</c>.</summary>
 public enum XenbusState

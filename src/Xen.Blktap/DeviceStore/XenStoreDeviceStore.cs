@@ -2,7 +2,7 @@ using Xen.Store;
 using Xen.Store.Client;
 using Xen.Store.Wire;
 
-namespace Xen.Blktap.Store;
+namespace Xen.Blktap.DeviceStore;
 
 /// <summary>
 /// <see cref="IDeviceStore"/> over a <see cref="XenStoreClient"/> connection (dom0's, or a driver domain's with the

@@ -1,7 +1,7 @@
-namespace Xen.Rings.Xenstore;
+namespace Xen.Rings.XenStore;
 
 /// <summary>The <c>connection</c> field of the xenstore page.</summary>
-public enum XenstoreConnectionState : uint
+public enum XenStoreConnectionState : uint
 {
     /// <summary><c>XENSTORE_CONNECTED</c>: the ring is in use.</summary>
     Connected = 0,

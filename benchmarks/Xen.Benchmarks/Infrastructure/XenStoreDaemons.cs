@@ -10,7 +10,7 @@ namespace Xen.Benchmarks.Infrastructure;
 /// and oxenstored through the peers' script (<see cref="PeerDaemons"/>), our <see cref="XenStoreServer"/> as the
 /// benchmark program re-launched in <see cref="ServeCommand"/> mode, and <c>native/xs_floor.c</c>.
 /// </summary>
-internal static class XenstoreDaemons
+internal static class XenStoreDaemons
 {
     /// <summary>The mode in which the program hosts our server on a socket until killed.</summary>
     public const string ServeCommand = "store-serve";
@@ -30,24 +30,24 @@ internal static class XenstoreDaemons
     /// Starts <paramref name="daemon"/> as a process listening on <c><paramref name="directory"/>/socket</c> and
     /// returns its pid once a client can connect; stop it with <see cref="PeerDaemons.Stop"/>.
     /// </summary>
-    /// <exception cref="ArgumentException"><see cref="XenstoreDaemon.Ours"/> runs in the benchmark's process, not as one of its own.</exception>
-    public static async Task<int> StartAsync(XenstoreDaemon daemon, string directory)
+    /// <exception cref="ArgumentException"><see cref="XenStoreDaemon.Ours"/> runs in the benchmark's process, not as one of its own.</exception>
+    public static async Task<int> StartAsync(XenStoreDaemon daemon, string directory)
     {
         string socket = Path.Combine(directory, "socket");
         ProcessStartInfo start;
         switch (daemon)
         {
-            case XenstoreDaemon.CXenstored:
+            case XenStoreDaemon.CXenstored:
                 return PeerDaemons.Start("c", directory);
-            case XenstoreDaemon.OXenstored:
+            case XenStoreDaemon.OXenstored:
                 return PeerDaemons.Start("ocaml", directory);
-            case XenstoreDaemon.OursProcess:
+            case XenStoreDaemon.OursProcess:
                 start = new ProcessStartInfo(DotnetHost()) { UseShellExecute = false };
                 start.ArgumentList.Add(FindProgram());
                 start.ArgumentList.Add(ServeCommand);
                 start.ArgumentList.Add(socket);
                 break;
-            case XenstoreDaemon.Floor:
+            case XenStoreDaemon.Floor:
                 // With our server's default spin (ReceiveSpin).
                 start = new ProcessStartInfo(FindFloor()) { UseShellExecute = false };
                 start.ArgumentList.Add(socket);

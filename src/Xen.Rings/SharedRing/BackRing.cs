@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace Xen.Rings.Generic;
+namespace Xen.Rings.SharedRing;
 
 /// <summary>
 /// The back end of a <c>ring.h</c> request/response ring (<c>struct *_back_ring</c>): it consumes requests

@@ -1,4 +1,4 @@
-namespace Xen.Blktap.Store;
+namespace Xen.Blktap.DeviceStore;
 
 /// <summary>
 /// A xenstore as the device lifecycle uses it: node operations, transactions retried on conflict, and watches.

@@ -10,21 +10,21 @@ namespace Xen.Interop.Tests.EmbeddedServer;
 /// that comes back, with no client logic in between (no local checks, no retries, no watch bookkeeping): the
 /// instrument for comparing servers. Each message renders as <c>Type body</c> with every NUL shown as <c>|</c>.
 /// </summary>
-internal sealed class RawXenstoreConnection : IAsyncDisposable
+internal sealed class RawXenStoreConnection : IAsyncDisposable
 {
     private const int HeaderLength = 16;
     private readonly Socket _socket;
     private readonly CancellationToken _cancellationToken;
     private uint _nextRequestId = 1;
 
-    private RawXenstoreConnection(Socket socket, CancellationToken cancellationToken)
+    private RawXenStoreConnection(Socket socket, CancellationToken cancellationToken)
     {
         _socket = socket;
         _cancellationToken = cancellationToken;
     }
 
     /// <summary>Connects to a server's socket; <paramref name="cancellationToken"/> cancels every later send and receive.</summary>
-    public static async Task<RawXenstoreConnection> ConnectAsync(string socketPath, CancellationToken cancellationToken)
+    public static async Task<RawXenStoreConnection> ConnectAsync(string socketPath, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -32,7 +32,7 @@ internal sealed class RawXenstoreConnection : IAsyncDisposable
             try
             {
                 await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancellationToken);
-                return new RawXenstoreConnection(socket, cancellationToken);
+                return new RawXenStoreConnection(socket, cancellationToken);
             }
             catch (SocketException e) when (e.SocketErrorCode == SocketError.WouldBlock)
             {

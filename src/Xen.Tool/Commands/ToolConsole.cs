@@ -5,9 +5,9 @@ namespace Xen.Tool.Commands;
 /// standard error as text, and the terminal's width when standard output is a terminal (what <c>ls</c> cuts lines
 /// to, as xenstore-ls does).
 /// </summary>
-internal sealed class StoreConsole
+internal sealed class ToolConsole
 {
-    public StoreConsole(Stream output, TextWriter error, int? terminalColumns)
+    public ToolConsole(Stream output, TextWriter error, int? terminalColumns)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
@@ -26,7 +26,7 @@ internal sealed class StoreConsole
     public int? TerminalColumns { get; }
 
     /// <summary>The process's own standard output and error.</summary>
-    public static StoreConsole ForProcess() => new(Console.OpenStandardOutput(), Console.Error, ProcessTerminalColumns());
+    public static ToolConsole ForProcess() => new(Console.OpenStandardOutput(), Console.Error, ProcessTerminalColumns());
 
     private static int? ProcessTerminalColumns()
     {

@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace Xen.Rings.Generic;
+namespace Xen.Rings.SharedRing;
 
 /// <summary>
 /// The layout of a <c>ring.h</c> shared ring (<c>DEFINE_RING_TYPES</c>): a 64-byte header followed by a

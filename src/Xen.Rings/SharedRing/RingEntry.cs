@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace Xen.Rings.Generic;
+namespace Xen.Rings.SharedRing;
 
 /// <summary>Size and validation rules shared by <see cref="FrontRing{TRequest, TResponse}"/> and <see cref="BackRing{TRequest, TResponse}"/>.</summary>
 internal static class RingEntry

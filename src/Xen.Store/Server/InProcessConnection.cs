@@ -8,14 +8,14 @@ namespace Xen.Store.Server;
 /// tests and hosts).
 /// </summary>
 #pragma warning disable CA1001 // the token source is cancelled on close and needs no disposal (it has no timer)
-internal sealed class StreamConnection : ByteStreamConnection
+internal sealed class InProcessConnection : ByteStreamConnection
 #pragma warning restore CA1001
 {
     private readonly IXenStoreTransport _io;
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
 
-    public StreamConnection(StoreEngine engine, IXenStoreTransport io, uint domainId, int maxQueued)
+    public InProcessConnection(StoreEngine engine, IXenStoreTransport io, uint domainId, int maxQueued)
         : base(engine, domainId, io.Description, maxQueued) => _io = io;
 
     public override Task Completion => _loop;
