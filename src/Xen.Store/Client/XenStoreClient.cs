@@ -554,20 +554,20 @@ public sealed partial class XenStoreClient : XenStoreOperations, IAsyncDisposabl
                         }
                     }
 
-                    if (XsHeader.TryRead(buffer.AsSpan(consumed, filled - consumed), out XsHeader big) && big.Length > XsHeader.PayloadMax)
+                    XsFrameStatus status = XsFrameReader.Read(buffer.AsSpan(consumed, filled - consumed), out XsHeader header);
+                    if (status == XsFrameStatus.Oversized)
                     {
-                        skip = RejectOversizedReply(big);
+                        skip = RejectOversizedReply(header);
                         continue;
                     }
 
-                    var sequence = new ReadOnlySequence<byte>(buffer, consumed, filled - consumed);
-                    if (!XsFrameReader.TryReadFrame(ref sequence, out XsHeader header, out ReadOnlySequence<byte> payload))
+                    if (status == XsFrameStatus.NeedMore)
                     {
                         break;
                     }
 
                     DispatchOnReceiveThread(header, buffer.AsSpan(consumed + XsHeader.HeaderLength, (int)header.Length));
-                    consumed += XsHeader.HeaderLength + (int)header.Length;
+                    consumed += header.FrameLength;
                 }
 
                 buffer.AsSpan(consumed, filled - consumed).CopyTo(buffer);
@@ -622,8 +622,7 @@ public sealed partial class XenStoreClient : XenStoreOperations, IAsyncDisposabl
 
         if (pending is null)
         {
-            throw new XenStoreProtocolException(
-                $"A {header.Type} message announces {header.Length} payload bytes; XENSTORE_PAYLOAD_MAX is {XsHeader.PayloadMax}.");
+            throw new XenStoreProtocolException(XsFrameReader.DescribeOversized(header));
         }
 
         pending.Fail(new XenStoreErrorException("E2BIG",

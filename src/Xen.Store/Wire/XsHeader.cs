@@ -34,6 +34,12 @@ public readonly record struct XsHeader(XsMessageType Type, uint RequestId, uint 
     /// <summary>The largest message on the wire: header plus the largest payload.</summary>
     public const int MessageMax = HeaderLength + PayloadMax;
 
+    /// <summary>
+    /// The bytes of the whole message this header starts (16 + <see cref="Length"/>). Meaningful only once
+    /// <see cref="XsFrameReader"/> has checked the length limit.
+    /// </summary>
+    public int FrameLength => HeaderLength + (int)Math.Min(Length, (uint)PayloadMax + 1);
+
     /// <summary>Reads a header from the first 16 bytes. Does not check the length limit (see <see cref="XsFrameReader"/>).</summary>
     /// <returns><see langword="false"/> when fewer than 16 bytes are given.</returns>
     public static bool TryRead(ReadOnlySpan<byte> source, out XsHeader header)

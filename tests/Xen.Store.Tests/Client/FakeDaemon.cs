@@ -39,7 +39,7 @@ internal sealed class FakeDaemon : IXenStoreTransport
         }
 
         var seq = new ReadOnlySequence<byte>(messages);
-        while (XsFrameReader.TryReadFrame(ref seq, out XsHeader h, out ReadOnlySequence<byte> p))
+        while (XsFrameReader.Take(ref seq, out XsHeader h, out ReadOnlySequence<byte> p) == XsFrameStatus.Frame)
         {
             byte[] payload = p.ToArray();
             lock (Requests)

@@ -35,7 +35,7 @@ public partial class CodecProperties
             var w = new ArrayBufferWriter<byte>();
             XsMessageWriter.Write(w, m.type, m.reqId, m.txId, m.args, m.tail);
             var seq = new ReadOnlySequence<byte>(w.WrittenMemory);
-            Assert.True(XsFrameReader.TryReadFrame(ref seq, out XsHeader h, out ReadOnlySequence<byte> payload));
+            Assert.Equal(XsFrameStatus.Frame, XsFrameReader.Take(ref seq, out XsHeader h, out ReadOnlySequence<byte> payload));
             Assert.True(seq.IsEmpty);
             Assert.Equal((m.type, m.reqId, m.txId), (h.Type, h.RequestId, h.TransactionId));
             byte[] p = payload.ToArray();
@@ -106,9 +106,8 @@ public partial class CodecProperties
         Prop.ForAll(ArbMap.Default.ArbFor<byte[]>(), bytes =>
         {
             var seq = new ReadOnlySequence<byte>(bytes);
-            try
             {
-                while (XsFrameReader.TryReadFrame(ref seq, out _, out ReadOnlySequence<byte> payload))
+                while (XsFrameReader.Take(ref seq, out _, out ReadOnlySequence<byte> payload) == XsFrameStatus.Frame)
                 {
                     byte[] p = payload.ToArray();
                     Parse(() => XsPayload.Strings(p));
@@ -118,9 +117,6 @@ public partial class CodecProperties
                     Parse(() => XsPayload.DirectoryPart(p, out _, out _, out _));
                     Parse(() => XsPayload.Boolean(p, XsMessageType.IsDomainIntroduced));
                 }
-            }
-            catch (XenStoreProtocolException)
-            {
             }
         }).Check(Config);
 

@@ -52,10 +52,10 @@ public class FrameReaderTests
             for (int cut2 = cut; cut2 <= data.Length; cut2 += 7)
             {
                 ReadOnlySequence<byte> seq = Split(data, cut, cut2);
-                Assert.True(XsFrameReader.TryReadFrame(ref seq, out XsHeader h1, out ReadOnlySequence<byte> p1), $"cut {cut}/{cut2}");
+                Assert.Equal(XsFrameStatus.Frame, XsFrameReader.Take(ref seq, out XsHeader h1, out ReadOnlySequence<byte> p1));
                 Assert.Equal(XsMessageType.WatchEvent, h1.Type);
                 Assert.Equal(("/local/domain/5/device", "tok"), XsPayload.WatchEvent(p1.ToArray()));
-                Assert.True(XsFrameReader.TryReadFrame(ref seq, out XsHeader h2, out ReadOnlySequence<byte> p2));
+                Assert.Equal(XsFrameStatus.Frame, XsFrameReader.Take(ref seq, out XsHeader h2, out ReadOnlySequence<byte> p2));
                 Assert.Equal(9u, h2.RequestId);
                 Assert.Equal("value-bytes"u8.ToArray(), p2.ToArray());
                 Assert.True(seq.IsEmpty);
@@ -70,19 +70,32 @@ public class FrameReaderTests
         for (int len = 0; len < data.Length; len++)
         {
             var seq = new ReadOnlySequence<byte>(data, 0, len);
-            Assert.False(XsFrameReader.TryReadFrame(ref seq, out _, out _));
+            Assert.Equal(XsFrameStatus.NeedMore, XsFrameReader.Take(ref seq, out _, out _));
             Assert.Equal(len, seq.Length);
-            Assert.Equal(len < 16 ? 16 - len : data.Length - len, XsFrameReader.BytesNeeded(seq)); // the header first, then the payload it announces
+            Assert.Equal(len < 16 ? 16 - len : data.Length - len, XsFrameReader.BytesNeeded(data.AsSpan(0, len))); // the header first, then the payload it announces
         }
     }
 
     [Fact]
-    public void A_header_announcing_more_than_4096_bytes_is_a_protocol_error_before_the_payload_arrives()
+    public void A_header_announcing_more_than_4096_bytes_is_oversized_before_the_payload_arrives()
     {
         byte[] header = new byte[16];
         new XsHeader(XsMessageType.Read, 1, 0, 4097).Write(header);
         var seq = new ReadOnlySequence<byte>(header);
-        Assert.Throws<XenStoreProtocolException>(() => XsFrameReader.TryReadFrame(ref seq, out _, out _));
-        Assert.Throws<XenStoreProtocolException>(() => XsFrameReader.BytesNeeded(seq));
+        Assert.Equal(XsFrameStatus.Oversized, XsFrameReader.Take(ref seq, out XsHeader h, out _));
+        Assert.Equal(4097u, h.Length);
+        Assert.Equal(16, seq.Length);
+        Assert.Equal(XsFrameStatus.Oversized, XsFrameReader.Read(header, out _));
+        Assert.Equal(-1, XsFrameReader.BytesNeeded(header));
+    }
+
+    [Fact]
+    public void A_payload_of_exactly_4096_bytes_is_a_frame()
+    {
+        byte[] message = new byte[16 + 4096];
+        new XsHeader(XsMessageType.Write, 1, 0, 4096).Write(message);
+        Assert.Equal(XsFrameStatus.NeedMore, XsFrameReader.Read(message.AsSpan(0, 16 + 4095), out _));
+        Assert.Equal(XsFrameStatus.Frame, XsFrameReader.Read(message, out XsHeader h));
+        Assert.Equal(16 + 4096, h.FrameLength);
     }
 }
