@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text;
 
 namespace Xen.Store.Wire;
 
@@ -8,10 +7,8 @@ namespace Xen.Store.Wire;
 /// run of NUL-terminated strings optionally followed by raw bytes (the value of a WRITE), which covers every
 /// request of the protocol. The length limit is checked before anything is written.
 /// </summary>
-public static class XsMessageWriter
+public static partial class XsMessageWriter
 {
-    private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-
     /// <summary>The payload length of <paramref name="arguments"/> (each NUL-terminated) followed by <paramref name="tail"/>.</summary>
     /// <exception cref="ArgumentException">An argument contains a NUL.</exception>
     public static int PayloadLength(ReadOnlySpan<string> arguments, ReadOnlySpan<byte> tail = default)
@@ -25,7 +22,7 @@ public static class XsMessageWriter
                 throw new ArgumentException("A xenstore string argument may not contain a NUL.", nameof(arguments));
             }
 
-            length += Utf8.GetByteCount(argument) + 1;
+            length += XsText.Utf8.GetByteCount(argument) + 1;
         }
 
         return (int)Math.Min(length, int.MaxValue);
@@ -69,7 +66,7 @@ public static class XsMessageWriter
         int at = XsHeader.HeaderLength;
         foreach (string argument in arguments)
         {
-            at += Utf8.GetBytes(argument, span[at..]);
+            at += XsText.Utf8.GetBytes(argument, span[at..]);
             span[at++] = 0;
         }
 

@@ -10,8 +10,6 @@ namespace Xen.Store.Wire;
 /// </summary>
 public static class XsPayload
 {
-    private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
-
     /// <summary>
     /// Splits a run of NUL-terminated strings (DIRECTORY, GET_PERMS, request arguments). An empty payload is no
     /// strings (never one empty string). A last string without its NUL is accepted, as the daemons accept it.
@@ -34,7 +32,7 @@ public static class XsPayload
         {
             int nul = payload.IndexOf((byte)0);
             ReadOnlySpan<byte> item = nul < 0 ? payload : payload[..nul];
-            result[i] = Utf8.GetString(item);
+            result[i] = XsText.Utf8Lenient.GetString(item);
             payload = nul < 0 ? default : payload[(nul + 1)..];
         }
 
@@ -45,7 +43,7 @@ public static class XsPayload
     public static string FirstString(ReadOnlySpan<byte> payload)
     {
         int nul = payload.IndexOf((byte)0);
-        return Utf8.GetString(nul < 0 ? payload : payload[..nul]);
+        return XsText.Utf8Lenient.GetString(nul < 0 ? payload : payload[..nul]);
     }
 
     /// <summary>Checks an <c>OK\0</c> reply.</summary>
@@ -132,7 +130,7 @@ public static class XsPayload
             throw new XenStoreProtocolException($"A DIRECTORY_PART reply should start with a generation, not {Describe(payload)}.");
         }
 
-        generation = Utf8.GetString(payload[..nul]);
+        generation = XsText.Utf8Lenient.GetString(payload[..nul]);
         ReadOnlySpan<byte> rest = payload[(nul + 1)..];
         isLast = rest.IsEmpty || rest[^1] == 0 && (rest.Length == 1 || rest[^2] == 0);
         if (isLast && !rest.IsEmpty)
