@@ -16,8 +16,4 @@ public struct BlkifResponseX86_32
 
     /// <summary><c>status</c>.</summary>
     [FieldOffset(10)] public BlkifStatus Status;
-
-    /// <summary>Converts a native response to this layout.</summary>
-    public static BlkifResponseX86_32 FromNative(in BlkifResponse response) =>
-        new() { Id = response.Id, Operation = response.Operation, Status = response.Status };
 }
