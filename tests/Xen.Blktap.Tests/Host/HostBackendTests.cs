@@ -36,7 +36,11 @@ public sealed class HostBackendTests : IDisposable
         Assert.Equal("resume", _tree.ReadSysfs(1, "resume"));
 
         Assert.True(await backend.ReleaseAsync(0));
-        await Deadline.PollAsync(() => _tree.SysfsEntries().Count == 1, () => "the stand-in kernel did not remove blktap0");
+        // The stand-in kernel removes the device from a process of its own, after the write returns: wait for
+        // everything asserted below, not only for the first sign of it.
+        await Deadline.PollAsync(
+            () => _tree.SysfsEntries().Count == 1 && _tree.DeviceNodes().Count == 1 && _tree.SysfsRemoved().Count == 1,
+            () => $"the stand-in kernel did not remove blktap0: sysfs {string.Join(", ", _tree.SysfsEntries())}; nodes {string.Join(", ", _tree.DeviceNodes())}");
         Assert.Equal(["blktap1"], _tree.SysfsEntries());
         Assert.Equal(["tapdev1"], _tree.DeviceNodes());
         Assert.False(await backend.ReleaseAsync(0));

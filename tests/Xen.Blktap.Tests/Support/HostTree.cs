@@ -158,7 +158,9 @@ internal sealed class HostTree : IDisposable
         : > "$d/pause"; : > "$d/resume"; printf '%s\n' "$2" > "$d/args"
         mkfifo "$d/remove"
         : > "$dev"
-        ( read word < "$d/remove"; echo "$n $word" >> "$root/removed.log"; rm -rf "$d" "$dev" ) </dev/null >/dev/null 2>&1 &
+        # A remove is logged, then the device node goes, then the sysfs directory last: a test that waits for the
+        # directory to go (as AssertNothingLeftAsync and HostBackendTests do) then finds the rest done too.
+        ( read word < "$d/remove"; echo "$n $word" >> "$root/removed.log"; rm -f "$dev"; rm -rf "$d" ) </dev/null >/dev/null 2>&1 &
         echo "$dev"
         """;
 
