@@ -30,12 +30,9 @@ internal abstract class ByteStreamConnection : ServerConnection
     private bool _readerActive;
 
     protected ByteStreamConnection(StoreEngine engine, uint domainId, string description, int maxQueued)
-        : base(domainId, isPrivileged: domainId == 0, description, maxQueued) => Engine = engine;
-
-    protected StoreEngine Engine { get; }
-
-    /// <summary>Completes once the connection is detached from the engine and its stream closed.</summary>
-    public abstract Task Completion { get; }
+        : base(engine, domainId, isPrivileged: domainId == 0, description, maxQueued)
+    {
+    }
 
     /// <summary>The bytes <see cref="TakeBatch"/> moved out of the queue.</summary>
     protected ReadOnlyMemory<byte> Batch => _batch.WrittenMemory;
@@ -80,7 +77,12 @@ internal abstract class ByteStreamConnection : ServerConnection
 
         try
         {
-            return TakeFrames(Engine, buffer, ref filled);
+            if (!TakeFrames(buffer, ref filled, NoQueueLimit))
+            {
+                Close("a message announced more than 4096 payload bytes");
+            }
+
+            return !IsClosed;
         }
         finally
         {

@@ -31,7 +31,6 @@ namespace Xen.Store.Server;
 internal sealed class RingConnection : ServerConnection
 #pragma warning restore CA1001
 {
-    private readonly StoreEngine _engine;
     private readonly Memory<byte> _page;
     private readonly IDisposable? _pageOwner;
     private readonly IEventChannel _channel;
@@ -46,10 +45,9 @@ internal sealed class RingConnection : ServerConnection
     private Task _loop = Task.CompletedTask;
 
     public RingConnection(StoreEngine engine, uint domainId, Memory<byte> page, IDisposable? pageOwner, IEventChannel channel, bool ownsChannel, int maxQueued, Func<int> outstandingQuota)
-        : base(domainId, isPrivileged: false, $"ring:dom{domainId}", maxQueued)
+        : base(engine, domainId, isPrivileged: false, $"ring:dom{domainId}", maxQueued)
     {
         _ = new XenStoreServerRing(page.Span); // validates the size
-        _engine = engine;
         _page = page;
         _pageOwner = pageOwner;
         _channel = channel;
@@ -57,7 +55,7 @@ internal sealed class RingConnection : ServerConnection
         _outstandingQuota = outstandingQuota;
     }
 
-    public Task Completion => _loop;
+    public override Task Completion => _loop;
 
     /// <summary>Advertises the server's features on the page and starts serving it.</summary>
     public void Start(XenStoreServerFeatures features)
@@ -103,7 +101,7 @@ internal sealed class RingConnection : ServerConnection
                 _channel.Notify();
             }
 
-            _engine.Detach(this);
+            Engine.Detach(this);
             await _stop.CancelAsync().ConfigureAwait(false);
             await pump.ConfigureAwait(false);
             if (_ownsChannel)
@@ -150,7 +148,7 @@ internal sealed class RingConnection : ServerConnection
         var ring = new XenStoreServerRing(_page.Span);
         if (ring.IsReconnectRequested)
         {
-            _engine.ResetConnection(this);
+            Engine.ResetConnection(this);
             ClearOutput();
             _filled = 0;
             _outputOffset = 0;
@@ -176,7 +174,8 @@ internal sealed class RingConnection : ServerConnection
                 _filled += n;
             }
 
-            if (!ProcessInput())
+            // While the outstanding-request quota of replies waits unread, no further request is taken.
+            if (!TakeFrames(_input, ref _filled, _outstandingQuota()))
             {
                 ring.Error = XenStoreRingError.Protocol;
                 Break();
@@ -197,34 +196,6 @@ internal sealed class RingConnection : ServerConnection
         }
 
         return moved;
-    }
-
-    /// <summary>Hands whole requests to the engine while the guest's unread replies stay under the quota.</summary>
-    /// <returns>False when the framing is broken.</returns>
-    private bool ProcessInput()
-    {
-        int consumed = 0;
-        int quota = _outstandingQuota();
-        while (QueuedCount < quota && XsHeader.TryRead(_input.AsSpan(consumed, _filled - consumed), out XsHeader header))
-        {
-            if (header.Length > XsHeader.PayloadMax)
-            {
-                return false;
-            }
-
-            int total = XsHeader.HeaderLength + (int)header.Length;
-            if (_filled - consumed < total)
-            {
-                break;
-            }
-
-            _engine.Process(this, header, _input.AsSpan(consumed + XsHeader.HeaderLength, (int)header.Length));
-            consumed += total;
-        }
-
-        _input.AsSpan(consumed, _filled - consumed).CopyTo(_input);
-        _filled -= consumed;
-        return true;
     }
 
     private bool WriteOutput(XenStoreServerRing ring)
@@ -258,7 +229,7 @@ internal sealed class RingConnection : ServerConnection
         _filled = 0;
         _outputOffset = 0;
         ClearOutput();
-        _engine.ResetConnection(this);
+        Engine.ResetConnection(this);
         _channel.Notify();
     }
 }

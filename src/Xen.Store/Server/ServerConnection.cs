@@ -26,13 +26,23 @@ internal abstract class ServerConnection
     private readonly int _maxQueued;
     private int _closed;
 
-    protected ServerConnection(uint domainId, bool isPrivileged, string description, int maxQueued)
+    /// <summary>Passed as <c>queueLimit</c> to <see cref="TakeFrames"/> when a connection takes requests whatever waits unread.</summary>
+    protected const int NoQueueLimit = int.MaxValue;
+
+    protected ServerConnection(StoreEngine engine, uint domainId, bool isPrivileged, string description, int maxQueued)
     {
+        Engine = engine;
         DomainId = domainId;
         IsPrivileged = isPrivileged;
         Description = description;
         _maxQueued = Math.Max(1, maxQueued);
     }
+
+    /// <summary>The engine this connection hands its requests to.</summary>
+    protected StoreEngine Engine { get; }
+
+    /// <summary>Completes when the connection's loop has ended and it has detached from the engine.</summary>
+    public abstract Task Completion { get; }
 
     public uint DomainId { get; }
 
@@ -153,36 +163,34 @@ internal abstract class ServerConnection
     }
 
     /// <summary>
-    /// Hands every whole message at the front of <paramref name="buffer"/> (<paramref name="filled"/> bytes) to
-    /// <paramref name="engine"/> and moves what is left of a partial one to the front.
+    /// Hands every whole request at the front of <paramref name="buffer"/> (<paramref name="filled"/> bytes) to the
+    /// engine, while fewer than <paramref name="queueLimit"/> messages wait unread, and moves what is left to the front.
+    /// The one loop that cuts requests out of a byte stream, for socket, in-process and ring connections alike.
     /// </summary>
-    /// <returns><see langword="false"/> when the connection is over: a header announced more than 4096 payload bytes
-    /// (the connection is closed, since nothing after such a header can be trusted), or a request closed it.</returns>
-    protected bool TakeFrames(StoreEngine engine, byte[] buffer, ref int filled)
+    /// <returns>
+    /// <see langword="false"/> when a header announced more than 4096 payload bytes: nothing after it can be trusted,
+    /// and the caller ends the stream (a socket is closed, a ring gets <c>error</c> PROTO). What came before it was handled.
+    /// </returns>
+    protected bool TakeFrames(byte[] buffer, ref int filled, int queueLimit)
     {
-        ReadOnlySpan<byte> data = buffer.AsSpan(0, filled);
         int consumed = 0;
-        while (!IsClosed && XsHeader.TryRead(data[consumed..], out XsHeader header))
+        bool framed = true;
+        while (!IsClosed && (queueLimit == NoQueueLimit || QueuedCount < queueLimit))
         {
-            if (header.Length > XsHeader.PayloadMax)
+            XsFrameStatus status = XsFrameReader.Read(buffer.AsSpan(consumed, filled - consumed), out XsHeader header);
+            if (status != XsFrameStatus.Frame)
             {
-                Close("a message announced more than 4096 payload bytes");
-                return false;
-            }
-
-            int total = XsHeader.HeaderLength + (int)header.Length;
-            if (data.Length - consumed < total)
-            {
+                framed = status == XsFrameStatus.NeedMore;
                 break;
             }
 
-            engine.Process(this, header, data.Slice(consumed + XsHeader.HeaderLength, (int)header.Length));
-            consumed += total;
+            Engine.Process(this, header, buffer.AsSpan(consumed + XsHeader.HeaderLength, (int)header.Length));
+            consumed += header.FrameLength;
         }
 
-        data[consumed..].CopyTo(buffer);
+        buffer.AsSpan(consumed, filled - consumed).CopyTo(buffer);
         filled -= consumed;
-        return !IsClosed;
+        return framed;
     }
 
     /// <summary>Called after a message was queued (on any thread, possibly under the engine lock): arrange for it to be sent.</summary>
@@ -190,13 +198,4 @@ internal abstract class ServerConnection
 
     /// <summary>Called once when the connection is closed: stop the transport.</summary>
     protected abstract void OnClosed();
-
-    /// <summary>Builds one whole message.</summary>
-    public static byte[] Message(XsMessageType type, uint requestId, uint transactionId, ReadOnlySpan<byte> payload)
-    {
-        byte[] m = new byte[XsHeader.HeaderLength + payload.Length];
-        new XsHeader(type, requestId, transactionId, (uint)payload.Length).Write(m);
-        payload.CopyTo(m.AsSpan(XsHeader.HeaderLength));
-        return m;
-    }
 }

@@ -38,7 +38,7 @@ internal sealed partial class StoreEngine
             return XsError.EINVAL;
         }
 
-        Reply(in r, Encoding.ASCII.GetBytes(XsPath.DomainPath(domid) + "\0"));
+        ReplyText(in r, XsPath.DomainPath(domid));
         return Ok;
     }
 
@@ -313,7 +313,7 @@ internal sealed partial class StoreEngine
             return XsError.EINVAL;
         }
 
-        Reply(in r, Encoding.ASCII.GetBytes(text + "\0"));
+        ReplyText(in r, text);
         return Ok;
     }
 
@@ -439,7 +439,7 @@ internal sealed partial class StoreEngine
             return XsError.EINVAL;
         }
 
-        Reply(in r, Encoding.ASCII.GetBytes(value.ToString(CultureInfo.InvariantCulture) + "\0"));
+        ReplyText(in r, value.ToString(CultureInfo.InvariantCulture));
         return Ok;
     }
 
@@ -477,7 +477,7 @@ internal sealed partial class StoreEngine
         string[] args = Strings(payload, 3);
         if (args.Length == 0)
         {
-            Reply(in r, Encoding.ASCII.GetBytes(string.Join(' ', XenStoreQuotas.Names) + "\0"));
+            ReplyText(in r, string.Join(' ', XenStoreQuotas.Names));
             return Ok;
         }
 
@@ -507,7 +507,7 @@ internal sealed partial class StoreEngine
             return XsError.EINVAL;
         }
 
-        Reply(in r, Encoding.ASCII.GetBytes(value.ToString(CultureInfo.InvariantCulture) + "\0"));
+        ReplyText(in r, value.ToString(CultureInfo.InvariantCulture));
         return Ok;
     }
 

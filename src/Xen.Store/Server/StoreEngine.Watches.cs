@@ -182,16 +182,9 @@ internal sealed partial class StoreEngine
 
     private static void SendEvent(ServerConnection conn, StoreWatch watch, string path)
     {
-        int length = path.Length + watch.Token.Length + 2;
-        if (length > XsHeader.PayloadMax)
+        if (XsMessageWriter.WatchEvent(path, watch.Token) is { } m)
         {
-            return;
+            conn.Enqueue(m);
         }
-
-        byte[] m = new byte[XsHeader.HeaderLength + length];
-        new XsHeader(XsMessageType.WatchEvent, 0, 0, (uint)length).Write(m);
-        Latin1.GetBytes(path, m.AsSpan(XsHeader.HeaderLength));
-        Latin1.GetBytes(watch.Token, m.AsSpan(XsHeader.HeaderLength + path.Length + 1));
-        conn.Enqueue(m);
     }
 }

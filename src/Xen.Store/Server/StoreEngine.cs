@@ -34,7 +34,6 @@ internal sealed partial class StoreEngine
     private const int NodeRecordHeaderSize = 24;
     private const int PermissionRecordSize = 8;
 
-    private static readonly Encoding Latin1 = Encoding.Latin1;
     private static readonly byte[] OkPayload = "OK\0"u8.ToArray();
 
     private readonly object _gate = new();
@@ -57,9 +56,25 @@ internal sealed partial class StoreEngine
     /// <summary>The server features advertised by GET_FEATURE.</summary>
     public uint ServerFeatures { get; set; }
 
-    public object Gate => _gate;
+    /// <summary>The whole tree in <see cref="StoreSnapshot"/>'s form, taken between two requests.</summary>
+    public byte[] SaveTree()
+    {
+        lock (_gate)
+        {
+            return StoreSnapshot.Save(_tree);
+        }
+    }
 
-    public StoreTree Tree => _tree;
+    /// <summary>Replaces the tree with a saved one (checked before the lock is taken, so a bad file changes nothing).</summary>
+    /// <exception cref="InvalidDataException">The bytes are not a saved tree.</exception>
+    public void LoadTree(byte[] bytes)
+    {
+        var nodes = StoreSnapshot.Parse(bytes);
+        lock (_gate)
+        {
+            _tree.Replace(nodes);
+        }
+    }
 
     /// <summary>Registers a connection.</summary>
     public void Attach(ServerConnection connection)
@@ -119,7 +134,7 @@ internal sealed partial class StoreEngine
             XsError error = Dispatch(ref request, payload);
             if (error != Ok)
             {
-                Reply(conn, header, XsMessageType.Error, Latin1.GetBytes(XsErrors.Name(error) + "\0"));
+                conn.Enqueue(XsMessageWriter.TextMessage(XsMessageType.Error, header.RequestId, header.TransactionId, XsErrors.Name(error)));
             }
         }
     }
@@ -199,7 +214,7 @@ internal sealed partial class StoreEngine
             return XsError.EINVAL;
         }
 
-        XsError e = Canonical(r.Connection, Latin1.GetString(payload[..nul]), false, out string abs);
+        XsError e = Canonical(r.Connection, XsText.Latin1.GetString(payload[..nul]), false, out string abs);
         if (e != Ok)
         {
             return e;
@@ -345,7 +360,7 @@ internal sealed partial class StoreEngine
         int at = 0;
         foreach (string c in node.Children)
         {
-            at += Latin1.GetBytes(c, reply.AsSpan(at));
+            at += XsText.Latin1.GetBytes(c, reply.AsSpan(at));
             reply[at++] = 0;
         }
 
@@ -372,11 +387,11 @@ internal sealed partial class StoreEngine
         int at = 0;
         foreach (string c in node.Children)
         {
-            at += Latin1.GetBytes(c, children.AsSpan(at));
+            at += XsText.Latin1.GetBytes(c, children.AsSpan(at));
             children[at++] = 0;
         }
 
-        byte[] gen = Latin1.GetBytes(node.Generation.ToString(CultureInfo.InvariantCulture) + "\0");
+        byte[] gen = XsText.Latin1.GetBytes(node.Generation.ToString(CultureInfo.InvariantCulture) + "\0");
         ReadOnlySpan<byte> rest = offset >= children.Length ? default : children.AsSpan(offset);
         int room = XsHeader.PayloadMax - gen.Length - 1;
         bool last = rest.Length <= room;
@@ -545,7 +560,7 @@ internal sealed partial class StoreEngine
         while (id == 0 || conn.Transactions.ContainsKey(id));
 
         conn.Transactions[id] = new StoreTransaction(_tree, id);
-        Reply(in r, Latin1.GetBytes(id.ToString(CultureInfo.InvariantCulture) + "\0"));
+        ReplyText(in r, id.ToString(CultureInfo.InvariantCulture));
         return Ok;
     }
 
@@ -743,7 +758,7 @@ internal sealed partial class StoreEngine
             return XsError.EINVAL;
         }
 
-        arg = Latin1.GetString(payload[..nul]);
+        arg = XsText.Latin1.GetString(payload[..nul]);
         return Ok;
     }
 
@@ -759,7 +774,7 @@ internal sealed partial class StoreEngine
                 break;
             }
 
-            result.Add(Latin1.GetString(payload[..nul]));
+            result.Add(XsText.Latin1.GetString(payload[..nul]));
             payload = payload[(nul + 1)..];
         }
 
@@ -774,14 +789,18 @@ internal sealed partial class StoreEngine
             sb.Append(p.ToString()).Append('\0');
         }
 
-        return Latin1.GetBytes(sb.ToString());
+        return XsText.Latin1.GetBytes(sb.ToString());
     }
 
     private static void Reply(in Request r, ReadOnlySpan<byte> payload) =>
         Reply(r.Connection, r.Header, r.Header.Type, payload);
 
     private static void Reply(ServerConnection conn, XsHeader header, XsMessageType type, ReadOnlySpan<byte> payload) =>
-        conn.Enqueue(ServerConnection.Message(type, header.RequestId, header.TransactionId, payload));
+        conn.Enqueue(XsMessageWriter.Message(type, header.RequestId, header.TransactionId, payload));
+
+    /// <summary>Replies with <paramref name="text"/> and a NUL (a number, a path, CONTROL's output).</summary>
+    private static void ReplyText(in Request r, string text) =>
+        r.Connection.Enqueue(XsMessageWriter.TextMessage(r.Header.Type, r.Header.RequestId, r.Header.TransactionId, text));
 
     /// <summary>One request being handled.</summary>
     private struct Request(ServerConnection connection, XsHeader header)

@@ -12,15 +12,14 @@ internal static class StoreSnapshot
 {
     private static readonly byte[] Magic = "xen-protocols xenstore tree 1\n"u8.ToArray();
 
-    public static byte[] Save(StoreEngine engine)
+    /// <summary>Writes every node of <paramref name="tree"/>; the caller holds the engine's lock.</summary>
+    public static byte[] Save(StoreTree tree)
     {
         using var stream = new MemoryStream();
         using (var w = new BinaryWriter(stream, Encoding.Latin1, leaveOpen: true))
         {
             w.Write(Magic);
-            lock (engine.Gate)
             {
-                StoreTree tree = engine.Tree;
                 w.Write(tree.Count);
                 var stack = new Stack<string>();
                 stack.Push("/");
@@ -47,10 +46,11 @@ internal static class StoreSnapshot
         return stream.ToArray();
     }
 
+    /// <summary>Reads the nodes of a saved tree (checked, not yet applied: nothing needs the engine's lock here).</summary>
     /// <exception cref="InvalidDataException">The bytes are not a saved tree.</exception>
-    public static void Load(StoreEngine engine, byte[] bytes)
+    public static List<(string Path, byte[] Value, XsPermission[] Permissions)> Parse(byte[] bytes)
     {
-        var nodes = new List<(string, byte[], XsPermission[])>();
+        var nodes = new List<(string Path, byte[] Value, XsPermission[] Permissions)>();
         try
         {
             using var r = new BinaryReader(new MemoryStream(bytes), Encoding.Latin1);
@@ -91,9 +91,6 @@ internal static class StoreSnapshot
             throw new InvalidDataException("The saved xenstore tree is truncated.", e);
         }
 
-        lock (engine.Gate)
-        {
-            engine.Tree.Replace(nodes);
-        }
+        return nodes;
     }
 }

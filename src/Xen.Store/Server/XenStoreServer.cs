@@ -70,7 +70,7 @@ public sealed class XenStoreServer : IAsyncDisposable
         if (server.Options.StateFile is { } file && File.Exists(file))
         {
             byte[] bytes = await File.ReadAllBytesAsync(file, cancellationToken).ConfigureAwait(false);
-            StoreSnapshot.Load(server._engine, bytes);
+            server._engine.LoadTree(bytes);
         }
 
         return server;
@@ -196,7 +196,7 @@ public sealed class XenStoreServer : IAsyncDisposable
     public async Task SaveAsync(string path, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        byte[] bytes = StoreSnapshot.Save(_engine);
+        byte[] bytes = _engine.SaveTree();
         string temporary = path + ".tmp";
         await File.WriteAllBytesAsync(temporary, bytes, cancellationToken).ConfigureAwait(false);
         File.Move(temporary, path, overwrite: true);
@@ -229,14 +229,7 @@ public sealed class XenStoreServer : IAsyncDisposable
         foreach (ServerConnection c in _engine.Connections())
         {
             c.Close("the server is shutting down");
-            if (c is ByteStreamConnection s)
-            {
-                completions.Add(s.Completion);
-            }
-            else if (c is RingConnection r)
-            {
-                completions.Add(r.Completion);
-            }
+            completions.Add(c.Completion);
         }
 
         await Task.WhenAll(completions).ConfigureAwait(false);
