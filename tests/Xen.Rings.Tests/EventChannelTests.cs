@@ -1,4 +1,5 @@
 using Xen.Rings.Events;
+using Xen.Rings.Shim;
 
 namespace Xen.Rings.Tests;
 

@@ -1,8 +1,8 @@
 using System.Text;
 using Xen.Interop.Tests.Peers;
 using Xen.Rings.Console;
-using Xen.Rings.Events;
 using Xen.Rings.Memory;
+using Xen.Rings.Shim;
 
 namespace Xen.Tool.Tests;
 

@@ -1,8 +1,7 @@
-using System.Globalization;
 using System.Net.Sockets;
 using Xen.Rings.Events;
-using Xen.Rings.Memory;
 using Xen.Rings.XenStore;
+using Xen.Store.Server.Hosting;
 using Xen.Store.Transports;
 
 namespace Xen.Store.Server;
@@ -11,9 +10,9 @@ namespace Xen.Store.Server;
 /// An embedded xenstored: the tree, permissions, transactions, watches, domains and quotas of C xenstored, served to
 /// in-process clients (<see cref="ConnectInProcess"/>), to Unix-socket clients (<see cref="ListenUnixAsync"/>, each a
 /// dom0 connection, which Xen's own <c>xenstore-*</c> tools and libxenstore accept), and to domains over their xenstore
-/// rings (<see cref="AttachDomainRing"/>, or INTRODUCE with <see cref="XenStoreServerOptions.PeerDirectory"/>).
-/// Domains that die are released as RELEASE does (<see cref="ReleaseDeadDomains"/>; with a peer directory, on the
-/// stand-in hypervisor's VIRQ_DOM_EXC).
+/// rings (<see cref="AttachDomainRing"/>, or INTRODUCE when the server has a host that maps guests' pages).
+/// Domains that die are released as RELEASE does (<see cref="ReleaseDeadDomains"/>; with a host, on its
+/// VIRQ_DOM_EXC).
 /// </summary>
 /// <remarks>
 /// Every request is handled under one lock in arrival order, as C xenstored's single thread does; transports run on
@@ -37,22 +36,25 @@ public sealed class XenStoreServer : IAsyncDisposable
 
     /// <summary>
     /// Creates a server with the initial tree of C xenstored (<c>/</c>, <c>/tool</c>, <c>/tool/xenstored</c>); nothing
-    /// listens yet. With <see cref="XenStoreServerOptions.PeerDirectory"/> set, it binds <c>virq-3</c> there at once.
+    /// listens yet. With a host, it binds the host's VIRQ_DOM_EXC at once.
     /// </summary>
     /// <param name="options">Settings; null for the defaults.</param>
-    /// <exception cref="ArgumentException">The peer directory's socket paths are too long for Unix sockets.</exception>
-    /// <exception cref="IOException">The peer directory does not exist.</exception>
-    /// <exception cref="SocketException">The peer directory's <c>virq-3</c> socket could not be bound.</exception>
+    /// <exception cref="ArgumentException">The host cannot bind VIRQ_DOM_EXC (a stand-in hypervisor's socket path is too long).</exception>
+    /// <exception cref="IOException">The host's state is missing (a stand-in hypervisor's directory does not exist).</exception>
+    /// <exception cref="SocketException">The host's VIRQ_DOM_EXC could not be bound.</exception>
     public XenStoreServer(XenStoreServerOptions? options = null)
     {
         Options = options ?? new XenStoreServerOptions();
         _engine = new StoreEngine(Options) { ServerFeatures = (uint)RingFeatures };
         _socketSpin = SocketSpin.For(Options, Environment.ProcessorCount);
-        if (Options.PeerDirectory is { } dir)
+        if (Options.Host is { } host)
         {
-            _engine.RingFactory = d => CreateShimRing(dir, d);
-            _domainException = ShimEventChannels.BindVirq(dir, ShimEventChannels.VirqDomainException);
-            _domainWatch = Task.Run(() => WatchDomainsAsync(dir, _domainException), CancellationToken.None);
+            _engine.RingFactory = d => CreateHostedRing(host, d);
+            _domainException = host.BindDomainException();
+            if (_domainException is { } signal)
+            {
+                _domainWatch = Task.Run(() => WatchDomainsAsync(host, signal), CancellationToken.None);
+            }
         }
     }
 
@@ -166,9 +168,8 @@ public sealed class XenStoreServer : IAsyncDisposable
     /// <summary>
     /// Looks for introduced domains that no longer exist, as C xenstored does on VIRQ_DOM_EXC, and releases each as
     /// RELEASE does: its ring connection ends, every node it owns is removed with its subtree (watchers are told as of
-    /// an RM), and <c>@releaseDomain</c> fires. A host that runs guests itself calls this when one dies; with
-    /// <see cref="XenStoreServerOptions.PeerDirectory"/> the server calls it on the shim's VIRQ, where a domain D is gone
-    /// once <c>dead-D</c> exists (or, when a <c>domains</c> folder exists, once <c>domains/D</c> does not).
+    /// an RM), and <c>@releaseDomain</c> fires. A host that runs guests itself calls this when one dies; a server
+    /// created with a hypervisor host calls it on that host's VIRQ_DOM_EXC.
     /// </summary>
     /// <param name="domainExists">Whether a domain still exists; called outside the server's lock, for each introduced domain but dom0.</param>
     /// <returns>The domains released, in domid order.</returns>
@@ -258,24 +259,15 @@ public sealed class XenStoreServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Whether domain <paramref name="domainId"/> exists by the shim's rule (its <c>domains/</c> folder when there is one, else no <c>dead-D</c>).</summary>
-    private static bool ShimDomainExists(string directory, uint domainId)
-    {
-        string domains = Path.Combine(directory, "domains");
-        return Directory.Exists(domains)
-            ? File.Exists(Path.Combine(domains, domainId.ToString(CultureInfo.InvariantCulture)))
-            : !File.Exists(Path.Combine(directory, $"dead-{domainId}"));
-    }
-
-    /// <summary>Releases the domains that died each time the shim raises VIRQ_DOM_EXC, until the server is disposed.</summary>
-    private async Task WatchDomainsAsync(string directory, IEventChannel domainException)
+    /// <summary>Releases the domains that died each time the host raises VIRQ_DOM_EXC, until the server is disposed.</summary>
+    private async Task WatchDomainsAsync(IXenStoreHost host, IEventChannel domainException)
     {
         try
         {
             while (true)
             {
                 await domainException.WaitAsync(_stopping.Token).ConfigureAwait(false);
-                ReleaseDeadDomains(domainId => ShimDomainExists(directory, domainId));
+                ReleaseDeadDomains(host.DomainExists);
             }
         }
         catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
@@ -287,21 +279,21 @@ public sealed class XenStoreServer : IAsyncDisposable
         new(_engine, domainId, page, pageOwner, channel, ownsChannel, Options.MaxQueuedMessages,
             () => _engine.OutstandingQuota(domainId));
 
-    private RingConnection CreateShimRing(string directory, DomainRecord domain)
+    private RingConnection CreateHostedRing(IXenStoreHost host, DomainRecord domain)
     {
-        SharedPage page = SharedPage.MapFile(Path.Combine(directory, $"xs-ring-{domain.Id}"), SharedPage.PageSize, create: true);
+        XenStorePageMapping page = host.MapXenStorePage(domain.Id, domain.Gfn);
         IEventChannel channel;
         try
         {
-            channel = ShimEventChannels.BindBackend(directory, domain.Id, domain.Port);
+            channel = host.BindInterdomain(domain.Id, domain.Port);
         }
         catch
         {
-            ((IDisposable)page).Dispose();
+            page.Owner.Dispose();
             throw;
         }
 
-        RingConnection ring = NewRing(domain.Id, page.Memory, page, channel, ownsChannel: true);
+        RingConnection ring = NewRing(domain.Id, page.Page, page.Owner, channel, ownsChannel: true);
         ring.Start(RingFeatures);
         return ring;
     }

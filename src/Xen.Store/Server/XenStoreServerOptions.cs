@@ -7,12 +7,12 @@ public sealed record XenStoreServerOptions
     public XenStoreQuotas Quotas { get; init; } = new();
 
     /// <summary>
-    /// The state directory of the hypervisor shim (<c>../shared/peers</c> convention). When set, INTRODUCE of domain D with
-    /// event channel port P maps the page file <c>DIR/xs-ring-D</c>, takes the guest's kicks on <c>DIR/port-D-P</c> and
-    /// notifies it through <c>DIR/domD.evtchn</c>. When null, INTRODUCE only records the domain, and a host attaches
-    /// rings itself with <see cref="XenStoreServer.AttachDomainRing"/>.
+    /// What stands for the hypervisor (maps guests' pages, binds their event channels, tells of dead domains). When
+    /// set, INTRODUCE serves the domain's ring through it and VIRQ_DOM_EXC releases the domains that died; when null,
+    /// INTRODUCE only records the domain, and a host attaches rings itself with
+    /// <see cref="XenStoreServer.AttachDomainRing"/> and calls <see cref="XenStoreServer.ReleaseDeadDomains"/>.
     /// </summary>
-    public string? PeerDirectory { get; init; }
+    internal Hosting.IXenStoreHost? Host { get; init; }
 
     /// <summary>
     /// How many replies and watch events may wait for one connection that does not read them. Past it the server drops

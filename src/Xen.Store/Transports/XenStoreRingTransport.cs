@@ -8,9 +8,8 @@ namespace Xen.Store.Transports;
 /// <c>rsp[]</c>, and the event channel says when either side moved. Waiting is on notifications, never spinning.
 /// </summary>
 /// <remarks>
-/// Over the <c>../shared/peers</c> convention, a guest maps the page file <c>xs-ring-&lt;domid&gt;</c> with
-/// <see cref="Xen.Rings.Memory.SharedPage.MapFile"/> and opens its channel with
-/// <see cref="ShimEventChannels.BindGuest"/> after dom0 has sent INTRODUCE. A ring the server corrupts, or whose
+/// A guest maps its xenstore page (a file under <c>/dev/shm</c> with <see cref="Xen.Rings.Memory.SharedPage.MapFile"/>
+/// where a stand-in hypervisor keeps it) and opens its event channel after dom0 has sent INTRODUCE. A ring the server corrupts, or whose
 /// <c>error</c> field the server sets, fails the connection with <see cref="IOException"/>.
 /// </remarks>
 public sealed class XenStoreRingTransport : IXenStoreTransport

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Xen.Rings.Shim;
 using Xen.Rings;
 using Xen.Rings.Console;
 using Xen.Rings.Events;

@@ -4,6 +4,7 @@ using Xen.Blktap.Backend;
 using Xen.Blktap.DeviceStore;
 using Xen.Store.Client;
 using Xen.Store.Server;
+using Xen.Store.Server.Hosting;
 
 namespace Xen.Tool.Commands;
 
@@ -39,20 +40,24 @@ internal static class StoreServeCommand
         command.Options.Add(spin);
         command.SetAction((parseResult, cancellationToken) =>
         {
-            var options = new XenStoreServerOptions { PeerDirectory = parseResult.GetValue(peerDir), StateFile = parseResult.GetValue(state) };
+            string? peerDirectory = parseResult.GetValue(peerDir);
+            var options = new XenStoreServerOptions
+            {
+                Host = peerDirectory is null ? null : new ShimXenStoreHost(peerDirectory),
+                StateFile = parseResult.GetValue(state),
+            };
             if (parseResult.GetValue(spin) is double us)
             {
                 options = options with { ReceiveSpin = TimeSpan.FromMicroseconds(us) };
             }
 
-            return RunAsync(parseResult.GetValue(socket)!, options, parseResult.GetValue(blkback), output ?? Console.Out, cancellationToken);
+            return RunAsync(parseResult.GetValue(socket)!, options, peerDirectory, parseResult.GetValue(blkback), output ?? Console.Out, cancellationToken);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(string socketPath, XenStoreServerOptions options, bool simulatedBlkback, TextWriter output, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(string socketPath, XenStoreServerOptions options, string? peerDirectory, bool simulatedBlkback, TextWriter output, CancellationToken cancellationToken)
     {
-        string? peerDirectory = options.PeerDirectory;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var signals = new SignalStop(stop, PosixSignal.SIGTERM, PosixSignal.SIGINT);
 

@@ -2,6 +2,7 @@ using Xen.Interop.Tests.Peers;
 using Xen.Rings.Console;
 using Xen.Rings.Events;
 using Xen.Rings.Memory;
+using Xen.Rings.Shim;
 
 namespace Xen.Interop.Tests.Console;
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Xen.Interop.Tests.Peers;
 using Xen.Rings.Events;
+using Xen.Rings.Shim;
 
 namespace Xen.Interop.Tests.Console;
 

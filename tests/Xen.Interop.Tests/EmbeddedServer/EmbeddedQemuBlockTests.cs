@@ -5,6 +5,7 @@ using Xen.Rings.Blkif;
 using Xen.Rings.Events;
 using Xen.Rings.SharedRing;
 using Xen.Rings.Memory;
+using Xen.Rings.Shim;
 using Xen.Store;
 using Xen.Store.Client;
 using Xen.Store.Wire;

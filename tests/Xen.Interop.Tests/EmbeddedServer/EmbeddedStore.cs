@@ -1,6 +1,7 @@
 using Xen.Interop.Tests.Peers;
 using Xen.Store.Client;
 using Xen.Store.Server;
+using Xen.Store.Server.Hosting;
 
 namespace Xen.Interop.Tests.EmbeddedServer;
 
@@ -35,7 +36,7 @@ internal sealed class EmbeddedStore : IAsyncDisposable
         {
             server = await XenStoreServer.StartAsync(new XenStoreServerOptions
             {
-                PeerDirectory = directory,
+                Host = new ShimXenStoreHost(directory),
                 Quotas = quotas ?? new XenStoreQuotas(),
             });
             await server.ListenUnixAsync(socket);

@@ -1,5 +1,5 @@
 using Xen.Interop.Tests.Peers;
-using Xen.Rings.Events;
+using Xen.Rings.Shim;
 using Xen.Store;
 using Xen.Store.Client;
 using Xen.Store.Wire;

@@ -1,6 +1,6 @@
 using System.Globalization;
 using Xen.Interop.Tests.Peers;
-using Xen.Rings.Events;
+using Xen.Rings.Shim;
 using Xen.Store;
 using Xen.Store.Client;
 using Xen.Store.Wire;

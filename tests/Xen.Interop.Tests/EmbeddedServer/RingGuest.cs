@@ -1,5 +1,5 @@
-using Xen.Rings.Events;
 using Xen.Rings.Memory;
+using Xen.Rings.Shim;
 using Xen.Store.Client;
 using Xen.Store.Transports;
 

@@ -1,5 +1,6 @@
 using Xen.Interop.Tests.Peers;
 using Xen.Rings.Events;
+using Xen.Rings.Shim;
 
 namespace Xen.Interop.Tests.Events;
 

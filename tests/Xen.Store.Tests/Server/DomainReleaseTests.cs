@@ -1,7 +1,9 @@
 using Xen.Rings.Events;
 using Xen.Rings.Memory;
+using Xen.Rings.Shim;
 using Xen.Store.Client;
 using Xen.Store.Server;
+using Xen.Store.Server.Hosting;
 using Xen.Store.Transports;
 using Xen.Store.Wire;
 using static Xen.Store.Tests.Server.TestExtensions;
@@ -112,7 +114,7 @@ public class DomainReleaseTests
         string dir = Directory.CreateTempSubdirectory("xsd").FullName;
         try
         {
-            await using var h = new ServerHarness(new XenStoreServerOptions { PeerDirectory = dir });
+            await using var h = new ServerHarness(new XenStoreServerOptions { Host = new ShimXenStoreHost(dir) });
             XenStoreClient dom0 = h.Client();
             Assert.True(File.Exists(Path.Combine(dir, "virq-3")));
             await using XenStoreWatch released = await dom0.WatchAsync(XsPath.ReleaseDomain, "r");
@@ -153,7 +155,7 @@ public class DomainReleaseTests
         string dir = Directory.CreateTempSubdirectory("xsd").FullName;
         try
         {
-            var server = new XenStoreServer(new XenStoreServerOptions { PeerDirectory = dir });
+            var server = new XenStoreServer(new XenStoreServerOptions { Host = new ShimXenStoreHost(dir) });
             Assert.True(File.Exists(Path.Combine(dir, "virq-3")));
             await server.DisposeAsync();
             Assert.False(File.Exists(Path.Combine(dir, "virq-3")));

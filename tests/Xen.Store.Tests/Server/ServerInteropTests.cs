@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Xen.Store.Client;
 using Xen.Store.Server;
+using Xen.Store.Server.Hosting;
 using Xen.Store.Wire;
 
 namespace Xen.Store.Tests.Server;
@@ -25,7 +26,7 @@ public sealed class ServerInteropTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(_directory);
-        _server = new XenStoreServer(new XenStoreServerOptions { PeerDirectory = _directory });
+        _server = new XenStoreServer(new XenStoreServerOptions { Host = new ShimXenStoreHost(_directory) });
         await _server.ListenUnixAsync(Socket);
     }
 

@@ -1,7 +1,8 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
+using Xen.Rings.Events;
 
-namespace Xen.Rings.Events;
+namespace Xen.Rings.Shim;
 
 /// <summary>
 /// Event channels over the datagram-socket convention that stands in for the hypervisor on a machine without
@@ -21,7 +22,7 @@ namespace Xen.Rings.Events;
 /// socket per guest channel (<see cref="BindBackend"/>). Socket paths must fit in 108 bytes, so keep the
 /// state directory short. Notifications to an end that is not listening are lost, as the shim does.
 /// </remarks>
-public static class ShimEventChannels
+internal static class ShimEventChannels
 {
     /// <summary>The socket a back end binds for guest <paramref name="domainId"/>'s port <paramref name="guestPort"/>.</summary>
     public static string BackendSocketPath(string stateDirectory, uint domainId, uint guestPort) =>

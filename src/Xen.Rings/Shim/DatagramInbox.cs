@@ -1,6 +1,7 @@
 using System.Net.Sockets;
+using Xen.Rings.Events;
 
-namespace Xen.Rings.Events;
+namespace Xen.Rings.Shim;
 
 /// <summary>
 /// A bound Unix datagram socket with a receive loop that turns each datagram into a signal, routed by a key the

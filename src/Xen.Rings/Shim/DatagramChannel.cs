@@ -1,6 +1,7 @@
 using System.Net.Sockets;
+using Xen.Rings.Events;
 
-namespace Xen.Rings.Events;
+namespace Xen.Rings.Shim;
 
 /// <summary>An event channel whose waits come from a <see cref="DatagramInbox"/> and whose notifications are one datagram to a fixed socket.</summary>
 internal sealed class DatagramChannel : IEventChannel

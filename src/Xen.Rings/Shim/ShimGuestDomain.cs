@@ -1,12 +1,13 @@
 using System.Buffers.Binary;
+using Xen.Rings.Events;
 
-namespace Xen.Rings.Events;
+namespace Xen.Rings.Shim;
 
 /// <summary>
 /// A guest domain's end of the shim's event channels: one bound <c>dom&lt;domid&gt;.evtchn</c> socket whose
 /// notifications are routed by port to the channels opened on it. Create with <see cref="ShimEventChannels.BindGuest"/>.
 /// </summary>
-public sealed class ShimGuestDomain : IDisposable
+internal sealed class ShimGuestDomain : IDisposable
 {
     private readonly DatagramInbox _inbox;
     private readonly string _stateDirectory;

@@ -1,4 +1,6 @@
-namespace Xen.Rings.Events;
+using Xen.Rings.Events;
+
+namespace Xen.Rings.Shim;
 
 /// <summary>
 /// A bound virtual IRQ: waits complete when the stand-in hypervisor raises it. Nobody can be notified through it,
