@@ -17,8 +17,9 @@ namespace Xen.Store.Client;
 /// <para>
 /// Design. One receive loop owns the transport's read side: it cuts frames out of the byte stream
 /// (<see cref="XsFrameReader"/>), completes the request whose <c>req_id</c> the reply carries, and hands watch events
-/// to their watch's bounded queue (never blocking on a slow consumer). Sends are serialised by a lock so each
-/// message goes out whole. A frame the daemon should never send (over 4096 bytes, a reply to no request) is a
+/// to their watch's bounded queue (never blocking on a slow consumer). Requests are written whole into one
+/// outgoing buffer under the client's lock, and the first caller that finds no send under way sends everything
+/// queued (so a message never goes out in pieces, and many requests leave in one system call). A frame the daemon should never send (over 4096 bytes, a reply to no request) is a
 /// protocol error: the connection is closed and every waiting request fails with it.
 /// </para>
 /// <para>
@@ -28,7 +29,7 @@ namespace Xen.Store.Client;
 /// TRANSACTION_END with <c>F</c>), so a cancelled call leaves no watch, no open transaction and no used quota.
 /// </para>
 /// </remarks>
-public sealed partial class XenStoreClient : XenStoreOperations, IAsyncDisposable, IDisposable
+public sealed partial class XenStoreClient : XenStoreOperations, IRequestSender, IAsyncDisposable, IDisposable
 {
     private readonly XenStoreClientOptions _options;
     private readonly object _gate = new();
@@ -116,7 +117,7 @@ public sealed partial class XenStoreClient : XenStoreOperations, IAsyncDisposabl
     /// <inheritdoc/>
     public override uint TransactionId => 0;
 
-    private protected override XenStoreClient Connection => this;
+    private protected override IRequestSender Connection => this;
 
     /// <summary>Where the client is connected (for messages).</summary>
     public string Description => _transport.Description;
@@ -362,6 +363,15 @@ public sealed partial class XenStoreClient : XenStoreOperations, IAsyncDisposabl
     internal ValueTask<byte[]> RequestAsync(XsMessageType type, uint transactionId, ReadOnlySpan<string> arguments, ReadOnlySpan<byte> tail, string? subject, CancellationToken cancellationToken) =>
         RequestAsync(type, transactionId, arguments, tail, subject, null, cancellationToken);
 
+    ValueTask<byte[]> IRequestSender.RequestAsync(XsMessageType type, uint transactionId, ReadOnlySpan<string> arguments, ReadOnlySpan<byte> tail, string? subject, CancellationToken cancellationToken) =>
+        RequestAsync(type, transactionId, arguments, tail, subject, null, cancellationToken);
+
+    ValueTask IRequestSender.RequestOkAsync(XsMessageType type, uint transactionId, string[] arguments, ReadOnlyMemory<byte> tail, string? subject, CancellationToken cancellationToken) =>
+        RequestOkAsync(type, transactionId, arguments, tail, subject, cancellationToken);
+
+    ValueTask IRequestSender.RequestOkAsync(XsMessageType type, uint transactionId, string argument, ReadOnlyMemory<byte> tail, string? subject, CancellationToken cancellationToken) =>
+        RequestOkAsync(type, transactionId, argument, tail, subject, cancellationToken);
+
     /// <summary>
     /// Queues one request and returns its reply. <paramref name="undoIfAbandoned"/>, when given, runs with the reply if
     /// the caller's wait was cancelled after the request went out and the daemon then carried it out.
@@ -487,13 +497,13 @@ public sealed partial class XenStoreClient : XenStoreOperations, IAsyncDisposabl
     }
 
     /// <summary>
-    /// Starts the receive loop. Over a Unix socket it gets a thread of its own that waits in the kernel for the
+    /// Starts the receive loop. Over a transport that can block (<see cref="IBlockingReceiveTransport"/>: the Unix socket) it gets a thread of its own that waits in the kernel for the
     /// daemon's bytes (so a reply wakes that thread directly, as libxenstore's blocking <c>read</c> does, instead of
     /// the socket engine's thread and then a thread-pool thread); over other transports it runs on the thread pool.
     /// </summary>
     private Task StartReceiveLoop(IXenStoreTransport transport, int generation)
     {
-        if (transport is not UnixSocketTransport)
+        if (transport is not IBlockingReceiveTransport)
         {
             return Task.Run(() => ReceiveLoopAsync(transport, generation));
         }
@@ -504,8 +514,8 @@ public sealed partial class XenStoreClient : XenStoreOperations, IAsyncDisposabl
     }
 
     private ValueTask<int> ReceiveAsync(IXenStoreTransport transport, Memory<byte> buffer) =>
-        transport is UnixSocketTransport socket && Thread.CurrentThread.IsThreadPoolThread is false
-            ? new ValueTask<int>(socket.ReceiveBlocking(buffer.Span, SpinDeadline()))
+        transport is IBlockingReceiveTransport blocking && Thread.CurrentThread.IsThreadPoolThread is false
+            ? new ValueTask<int>(blocking.ReceiveBlocking(buffer.Span, SpinDeadline()))
             : transport.ReceiveAsync(buffer, _closing.Token);
 
     /// <summary>Until when the receive thread may wait without sleeping (<see cref="XenStoreClientOptions.ReceiveSpin"/>); 0 for not at all.</summary>

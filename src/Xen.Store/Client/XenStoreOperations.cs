@@ -17,7 +17,7 @@ public abstract partial class XenStoreOperations
     {
     }
 
-    private protected abstract XenStoreClient Connection { get; }
+    private protected abstract IRequestSender Connection { get; }
 
     /// <summary>The transaction id these operations are sent in (0 outside a transaction).</summary>
     public abstract uint TransactionId { get; }

@@ -37,7 +37,7 @@ public sealed partial class XenStoreTransaction : XenStoreOperations, IAsyncDisp
     /// <summary>Whether the transaction was committed or aborted.</summary>
     public bool IsEnded => Volatile.Read(ref _ended) != 0;
 
-    private protected override XenStoreClient Connection => _client;
+    private protected override IRequestSender Connection => _client;
 
     /// <summary>TRANSACTION_END with <c>T</c>: commits.</summary>
     /// <exception cref="XenStoreErrorException">EAGAIN when a concurrent change conflicted; nothing was committed.</exception>

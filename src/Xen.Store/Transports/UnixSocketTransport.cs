@@ -5,7 +5,7 @@ using System.Runtime.CompilerServices;
 namespace Xen.Store.Transports;
 
 /// <summary>The xenstored Unix socket (a dom0 connection).</summary>
-public sealed class UnixSocketTransport : IXenStoreTransport
+public sealed class UnixSocketTransport : IBlockingReceiveTransport
 {
     private readonly Socket _socket;
 
@@ -120,6 +120,8 @@ public sealed class UnixSocketTransport : IXenStoreTransport
     /// </param>
     /// <returns>The bytes received; 0 when the daemon closed the connection or the transport was disposed.</returns>
     /// <exception cref="IOException">The connection failed.</exception>
+    int IBlockingReceiveTransport.ReceiveBlocking(Span<byte> buffer, long spinUntil) => ReceiveBlocking(buffer, spinUntil);
+
     internal int ReceiveBlocking(Span<byte> buffer, long spinUntil = 0)
     {
         try

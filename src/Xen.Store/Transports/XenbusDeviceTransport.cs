@@ -1,12 +1,13 @@
 using Microsoft.Win32.SafeHandles;
+using Xen.Store.Wire;
 
 namespace Xen.Store.Transports;
 
 /// <summary>
 /// The xenbus character device (<c>/dev/xen/xenbus</c>, or <c>/proc/xen/xenbus</c> on old kernels), through which
 /// a domain without the daemon's socket (a guest, or a dom0 whose xenstored runs elsewhere) speaks xenstore.
-/// The kernel driver wants each message in one <c>write</c>; the client hands over whole messages and this
-/// transport writes each call in one system call.
+/// The kernel driver wants each message in one <c>write</c>: the client hands over whole messages, possibly several
+/// at once, and this transport writes each of them with a <c>write</c> of its own.
 /// </summary>
 public sealed class XenbusDeviceTransport : IXenStoreTransport
 {
@@ -42,12 +43,15 @@ public sealed class XenbusDeviceTransport : IXenStoreTransport
     /// <inheritdoc/>
     public ValueTask SendAsync(ReadOnlyMemory<byte> messages, CancellationToken cancellationToken = default)
     {
-        // One write per message, as the xenbus driver requires; the client never splits a message.
         while (!messages.IsEmpty)
         {
-            int length = 16 + (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(messages.Span[12..]);
-            RandomAccess.Write(_handle, messages.Span[..length], 0);
-            messages = messages[length..];
+            if (XsFrameReader.Read(messages.Span, out XsHeader header) != XsFrameStatus.Frame)
+            {
+                throw new ArgumentException("The xenbus device takes whole messages of at most 4096 payload bytes.", nameof(messages));
+            }
+
+            RandomAccess.Write(_handle, messages.Span[..header.FrameLength], 0);
+            messages = messages[header.FrameLength..];
         }
 
         return ValueTask.CompletedTask;
