@@ -30,9 +30,9 @@ internal abstract class ByteStreamConnection : ServerConnection
     private bool _readerActive;
 
     protected ByteStreamConnection(StoreEngine engine, uint domainId, string description, int maxQueued)
-        : base(engine, domainId, isPrivileged: domainId == 0, description, maxQueued)
-    {
-    }
+        : base(domainId, isPrivileged: domainId == 0, description, maxQueued) => Engine = engine;
+
+    protected StoreEngine Engine { get; }
 
     /// <summary>The bytes <see cref="TakeBatch"/> moved out of the queue.</summary>
     protected ReadOnlyMemory<byte> Batch => _batch.WrittenMemory;
@@ -77,12 +77,7 @@ internal abstract class ByteStreamConnection : ServerConnection
 
         try
         {
-            if (!TakeFrames(buffer, ref filled, NoQueueLimit))
-            {
-                Close("a message announced more than 4096 payload bytes");
-            }
-
-            return !IsClosed;
+            return TakeFrames(Engine, buffer, ref filled);
         }
         finally
         {

@@ -31,6 +31,7 @@ namespace Xen.Store.Server;
 internal sealed class RingConnection : ServerConnection
 #pragma warning restore CA1001
 {
+    private readonly StoreEngine _engine;
     private readonly Memory<byte> _page;
     private readonly IDisposable? _pageOwner;
     private readonly IEventChannel _channel;
@@ -45,9 +46,10 @@ internal sealed class RingConnection : ServerConnection
     private Task _loop = Task.CompletedTask;
 
     public RingConnection(StoreEngine engine, uint domainId, Memory<byte> page, IDisposable? pageOwner, IEventChannel channel, bool ownsChannel, int maxQueued, Func<int> outstandingQuota)
-        : base(engine, domainId, isPrivileged: false, $"ring:dom{domainId}", maxQueued)
+        : base(domainId, isPrivileged: false, $"ring:dom{domainId}", maxQueued)
     {
         _ = new XenStoreServerRing(page.Span); // validates the size
+        _engine = engine;
         _page = page;
         _pageOwner = pageOwner;
         _channel = channel;
@@ -101,7 +103,7 @@ internal sealed class RingConnection : ServerConnection
                 _channel.Notify();
             }
 
-            Engine.Detach(this);
+            _engine.Detach(this);
             await _stop.CancelAsync().ConfigureAwait(false);
             await pump.ConfigureAwait(false);
             if (_ownsChannel)
@@ -148,7 +150,7 @@ internal sealed class RingConnection : ServerConnection
         var ring = new XenStoreServerRing(_page.Span);
         if (ring.IsReconnectRequested)
         {
-            Engine.ResetConnection(this);
+            _engine.ResetConnection(this);
             ClearOutput();
             _filled = 0;
             _outputOffset = 0;
@@ -174,8 +176,7 @@ internal sealed class RingConnection : ServerConnection
                 _filled += n;
             }
 
-            // While the outstanding-request quota of replies waits unread, no further request is taken.
-            if (!TakeFrames(_input, ref _filled, _outstandingQuota()))
+            if (!ProcessInput())
             {
                 ring.Error = XenStoreRingError.Protocol;
                 Break();
@@ -197,6 +198,11 @@ internal sealed class RingConnection : ServerConnection
 
         return moved;
     }
+
+    /// <summary>Hands whole requests to the engine while the guest's unread replies stay under the quota.</summary>
+    /// <returns>False when the framing is broken.</returns>
+    private bool ProcessInput() =>
+        TakeFrames(_engine, _input, ref _filled, _outstandingQuota(), out _) != XsFrameStatus.Oversized;
 
     private bool WriteOutput(XenStoreServerRing ring)
     {
@@ -229,7 +235,7 @@ internal sealed class RingConnection : ServerConnection
         _filled = 0;
         _outputOffset = 0;
         ClearOutput();
-        Engine.ResetConnection(this);
+        _engine.ResetConnection(this);
         _channel.Notify();
     }
 }

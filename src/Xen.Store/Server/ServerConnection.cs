@@ -26,23 +26,13 @@ internal abstract class ServerConnection
     private readonly int _maxQueued;
     private int _closed;
 
-    /// <summary>Passed as <c>queueLimit</c> to <see cref="TakeFrames"/> when a connection takes requests whatever waits unread.</summary>
-    protected const int NoQueueLimit = int.MaxValue;
-
-    protected ServerConnection(StoreEngine engine, uint domainId, bool isPrivileged, string description, int maxQueued)
+    protected ServerConnection(uint domainId, bool isPrivileged, string description, int maxQueued)
     {
-        Engine = engine;
         DomainId = domainId;
         IsPrivileged = isPrivileged;
         Description = description;
         _maxQueued = Math.Max(1, maxQueued);
     }
-
-    /// <summary>The engine this connection hands its requests to.</summary>
-    protected StoreEngine Engine { get; }
-
-    /// <summary>Completes when the connection's loop has ended and it has detached from the engine.</summary>
-    public abstract Task Completion { get; }
 
     public uint DomainId { get; }
 
@@ -163,35 +153,55 @@ internal abstract class ServerConnection
     }
 
     /// <summary>
-    /// Hands every whole request at the front of <paramref name="buffer"/> (<paramref name="filled"/> bytes) to the
-    /// engine, while fewer than <paramref name="queueLimit"/> messages wait unread, and moves what is left to the front.
-    /// The one loop that cuts requests out of a byte stream, for socket, in-process and ring connections alike.
+    /// Hands every whole message at the front of <paramref name="buffer"/> (<paramref name="filled"/> bytes) to
+    /// <paramref name="engine"/> and moves what is left of a partial one to the front.
     /// </summary>
-    /// <returns>
-    /// <see langword="false"/> when a header announced more than 4096 payload bytes: nothing after it can be trusted,
-    /// and the caller ends the stream (a socket is closed, a ring gets <c>error</c> PROTO). What came before it was handled.
-    /// </returns>
-    protected bool TakeFrames(byte[] buffer, ref int filled, int queueLimit)
+    /// <returns><see langword="false"/> when the connection is over: a header announced more than 4096 payload bytes
+    /// (the connection is closed, since nothing after such a header can be trusted), or a request closed it.</returns>
+    protected bool TakeFrames(StoreEngine engine, byte[] buffer, ref int filled)
     {
-        int consumed = 0;
-        bool framed = true;
-        while (!IsClosed && (queueLimit == NoQueueLimit || QueuedCount < queueLimit))
+        if (TakeFrames(engine, buffer, ref filled, int.MaxValue, out XsHeader oversized) == XsFrameStatus.Oversized)
         {
-            XsFrameStatus status = XsFrameReader.Read(buffer.AsSpan(consumed, filled - consumed), out XsHeader header);
+            Close(XsFrameReader.DescribeOversized(oversized));
+            return false;
+        }
+
+        return !IsClosed;
+    }
+
+    /// <summary>
+    /// The one loop that cuts requests out of a connection's input, shared by byte streams and rings: hands whole
+    /// messages to <paramref name="engine"/> while fewer than <paramref name="queueLimit"/> messages wait to be sent
+    /// (a ring's outstanding quota), then moves what is left to the front of <paramref name="buffer"/>.
+    /// </summary>
+    /// <returns><see cref="XsFrameStatus.Oversized"/> (with its header) when a header announced more than 4096
+    /// payload bytes, whose handling is the caller's; otherwise <see cref="XsFrameStatus.NeedMore"/>.</returns>
+    protected XsFrameStatus TakeFrames(StoreEngine engine, byte[] buffer, ref int filled, int queueLimit, out XsHeader oversized)
+    {
+        oversized = default;
+        int consumed = 0;
+        XsFrameStatus status = XsFrameStatus.NeedMore;
+        while (!IsClosed && (queueLimit == int.MaxValue || QueuedCount < queueLimit))
+        {
+            ReadOnlySpan<byte> data = buffer.AsSpan(consumed, filled - consumed);
+            status = XsFrameReader.Read(data, out XsHeader header);
             if (status != XsFrameStatus.Frame)
             {
-                framed = status == XsFrameStatus.NeedMore;
+                oversized = header;
                 break;
             }
 
-            Engine.Process(this, header, buffer.AsSpan(consumed + XsHeader.HeaderLength, (int)header.Length));
+            engine.Process(this, header, data.Slice(XsHeader.HeaderLength, (int)header.Length));
             consumed += header.FrameLength;
         }
 
         buffer.AsSpan(consumed, filled - consumed).CopyTo(buffer);
         filled -= consumed;
-        return framed;
+        return status == XsFrameStatus.Oversized ? status : XsFrameStatus.NeedMore;
     }
+
+    /// <summary>Completes once the connection has ended, been detached from the engine and released its transport.</summary>
+    public abstract Task Completion { get; }
 
     /// <summary>Called after a message was queued (on any thread, possibly under the engine lock): arrange for it to be sent.</summary>
     protected abstract void OnOutputQueued();

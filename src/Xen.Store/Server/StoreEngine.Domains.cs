@@ -30,19 +30,19 @@ internal sealed partial class StoreEngine
         }
     }
 
-    private static XsError DoGetDomainPath(in Request r, ReadOnlySpan<byte> payload)
+    private static XsError? DoGetDomainPath(in Request r, ReadOnlySpan<byte> payload)
     {
-        XsError e = OneArg(payload, out string arg);
-        if (e != Ok || !TryDomainId(arg, out uint domid))
+        XsError? e = OneArg(payload, out string arg);
+        if (e != null || !TryDomainId(arg, out uint domid))
         {
             return XsError.EINVAL;
         }
 
-        ReplyText(in r, XsPath.DomainPath(domid));
-        return Ok;
+        Reply(in r, XsText.Latin1.GetBytes(XsPath.DomainPath(domid) + "\0"));
+        return null;
     }
 
-    private XsError DoIntroduce(in Request r, ReadOnlySpan<byte> payload)
+    private XsError? DoIntroduce(in Request r, ReadOnlySpan<byte> payload)
     {
         if (!r.Connection.IsPrivileged)
         {
@@ -87,20 +87,20 @@ internal sealed partial class StoreEngine
         }
 
         Reply(in r, OkPayload);
-        return Ok;
+        return null;
     }
 
-    private XsError DoRelease(in Request r, ReadOnlySpan<byte> payload)
+    private XsError? DoRelease(in Request r, ReadOnlySpan<byte> payload)
     {
-        XsError e = PrivilegedDomainArg(in r, payload, out DomainRecord? d);
-        if (e != Ok)
+        XsError? e = PrivilegedDomainArg(in r, payload, out DomainRecord? d);
+        if (e != null)
         {
             return e;
         }
 
         Release(d!, "the domain was released");
         Reply(in r, OkPayload);
-        return Ok;
+        return null;
     }
 
     /// <summary>
@@ -191,37 +191,37 @@ internal sealed partial class StoreEngine
         }
     }
 
-    private XsError DoResume(in Request r, ReadOnlySpan<byte> payload)
+    private XsError? DoResume(in Request r, ReadOnlySpan<byte> payload)
     {
-        XsError e = PrivilegedDomainArg(in r, payload, out _);
-        if (e != Ok)
+        XsError? e = PrivilegedDomainArg(in r, payload, out _);
+        if (e != null)
         {
             return e;
         }
 
         Reply(in r, OkPayload);
-        return Ok;
+        return null;
     }
 
-    private XsError DoIsDomainIntroduced(in Request r, ReadOnlySpan<byte> payload)
+    private XsError? DoIsDomainIntroduced(in Request r, ReadOnlySpan<byte> payload)
     {
         if (!r.Connection.IsPrivileged)
         {
             return XsError.EACCES;
         }
 
-        XsError e = OneArg(payload, out string arg);
-        if (e != Ok || !TryDomainId(arg, out uint domid))
+        XsError? e = OneArg(payload, out string arg);
+        if (e != null || !TryDomainId(arg, out uint domid))
         {
             return XsError.EINVAL;
         }
 
         bool introduced = domid == 0 || (_domains.TryGetValue(domid, out DomainRecord? d) && d.Introduced);
         Reply(in r, introduced ? "T\0"u8 : "F\0"u8);
-        return Ok;
+        return null;
     }
 
-    private XsError DoSetTarget(in Request r, ReadOnlySpan<byte> payload)
+    private XsError? DoSetTarget(in Request r, ReadOnlySpan<byte> payload)
     {
         if (!r.Connection.IsPrivileged)
         {
@@ -241,7 +241,7 @@ internal sealed partial class StoreEngine
 
         Domain(domid).Target = target;
         Reply(in r, OkPayload);
-        return Ok;
+        return null;
     }
 
     private bool IsKnown(uint domid)
@@ -262,7 +262,7 @@ internal sealed partial class StoreEngine
         return false;
     }
 
-    private XsError PrivilegedDomainArg(in Request r, ReadOnlySpan<byte> payload, out DomainRecord? domain)
+    private XsError? PrivilegedDomainArg(in Request r, ReadOnlySpan<byte> payload, out DomainRecord? domain)
     {
         domain = null;
         if (!r.Connection.IsPrivileged)
@@ -270,8 +270,8 @@ internal sealed partial class StoreEngine
             return XsError.EACCES;
         }
 
-        XsError e = OneArg(payload, out string arg);
-        if (e != Ok || !TryDomainId(arg, out uint domid))
+        XsError? e = OneArg(payload, out string arg);
+        if (e != null || !TryDomainId(arg, out uint domid))
         {
             return XsError.EINVAL;
         }
@@ -281,12 +281,12 @@ internal sealed partial class StoreEngine
             return XsError.ENOENT;
         }
 
-        return Ok;
+        return null;
     }
 
     // ---- CONTROL, features, quotas ------------------------------------------------------------------------------
 
-    private XsError DoControl(in Request r, ReadOnlySpan<byte> payload)
+    private XsError? DoControl(in Request r, ReadOnlySpan<byte> payload)
     {
         if (!r.Connection.IsPrivileged)
         {
@@ -313,8 +313,8 @@ internal sealed partial class StoreEngine
             return XsError.EINVAL;
         }
 
-        ReplyText(in r, text);
-        return Ok;
+        Reply(in r, XsText.Latin1.GetBytes(text + "\0"));
+        return null;
     }
 
     private string? ControlQuota(string[] args)
@@ -412,7 +412,7 @@ internal sealed partial class StoreEngine
         }
     }
 
-    private XsError DoGetFeature(in Request r, ReadOnlySpan<byte> payload)
+    private XsError? DoGetFeature(in Request r, ReadOnlySpan<byte> payload)
     {
         string[] args = Strings(payload, 2);
         uint value;
@@ -439,11 +439,11 @@ internal sealed partial class StoreEngine
             return XsError.EINVAL;
         }
 
-        ReplyText(in r, value.ToString(CultureInfo.InvariantCulture));
-        return Ok;
+        Reply(in r, XsText.Latin1.GetBytes(value.ToString(CultureInfo.InvariantCulture) + "\0"));
+        return null;
     }
 
-    private XsError DoSetFeature(in Request r, ReadOnlySpan<byte> payload)
+    private XsError? DoSetFeature(in Request r, ReadOnlySpan<byte> payload)
     {
         if (!r.Connection.IsPrivileged)
         {
@@ -464,10 +464,10 @@ internal sealed partial class StoreEngine
 
         Domain(domid).Features = features;
         Reply(in r, OkPayload);
-        return Ok;
+        return null;
     }
 
-    private XsError DoGetQuota(in Request r, ReadOnlySpan<byte> payload)
+    private XsError? DoGetQuota(in Request r, ReadOnlySpan<byte> payload)
     {
         if (!r.Connection.IsPrivileged)
         {
@@ -477,8 +477,8 @@ internal sealed partial class StoreEngine
         string[] args = Strings(payload, 3);
         if (args.Length == 0)
         {
-            ReplyText(in r, string.Join(' ', XenStoreQuotas.Names));
-            return Ok;
+            Reply(in r, XsText.Latin1.GetBytes(string.Join(' ', XenStoreQuotas.Names) + "\0"));
+            return null;
         }
 
         XenStoreQuotas quotas = _quotas;
@@ -507,11 +507,11 @@ internal sealed partial class StoreEngine
             return XsError.EINVAL;
         }
 
-        ReplyText(in r, value.ToString(CultureInfo.InvariantCulture));
-        return Ok;
+        Reply(in r, XsText.Latin1.GetBytes(value.ToString(CultureInfo.InvariantCulture) + "\0"));
+        return null;
     }
 
-    private XsError DoSetQuota(in Request r, ReadOnlySpan<byte> payload)
+    private XsError? DoSetQuota(in Request r, ReadOnlySpan<byte> payload)
     {
         if (!r.Connection.IsPrivileged)
         {
@@ -556,7 +556,7 @@ internal sealed partial class StoreEngine
         }
 
         Reply(in r, OkPayload);
-        return Ok;
+        return null;
     }
 
     private static bool TryDomainId(string text, out uint domid) =>

@@ -6,7 +6,7 @@ namespace Xen.Store.Server;
 /// <summary>Watches: registration, the initial event, and firing on changes.</summary>
 internal sealed partial class StoreEngine
 {
-    private XsError DoWatch(in Request r, ReadOnlySpan<byte> payload)
+    private XsError? DoWatch(in Request r, ReadOnlySpan<byte> payload)
     {
         string[] args = Strings(payload, 4);
         int? depth = null;
@@ -25,8 +25,8 @@ internal sealed partial class StoreEngine
         }
 
         ServerConnection conn = r.Connection;
-        XsError e = Canonical(conn, args[0], true, out string abs);
-        if (e != Ok)
+        XsError? e = Canonical(conn, args[0], true, out string abs);
+        if (e != null)
         {
             return e;
         }
@@ -48,10 +48,10 @@ internal sealed partial class StoreEngine
         conn.Watches.Add(watch);
         Reply(in r, OkPayload);
         SendEvent(conn, watch, watch.Path);
-        return Ok;
+        return null;
     }
 
-    private XsError DoUnwatch(in Request r, ReadOnlySpan<byte> payload)
+    private XsError? DoUnwatch(in Request r, ReadOnlySpan<byte> payload)
     {
         string[] args = Strings(payload, 3);
         if (args.Length != 2)
@@ -59,8 +59,8 @@ internal sealed partial class StoreEngine
             return XsError.EINVAL;
         }
 
-        XsError e = Canonical(r.Connection, args[0], true, out string abs);
-        if (e != Ok)
+        XsError? e = Canonical(r.Connection, args[0], true, out string abs);
+        if (e != null)
         {
             return e;
         }
@@ -72,19 +72,19 @@ internal sealed partial class StoreEngine
             {
                 watches.RemoveAt(i);
                 Reply(in r, OkPayload);
-                return Ok;
+                return null;
             }
         }
 
         return XsError.ENOENT;
     }
 
-    private static XsError DoResetWatches(in Request r)
+    private static XsError? DoResetWatches(in Request r)
     {
         r.Connection.Watches.Clear();
         r.Connection.Transactions.Clear();
         Reply(in r, OkPayload);
-        return Ok;
+        return null;
     }
 
     /// <summary>
@@ -182,9 +182,9 @@ internal sealed partial class StoreEngine
 
     private static void SendEvent(ServerConnection conn, StoreWatch watch, string path)
     {
-        if (XsMessageWriter.WatchEvent(path, watch.Token) is { } m)
+        if (XsMessageWriter.WatchEvent(path, watch.Token) is { } message)
         {
-            conn.Enqueue(m);
+            conn.Enqueue(message);
         }
     }
 }

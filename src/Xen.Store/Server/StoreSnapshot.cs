@@ -1,4 +1,3 @@
-using System.Text;
 using Xen.Store.Wire;
 
 namespace Xen.Store.Server;
@@ -12,33 +11,31 @@ internal static class StoreSnapshot
 {
     private static readonly byte[] Magic = "xen-protocols xenstore tree 1\n"u8.ToArray();
 
-    /// <summary>Writes every node of <paramref name="tree"/>; the caller holds the engine's lock.</summary>
+    /// <summary>The saved form of <paramref name="tree"/>; the caller holds the engine's lock.</summary>
     public static byte[] Save(StoreTree tree)
     {
         using var stream = new MemoryStream();
-        using (var w = new BinaryWriter(stream, Encoding.Latin1, leaveOpen: true))
+        using (var w = new BinaryWriter(stream, XsText.Latin1, leaveOpen: true))
         {
             w.Write(Magic);
+            w.Write(tree.Count);
+            var stack = new Stack<string>();
+            stack.Push("/");
+            while (stack.TryPop(out string? path))
             {
-                w.Write(tree.Count);
-                var stack = new Stack<string>();
-                stack.Push("/");
-                while (stack.TryPop(out string? path))
+                StoreNode node = tree.Get(path)!;
+                w.Write(path);
+                w.Write(node.Value.Length);
+                w.Write(node.Value);
+                w.Write(node.Permissions.Length);
+                foreach (XsPermission p in node.Permissions)
                 {
-                    StoreNode node = tree.Get(path)!;
-                    w.Write(path);
-                    w.Write(node.Value.Length);
-                    w.Write(node.Value);
-                    w.Write(node.Permissions.Length);
-                    foreach (XsPermission p in node.Permissions)
-                    {
-                        w.Write(p.ToString());
-                    }
+                    w.Write(p.ToString());
+                }
 
-                    for (int i = node.Children.Count - 1; i >= 0; i--)
-                    {
-                        stack.Push(path == "/" ? "/" + node.Children[i] : path + "/" + node.Children[i]);
-                    }
+                for (int i = node.Children.Count - 1; i >= 0; i--)
+                {
+                    stack.Push(path == "/" ? "/" + node.Children[i] : path + "/" + node.Children[i]);
                 }
             }
         }
@@ -46,14 +43,14 @@ internal static class StoreSnapshot
         return stream.ToArray();
     }
 
-    /// <summary>Reads the nodes of a saved tree (checked, not yet applied: nothing needs the engine's lock here).</summary>
+    /// <summary>The nodes of a saved tree, parents first.</summary>
     /// <exception cref="InvalidDataException">The bytes are not a saved tree.</exception>
     public static List<(string Path, byte[] Value, XsPermission[] Permissions)> Parse(byte[] bytes)
     {
-        var nodes = new List<(string Path, byte[] Value, XsPermission[] Permissions)>();
+        var nodes = new List<(string, byte[], XsPermission[])>();
         try
         {
-            using var r = new BinaryReader(new MemoryStream(bytes), Encoding.Latin1);
+            using var r = new BinaryReader(new MemoryStream(bytes), XsText.Latin1);
             if (!r.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic))
             {
                 throw new InvalidDataException("Not a saved xenstore tree.");

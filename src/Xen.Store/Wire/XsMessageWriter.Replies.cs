@@ -1,61 +1,44 @@
 namespace Xen.Store.Wire;
 
-/// <summary>
-/// The server's side of message writing: replies and watch events, each laid out once into an array of exactly its
-/// size, because a server queues each message on its connection until the transport takes it. Strings are written
-/// by <see cref="XsText"/>'s server rule (Latin1: a guest's bytes go back exactly as they came).
-/// </summary>
+/// <summary>The server's side of message layout: replies and watch events, each an exact-size array a connection queues whole.</summary>
 public static partial class XsMessageWriter
 {
-    /// <summary>One whole message holding <paramref name="payload"/>.</summary>
-    /// <exception cref="ArgumentException">The payload exceeds 4096 bytes.</exception>
-    internal static byte[] Message(XsMessageType type, uint requestId, uint transactionId, ReadOnlySpan<byte> payload)
+    /// <summary>A reply to a request: its type, request id and transaction id echoed, then <paramref name="payload"/>.</summary>
+    internal static byte[] Reply(XsMessageType type, uint requestId, uint transactionId, ReadOnlySpan<byte> payload)
     {
-        if (payload.Length > XsHeader.PayloadMax)
-        {
-            throw new ArgumentException($"A payload of {payload.Length} bytes exceeds XENSTORE_PAYLOAD_MAX ({XsHeader.PayloadMax}).", nameof(payload));
-        }
-
-        byte[] m = new byte[XsHeader.HeaderLength + payload.Length];
-        new XsHeader(type, requestId, transactionId, (uint)payload.Length).Write(m);
-        payload.CopyTo(m.AsSpan(XsHeader.HeaderLength));
-        return m;
+        byte[] message = new byte[XsHeader.HeaderLength + payload.Length];
+        new XsHeader(type, requestId, transactionId, (uint)payload.Length).Write(message);
+        payload.CopyTo(message.AsSpan(XsHeader.HeaderLength));
+        return message;
     }
 
-    /// <summary>One whole message whose payload is <paramref name="text"/> and a NUL (an error name, a number, a path).</summary>
-    /// <exception cref="ArgumentException">The payload would exceed 4096 bytes.</exception>
-    internal static byte[] TextMessage(XsMessageType type, uint requestId, uint transactionId, string text)
+    /// <summary>An ERROR reply to <paramref name="request"/>: the error's xs_wire.h name, NUL-terminated.</summary>
+    internal static byte[] ErrorReply(XsHeader request, XsError error)
     {
-        int length = XsText.Latin1.GetByteCount(text) + 1;
-        if (length > XsHeader.PayloadMax)
-        {
-            throw new ArgumentException($"A payload of {length} bytes exceeds XENSTORE_PAYLOAD_MAX ({XsHeader.PayloadMax}).", nameof(text));
-        }
-
-        byte[] m = new byte[XsHeader.HeaderLength + length];
-        new XsHeader(type, requestId, transactionId, (uint)length).Write(m);
-        XsText.Latin1.GetBytes(text, m.AsSpan(XsHeader.HeaderLength));
-        return m;
+        string name = XsErrors.Name(error);
+        byte[] message = new byte[XsHeader.HeaderLength + name.Length + 1];
+        new XsHeader(XsMessageType.Error, request.RequestId, request.TransactionId, (uint)(name.Length + 1)).Write(message);
+        XsText.Latin1.GetBytes(name, message.AsSpan(XsHeader.HeaderLength));
+        return message;
     }
 
     /// <summary>
-    /// A WATCH_EVENT (<c>req_id</c> and <c>tx_id</c> 0) carrying <paramref name="path"/> and <paramref name="token"/>,
-    /// each NUL-terminated; null when the two would not fit in 4096 bytes (C xenstored sends no such event).
+    /// A WATCH_EVENT of <paramref name="path"/> and <paramref name="token"/>, each a Latin1 string (one byte per char,
+    /// so a guest's bytes go back out as they came) with its NUL; null when the payload would exceed 4096 bytes, an event
+    /// C xenstored does not send either.
     /// </summary>
     internal static byte[]? WatchEvent(string path, string token)
     {
-        int length = XsText.Latin1.GetByteCount(path) + XsText.Latin1.GetByteCount(token) + 2;
+        int length = path.Length + token.Length + 2;
         if (length > XsHeader.PayloadMax)
         {
             return null;
         }
 
-        byte[] m = new byte[XsHeader.HeaderLength + length];
-        new XsHeader(XsMessageType.WatchEvent, 0, 0, (uint)length).Write(m);
-        int at = XsHeader.HeaderLength;
-        at += XsText.Latin1.GetBytes(path, m.AsSpan(at));
-        m[at++] = 0;
-        XsText.Latin1.GetBytes(token, m.AsSpan(at));
-        return m;
+        byte[] message = new byte[XsHeader.HeaderLength + length];
+        new XsHeader(XsMessageType.WatchEvent, 0, 0, (uint)length).Write(message);
+        XsText.Latin1.GetBytes(path, message.AsSpan(XsHeader.HeaderLength));
+        XsText.Latin1.GetBytes(token, message.AsSpan(XsHeader.HeaderLength + path.Length + 1));
+        return message;
     }
 }

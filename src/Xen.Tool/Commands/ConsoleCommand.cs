@@ -2,11 +2,11 @@ using System.CommandLine;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using Xen.Rings.Shim;
 using Xen.Rings;
 using Xen.Rings.Console;
 using Xen.Rings.Events;
 using Xen.Rings.Memory;
+using Xen.Rings.Shim;
 
 namespace Xen.Tool.Commands;
 

@@ -5,8 +5,8 @@ namespace Xen.Store.Server.Hosting;
 /// <summary>
 /// Everything the embedded xenstored needs from the hypervisor, as C xenstored gets it from libxengnttab (the guest's
 /// xenstore page), libxenevtchn (its interdomain event channel, VIRQ_DOM_EXC) and libxenctrl (whether a domain still
-/// exists). The server calls a host only outside its request lock, except <see cref="MapXenStorePage"/> and
-/// <see cref="BindInterdomain"/>, which INTRODUCE calls while it holds it: they must not call back into the server.
+/// exists). INTRODUCE calls <see cref="MapXenStorePage"/> and <see cref="BindInterdomain"/> while it holds the
+/// server's request lock, so they must not call back into the server; <see cref="DomainExists"/> is called outside it.
 /// </summary>
 internal interface IXenStoreHost
 {

@@ -12,29 +12,29 @@ namespace Xen.Store.Server.Hosting;
 /// <c>domD.evtchn</c>; VIRQ_DOM_EXC arrives on <c>virq-3</c>; and D is gone once <c>dead-D</c> exists or, when a
 /// <c>domains</c> folder exists, once <c>domains/D</c> does not.
 /// </summary>
-/// <param name="directory">The shim's state directory (short: Unix socket paths there must fit in 108 bytes).</param>
-internal sealed class ShimXenStoreHost(string directory) : IXenStoreHost
+/// <param name="stateDirectory">The shim's state directory (short: Unix socket paths there must fit in 108 bytes).</param>
+internal sealed class ShimXenStoreHost(string stateDirectory) : IXenStoreHost
 {
     /// <summary>The shim's state directory.</summary>
-    public string Directory { get; } = directory;
+    public string StateDirectory { get; } = stateDirectory;
 
     public XenStorePageMapping MapXenStorePage(uint domainId, ulong gfn)
     {
-        SharedPage page = SharedPage.MapFile(Path.Combine(Directory, $"xs-ring-{domainId}"), SharedPage.PageSize, create: true);
+        SharedPage page = SharedPage.MapFile(Path.Combine(StateDirectory, $"xs-ring-{domainId}"), SharedPage.PageSize, create: true);
         return new XenStorePageMapping(page.Memory, page);
     }
 
     public IEventChannel BindInterdomain(uint domainId, uint remotePort) =>
-        ShimEventChannels.BindBackend(Directory, domainId, remotePort);
+        ShimEventChannels.BindBackend(StateDirectory, domainId, remotePort);
 
     public IEventChannel? BindDomainException() =>
-        ShimEventChannels.BindVirq(Directory, ShimEventChannels.VirqDomainException);
+        ShimEventChannels.BindVirq(StateDirectory, ShimEventChannels.VirqDomainException);
 
     public bool DomainExists(uint domainId)
     {
-        string domains = Path.Combine(Directory, "domains");
-        return System.IO.Directory.Exists(domains)
+        string domains = Path.Combine(StateDirectory, "domains");
+        return Directory.Exists(domains)
             ? File.Exists(Path.Combine(domains, domainId.ToString(CultureInfo.InvariantCulture)))
-            : !File.Exists(Path.Combine(Directory, $"dead-{domainId}"));
+            : !File.Exists(Path.Combine(StateDirectory, $"dead-{domainId}"));
     }
 }

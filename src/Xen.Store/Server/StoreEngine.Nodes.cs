@@ -1,0 +1,357 @@
+using System.Globalization;
+using Xen.Store.Wire;
+
+namespace Xen.Store.Server;
+
+/// <summary>Node requests (READ, WRITE, MKDIR, RM, DIRECTORY, DIRECTORY_PART, GET_PERMS, SET_PERMS) and node creation under the node-size and node-count quotas.</summary>
+internal sealed partial class StoreEngine
+{
+    private XsError? DoRead(in Request r, ReadOnlySpan<byte> payload)
+    {
+        XsError? e = PathArg(r.Connection, payload, out string abs);
+        if (e != null)
+        {
+            return e;
+        }
+
+        e = GetNode(r.Connection, r.View(_tree), abs, PermRead, out StoreNode? node);
+        if (e != null)
+        {
+            return e;
+        }
+
+        Reply(in r, node!.Value);
+        return null;
+    }
+
+    private XsError? DoWrite(in Request r, ReadOnlySpan<byte> payload)
+    {
+        int nul = payload.IndexOf((byte)0);
+        if (nul < 0)
+        {
+            return XsError.EINVAL;
+        }
+
+        XsError? e = Canonical(r.Connection, XsText.Latin1.GetString(payload[..nul]), false, out string abs);
+        if (e != null)
+        {
+            return e;
+        }
+
+        ReadOnlySpan<byte> value = payload[(nul + 1)..];
+        NodeView view = r.View(_tree);
+        bool unprivileged = !r.Connection.IsPrivileged;
+        e = GetNode(r.Connection, view, abs, PermWrite, out StoreNode? node);
+        if (node is not null)
+        {
+            if (unprivileged && ExceedsNodeSize(QuotasOf(r.Connection), node.Permissions.Length, value.Length, node.ChildrenByteCount))
+            {
+                return XsError.ENOSPC;
+            }
+
+            ushort owner = node.Owner;
+            node.Value = value.ToArray();
+            view.Changed(abs, node, owner);
+        }
+        else if (e == XsError.ENOENT)
+        {
+            e = Create(r.Connection, view, abs, value);
+            if (e != null)
+            {
+                return e;
+            }
+        }
+        else
+        {
+            return e;
+        }
+
+        Fire(in r, new PendingEvent(abs, false, null, null));
+        Reply(in r, OkPayload);
+        return null;
+    }
+
+    private XsError? DoMkdir(in Request r, ReadOnlySpan<byte> payload)
+    {
+        XsError? e = PathArg(r.Connection, payload, out string abs);
+        if (e != null)
+        {
+            return e;
+        }
+
+        NodeView view = r.View(_tree);
+        e = GetNode(r.Connection, view, abs, PermWrite, out StoreNode? node);
+        if (node is null)
+        {
+            if (e != XsError.ENOENT)
+            {
+                return e;
+            }
+
+            e = Create(r.Connection, view, abs, default);
+            if (e != null)
+            {
+                return e;
+            }
+
+            Fire(in r, new PendingEvent(abs, false, null, null));
+        }
+
+        Reply(in r, OkPayload);
+        return null;
+    }
+
+    private XsError? DoRm(in Request r, ReadOnlySpan<byte> payload)
+    {
+        XsError? e = PathArg(r.Connection, payload, out string abs);
+        if (e != null)
+        {
+            return e;
+        }
+
+        NodeView view = r.View(_tree);
+        e = GetNode(r.Connection, view, abs, PermWrite, out StoreNode? node);
+        if (node is null)
+        {
+            if (e == XsError.ENOENT && view.Get(XsPath.Parent(abs)!) is not null)
+            {
+                Reply(in r, OkPayload);
+                return null;
+            }
+
+            return e;
+        }
+
+        if (abs == "/")
+        {
+            return XsError.EINVAL;
+        }
+
+        Fire(in r, Remove(view, abs, node));
+        Reply(in r, OkPayload);
+        return null;
+    }
+
+    /// <summary>Removes <paramref name="node"/> (not the root) and everything below it; returns the change to fire.</summary>
+    private static PendingEvent Remove(NodeView view, string abs, StoreNode node)
+    {
+        var removed = new Dictionary<string, XsPermission[]>(StringComparer.Ordinal);
+        RemoveSubtree(view, abs, node, removed);
+        string parentPath = XsPath.Parent(abs)!;
+        StoreNode parent = view.Get(parentPath)!;
+        ushort owner = parent.Owner;
+        parent.RemoveChild(abs[(abs.LastIndexOf('/') + 1)..]);
+        view.Changed(parentPath, parent, owner);
+        return new PendingEvent(abs, true, null, removed);
+    }
+
+    private static void RemoveSubtree(NodeView view, string path, StoreNode node, Dictionary<string, XsPermission[]> removed)
+    {
+        foreach (string child in node.Children)
+        {
+            string childPath = Child(path, child);
+            if (view.Get(childPath) is { } c)
+            {
+                RemoveSubtree(view, childPath, c, removed);
+            }
+        }
+
+        removed[path] = node.Permissions;
+        view.Remove(path, node);
+    }
+
+    private XsError? DoDirectory(in Request r, ReadOnlySpan<byte> payload)
+    {
+        XsError? e = PathArg(r.Connection, payload, out string abs);
+        StoreNode? node = null;
+        if (e != null || (e = GetNode(r.Connection, r.View(_tree), abs, PermRead, out node)) != null)
+        {
+            return e;
+        }
+
+        if (node!.ChildrenByteCount > XsHeader.PayloadMax)
+        {
+            return XsError.E2BIG;
+        }
+
+        byte[] reply = new byte[node.ChildrenByteCount];
+        int at = 0;
+        foreach (string c in node.Children)
+        {
+            at += XsText.Latin1.GetBytes(c, reply.AsSpan(at));
+            reply[at++] = 0;
+        }
+
+        Reply(in r, reply);
+        return null;
+    }
+
+    private XsError? DoDirectoryPart(in Request r, ReadOnlySpan<byte> payload)
+    {
+        string[] args = Strings(payload, 3);
+        if (args.Length != 2 || !int.TryParse(args[1], NumberStyles.None, CultureInfo.InvariantCulture, out int offset))
+        {
+            return XsError.EINVAL;
+        }
+
+        XsError? e = Canonical(r.Connection, args[0], false, out string abs);
+        StoreNode? node = null;
+        if (e != null || (e = GetNode(r.Connection, r.View(_tree), abs, PermRead, out node)) != null)
+        {
+            return e;
+        }
+
+        byte[] children = new byte[node!.ChildrenByteCount];
+        int at = 0;
+        foreach (string c in node.Children)
+        {
+            at += XsText.Latin1.GetBytes(c, children.AsSpan(at));
+            children[at++] = 0;
+        }
+
+        byte[] gen = XsText.Latin1.GetBytes(node.Generation.ToString(CultureInfo.InvariantCulture) + "\0");
+        ReadOnlySpan<byte> rest = offset >= children.Length ? default : children.AsSpan(offset);
+        int room = XsHeader.PayloadMax - gen.Length - 1;
+        bool last = rest.Length <= room;
+        if (!last)
+        {
+            int cut = rest[..room].LastIndexOf((byte)0) + 1;
+            rest = rest[..cut];
+        }
+
+        byte[] reply = new byte[gen.Length + rest.Length + (last ? 1 : 0)];
+        gen.CopyTo(reply, 0);
+        rest.CopyTo(reply.AsSpan(gen.Length));
+        Reply(in r, reply);
+        return null;
+    }
+
+    private XsError? DoGetPerms(in Request r, ReadOnlySpan<byte> payload)
+    {
+        XsError? e = PathArg(r.Connection, payload, out string abs);
+        StoreNode? node = null;
+        if (e != null || (e = GetNode(r.Connection, r.View(_tree), abs, PermRead, out node)) != null)
+        {
+            return e;
+        }
+
+        Reply(in r, PermissionBytes(node!.Permissions));
+        return null;
+    }
+
+    private XsError? DoSetPerms(in Request r, ReadOnlySpan<byte> payload)
+    {
+        string[] args = Strings(payload, int.MaxValue);
+        if (args.Length < 2)
+        {
+            return XsError.EINVAL;
+        }
+
+        var perms = new XsPermission[args.Length - 1];
+        for (int i = 0; i < perms.Length; i++)
+        {
+            if (!XsPermission.TryParse(args[i + 1], out perms[i]))
+            {
+                return XsError.EINVAL;
+            }
+        }
+
+        bool unprivileged = !r.Connection.IsPrivileged;
+        if (unprivileged && perms.Length > QuotasOf(r.Connection).Permissions)
+        {
+            return XsError.ENOSPC;
+        }
+
+        XsError? e = Canonical(r.Connection, args[0], false, out string abs);
+        NodeView view = r.View(_tree);
+        StoreNode? node = null;
+        if (e != null || (e = GetNode(r.Connection, view, abs, PermWrite | PermOwner, out node)) != null)
+        {
+            return e;
+        }
+
+        if (unprivileged && perms[0].DomainId != node!.Owner)
+        {
+            return XsError.EPERM;
+        }
+
+        if (unprivileged && ExceedsNodeSize(QuotasOf(r.Connection), perms.Length, node!.Value.Length, node.ChildrenByteCount))
+        {
+            return XsError.ENOSPC;
+        }
+
+        XsPermission[] old = node!.Permissions;
+        node.Permissions = perms;
+        view.Changed(abs, node, old[0].DomainId);
+        Fire(in r, new PendingEvent(abs, false, old, null));
+        Reply(in r, OkPayload);
+        return null;
+    }
+
+    /// <summary>
+    /// The node-size quota as C xenstored applies it: to the record it stores for a node, a 24-byte header (generation,
+    /// permission count, value and children lengths), 8 bytes per permission, the value and the NUL-terminated child
+    /// names; a record as large as the quota is already refused.
+    /// </summary>
+    private static bool ExceedsNodeSize(XenStoreQuotas quotas, int permissionCount, int valueByteCount, int childrenByteCount) =>
+        NodeRecordHeaderSize + (PermissionRecordSize * (long)permissionCount) + valueByteCount + childrenByteCount >= quotas.NodeSize;
+
+    /// <summary>Creates <paramref name="abs"/> and its missing ancestors; children inherit their parent's permissions, and an unprivileged creator owns what it creates.</summary>
+    private XsError? Create(ServerConnection conn, NodeView view, string abs, ReadOnlySpan<byte> value)
+    {
+        bool unprivileged = !conn.IsPrivileged;
+        XenStoreQuotas quotas = QuotasOf(conn);
+        var missing = new List<string>(4);
+        string p = abs;
+        StoreNode? ancestor;
+        while ((ancestor = view.Get(p)) is null)
+        {
+            missing.Add(p);
+            p = XsPath.Parent(p)!;
+        }
+
+        if ((PermFor(conn, ancestor.Permissions) & PermWrite) == 0)
+        {
+            return XsError.EACCES;
+        }
+
+        if (unprivileged)
+        {
+            if (view.OwnedBy(conn.DomainId) + missing.Count > quotas.Nodes)
+            {
+                return XsError.ENOSPC;
+            }
+
+            // The new node inherits the ancestor's permissions; the ancestor gains one child name and its NUL.
+            string first = missing[^1];
+            if (ExceedsNodeSize(quotas, ancestor.Permissions.Length, value.Length, 0) ||
+                ExceedsNodeSize(quotas, ancestor.Permissions.Length, ancestor.Value.Length, ancestor.ChildrenByteCount + (first.Length - first.LastIndexOf('/'))))
+            {
+                return XsError.ENOSPC;
+            }
+        }
+
+        StoreNode parent = ancestor;
+        string parentPath = p;
+        for (int i = missing.Count - 1; i >= 0; i--)
+        {
+            string path = missing[i];
+            XsPermission[] perms = parent.Permissions;
+            if (unprivileged && perms[0].DomainId != conn.DomainId)
+            {
+                perms = (XsPermission[])perms.Clone();
+                perms[0] = perms[0] with { DomainId = (ushort)conn.DomainId };
+            }
+
+            var node = new StoreNode(i == 0 ? value.ToArray() : [], perms);
+            ushort owner = parent.Owner;
+            parent.AddChild(path[(path.LastIndexOf('/') + 1)..]);
+            view.Changed(parentPath, parent, owner);
+            view.Add(path, node);
+            parent = node;
+            parentPath = path;
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,65 @@
+using System.Globalization;
+using Xen.Store.Wire;
+
+namespace Xen.Store.Server;
+
+/// <summary>TRANSACTION_START and TRANSACTION_END.</summary>
+internal sealed partial class StoreEngine
+{
+    private XsError? DoTransactionStart(in Request r)
+    {
+        ServerConnection conn = r.Connection;
+        if (r.Header.TransactionId != 0)
+        {
+            return conn.Transactions.ContainsKey(r.Header.TransactionId) ? XsError.EBUSY : XsError.ENOENT;
+        }
+
+        if (!conn.IsPrivileged && conn.Transactions.Count > QuotasOf(conn).Transactions)
+        {
+            return XsError.ENOSPC;
+        }
+
+        uint id;
+        do
+        {
+            id = conn.NextTransactionId = unchecked(conn.NextTransactionId + 1);
+        }
+        while (id == 0 || conn.Transactions.ContainsKey(id));
+
+        conn.Transactions[id] = new StoreTransaction(_tree, id);
+        Reply(in r, XsText.Latin1.GetBytes(id.ToString(CultureInfo.InvariantCulture) + "\0"));
+        return null;
+    }
+
+    private XsError? DoTransactionEnd(in Request r, ReadOnlySpan<byte> payload)
+    {
+        XsError? e = OneArg(payload, out string arg);
+        if (e != null || arg is not ("T" or "F"))
+        {
+            return XsError.EINVAL;
+        }
+
+        if (r.Transaction is not { } tx)
+        {
+            return XsError.ENOENT;
+        }
+
+        r.Connection.Transactions.Remove(tx.Id);
+        if (arg == "T")
+        {
+            if (!tx.CanCommit())
+            {
+                return XsError.EAGAIN;
+            }
+
+            tx.Apply();
+            foreach (PendingEvent pending in tx.Events)
+            {
+                FireNow(pending);
+            }
+        }
+
+        Reply(in r, OkPayload);
+        return null;
+    }
+}
