@@ -95,9 +95,6 @@ public static class XsPath
         path == IntroduceDomain || path == ReleaseDomain ||
         (path.StartsWith(ReleaseDomain + "/", StringComparison.Ordinal) && IsDomainId(path.AsSpan(ReleaseDomain.Length + 1)));
 
-    /// <summary>Whether a path is absolute (starts with <c>/</c>).</summary>
-    public static bool IsAbsolute(string path) => path.Length > 0 && path[0] == '/';
-
     /// <summary>The home of domain <paramref name="domainId"/>: <c>/local/domain/&lt;domid&gt;</c>, what relative paths are relative to.</summary>
     public static string DomainPath(uint domainId) => $"/local/domain/{domainId}";
 

@@ -495,4 +495,17 @@ public class ServerSemanticsTests
         Assert.Equal(XsError.EINVAL, await ErrorOf(async () => await c.ControlAsync("bogus")));
         Assert.Equal(3u, await c.GetFeatureAsync());
     }
+
+    [Fact]
+    public async Task SET_FEATURE_sets_a_domains_bits_which_GET_FEATURE_reports_within_the_servers_and_an_unknown_domain_is_ENOENT()
+    {
+        await using var h = new ServerHarness();
+        var c = h.Client();
+        await c.SetFeatureAsync(0, 0xFF);
+        Assert.Equal(3u, await c.GetFeatureAsync(0)); // a domain's bits are reported only where the server has them too
+        await c.SetFeatureAsync(0, 2);
+        Assert.Equal(2u, await c.GetFeatureAsync(0));
+        Assert.Equal(XsError.ENOENT, await ErrorOf(async () => await c.SetFeatureAsync(42, 1)));
+        Assert.Equal(XsError.EACCES, await ErrorOf(async () => await h.Client(5).SetFeatureAsync(5, 1)));
+    }
 }
