@@ -1,0 +1,47 @@
+using Xen.Store.Transports;
+using Xen.Store.Wire;
+
+namespace Xen.Store.Client;
+
+// Reconnection (XenStoreClientOptions.Reconnect): after a broken connection, waiting requests fail (the daemon may or
+// may not have carried them out), a new transport is opened with backoff, and every watch is registered again after a
+// gap marker, so its consumer knows events may have been missed. Transactions of the old connection end with it
+// (XenStoreTransaction compares Generation).
+public sealed partial class XenStoreClient
+{
+    private async Task ReconnectAsync(IXenStoreTransport broken, int generation, Exception failure)
+    {
+        Fail(new XenStoreConnectionException($"Connection to {broken.Description} lost; reconnecting: {failure.Message}", failure), endWatches: false, permanent: false);
+        await broken.DisposeAsync().ConfigureAwait(false);
+        TimeSpan delay = _options.ReconnectDelay;
+        for (int attempt = 1; attempt <= _options.ReconnectAttempts && !_closing.IsCancellationRequested; attempt++)
+        {
+            try
+            {
+                await Task.Delay(delay, _closing.Token).ConfigureAwait(false);
+                IXenStoreTransport transport = await _options.Reconnect!(_closing.Token).ConfigureAwait(false);
+                _requests.Replace(transport);
+                Volatile.Write(ref _generation, generation + 1);
+                _receiveLoop = StartReceiveLoop(transport, generation + 1);
+                foreach (XenStoreWatch w in _watches.Snapshot())
+                {
+                    // The gap first, so a consumer sees it before anything the new registration delivers (its initial event).
+                    _watches.PostGap(w);
+                    await RequestOkAsync(XsMessageType.Watch, 0, WatchArguments(w), default, w.Path, _closing.Token).ConfigureAwait(false);
+                }
+
+                return;
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (XenStoreException)
+            {
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
+        }
+
+        Fail(new XenStoreConnectionException($"Connection to {broken.Description} lost and not re-established after {_options.ReconnectAttempts} attempts: {failure.Message}", failure), endWatches: true);
+    }
+}
