@@ -1,4 +1,4 @@
-using Xen.Blktap.Tests.Support;
+using Xen.TestSupport.Host;
 
 namespace Xen.Tool.Tests;
 

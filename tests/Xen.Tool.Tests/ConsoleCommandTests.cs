@@ -1,8 +1,8 @@
 using System.Text;
-using Xen.Interop.Tests.Peers;
 using Xen.Rings.Console;
 using Xen.Rings.Memory;
 using Xen.Rings.Shim;
+using Xen.TestSupport.Peers;
 
 namespace Xen.Tool.Tests;
 

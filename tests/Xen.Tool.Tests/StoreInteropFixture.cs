@@ -1,4 +1,4 @@
-using Xen.Interop.Tests.Peers;
+using Xen.TestSupport.Peers;
 
 namespace Xen.Tool.Tests;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using Xen.Interop.Tests.Peers;
+using Xen.TestSupport.Peers;
 
 namespace Xen.Tool.Tests;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text;
-using Xen.Interop.Tests.Peers;
+using Xen.TestSupport.Peers;
 using Xen.Tool.Commands;
 
 namespace Xen.Tool.Tests;

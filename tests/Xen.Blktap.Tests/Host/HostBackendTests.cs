@@ -1,6 +1,6 @@
 using Xen.Blktap.Host;
-using Xen.Blktap.Tests.Support;
-using Xen.Interop.Tests.Peers;
+using Xen.TestSupport.Host;
+using Xen.TestSupport.Peers;
 
 namespace Xen.Blktap.Tests.Host;
 

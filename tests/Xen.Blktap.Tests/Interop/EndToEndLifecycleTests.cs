@@ -1,12 +1,13 @@
 using Xen.Blktap.Backend;
+using Xen.Blktap.DeviceStore;
 using Xen.Blktap.Host;
 using Xen.Blktap.Lifecycle;
 using Xen.Blktap.Model;
-using Xen.Blktap.DeviceStore;
 using Xen.Blktap.Tests.Support;
-using Xen.Interop.Tests.Peers;
 using Xen.Store.Client;
 using Xen.Store.Xenbus;
+using Xen.TestSupport.Host;
+using Xen.TestSupport.Peers;
 
 namespace Xen.Blktap.Tests.Interop;
 

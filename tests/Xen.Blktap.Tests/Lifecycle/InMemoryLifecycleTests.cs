@@ -72,7 +72,7 @@ public sealed class InMemoryLifecycleTests : IAsyncLifetime, IDisposable
         BlktapDeviceManager manager = Manager();
         BlktapDevice device = await manager.CreateAsync(Domain, DiskEntry.Parse("tap:aio:/img/a", "xvda"));
         await _store.WriteAsync($"{device.FrontendPath}/state", "4");
-        await Xen.Interop.Tests.Peers.Deadline.PollAsync(
+        await Xen.TestSupport.Peers.Deadline.PollAsync(
             () => _store.ReadAsync($"{device.BackendPath}/state").AsTask().Result == "4",
             () => "the backend did not connect");
         await manager.DestroyAsync(Domain, device.DeviceId);
@@ -213,7 +213,7 @@ public sealed class InMemoryLifecycleTests : IAsyncLifetime, IDisposable
         _blkback = null;
         using var cancel = new CancellationTokenSource();
         Task<BlktapDevice> create = Manager().CreateAsync(Domain, DiskEntry.Parse("tap:aio:/img/a", "xvda"), cancel.Token);
-        await Xen.Interop.Tests.Peers.Deadline.PollAsync(() => _store.Snapshot().Contains("/local/domain/0/backend/vbd/5/51712/state"), () => "the create never wrote its nodes");
+        await Xen.TestSupport.Peers.Deadline.PollAsync(() => _store.Snapshot().Contains("/local/domain/0/backend/vbd/5/51712/state"), () => "the create never wrote its nodes");
         await cancel.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => create);
         Assert.Empty(await _host.ListAsync());
@@ -257,7 +257,7 @@ public sealed class InMemoryLifecycleTests : IAsyncLifetime, IDisposable
         await _blkback!.DisposeAsync();
         _blkback = null;
         Task<BlktapDevice> create = Manager().CreateAsync(Domain, DiskEntry.Parse("phy:/dev/sdz", "xvdc"));
-        await Xen.Interop.Tests.Peers.Deadline.PollAsync(() => _store.Snapshot().Contains("/local/domain/0/backend/vbd/5/51744/state"), () => "the create never wrote its nodes");
+        await Xen.TestSupport.Peers.Deadline.PollAsync(() => _store.Snapshot().Contains("/local/domain/0/backend/vbd/5/51744/state"), () => "the create never wrote its nodes");
         await _store.WriteAsync("/local/domain/0/backend/vbd/5/51744/hotplug-error", "no such device /dev/sdz");
         await _store.WriteAsync("/local/domain/0/backend/vbd/5/51744/hotplug-status", "error");
         var e = await Assert.ThrowsAsync<BlktapOperationException>(() => create);

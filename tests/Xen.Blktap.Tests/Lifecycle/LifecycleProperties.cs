@@ -1,15 +1,15 @@
 using FsCheck;
 using FsCheck.Fluent;
 using Xen.Blktap.Backend;
+using Xen.Blktap.DeviceStore;
 using Xen.Blktap.Host;
 using Xen.Blktap.Lifecycle;
 using Xen.Blktap.Model;
-using Xen.Blktap.DeviceStore;
 using Xen.Blktap.Tests.Support;
-using Xen.Interop.Tests.Peers;
 using Xen.Store.Client;
 using Xen.Store.Server;
 using Xen.Store.Xenbus;
+using Xen.TestSupport.Peers;
 
 namespace Xen.Blktap.Tests.Lifecycle;
 

@@ -1,6 +1,6 @@
-using Xen.Interop.Tests.Peers;
 using Xen.Store.Client;
 using Xen.Store.Server;
+using Xen.TestSupport.Peers;
 
 namespace Xen.Blktap.Tests.Support;
 

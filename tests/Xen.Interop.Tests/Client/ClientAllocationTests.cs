@@ -1,6 +1,6 @@
 using System.Text;
-using Xen.Interop.Tests.Peers;
 using Xen.Store.Client;
+using Xen.TestSupport.Peers;
 
 namespace Xen.Interop.Tests.Client;
 

@@ -1,8 +1,8 @@
 using System.Globalization;
-using Xen.Interop.Tests.Peers;
 using Xen.Store;
-using Xen.Store.Wire;
 using Xen.Store.Client;
+using Xen.Store.Wire;
+using Xen.TestSupport.Peers;
 
 namespace Xen.Interop.Tests.Client;
 

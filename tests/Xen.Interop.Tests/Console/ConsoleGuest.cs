@@ -1,8 +1,8 @@
-using Xen.Interop.Tests.Peers;
 using Xen.Rings.Console;
 using Xen.Rings.Events;
 using Xen.Rings.Memory;
 using Xen.Rings.Shim;
+using Xen.TestSupport.Peers;
 
 namespace Xen.Interop.Tests.Console;
 

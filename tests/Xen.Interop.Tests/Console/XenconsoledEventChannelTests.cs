@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text;
-using Xen.Interop.Tests.Peers;
 using Xen.Rings.Events;
 using Xen.Rings.Shim;
+using Xen.TestSupport.Peers;
 
 namespace Xen.Interop.Tests.Console;
 

@@ -1,5 +1,5 @@
-using Xen.Interop.Tests.Peers;
 using Xen.Rings.Console;
+using Xen.TestSupport.Peers;
 
 namespace Xen.Interop.Tests.Console;
 

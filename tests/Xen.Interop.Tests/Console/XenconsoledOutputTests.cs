@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
-using Xen.Interop.Tests.Peers;
 using Xen.Rings.Console;
+using Xen.TestSupport.Peers;
 
 namespace Xen.Interop.Tests.Console;
 

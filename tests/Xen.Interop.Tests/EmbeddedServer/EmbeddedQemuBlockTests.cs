@@ -1,14 +1,14 @@
 using System.Globalization;
 using Microsoft.Win32.SafeHandles;
-using Xen.Interop.Tests.Peers;
 using Xen.Rings.Blkif;
 using Xen.Rings.Events;
-using Xen.Rings.SharedRing;
 using Xen.Rings.Memory;
+using Xen.Rings.SharedRing;
 using Xen.Rings.Shim;
 using Xen.Store;
 using Xen.Store.Client;
 using Xen.Store.Wire;
+using Xen.TestSupport.Peers;
 
 namespace Xen.Interop.Tests.EmbeddedServer;
 

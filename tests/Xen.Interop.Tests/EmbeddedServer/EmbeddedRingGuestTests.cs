@@ -1,10 +1,10 @@
 using System.Globalization;
-using Xen.Interop.Tests.Peers;
 using Xen.Rings.Shim;
 using Xen.Store;
 using Xen.Store.Client;
 using Xen.Store.Server;
 using Xen.Store.Wire;
+using Xen.TestSupport.Peers;
 
 namespace Xen.Interop.Tests.EmbeddedServer;
 

@@ -1,7 +1,7 @@
-using Xen.Interop.Tests.Peers;
 using Xen.Store.Client;
 using Xen.Store.Server;
 using Xen.Store.Server.Hosting;
+using Xen.TestSupport.Peers;
 
 namespace Xen.Interop.Tests.EmbeddedServer;
 

@@ -1,7 +1,7 @@
 using System.Text;
 using Xen.Interop.Tests.Console;
-using Xen.Interop.Tests.Peers;
 using Xen.Store.Client;
+using Xen.TestSupport.Peers;
 
 namespace Xen.Interop.Tests.EmbeddedServer;
 

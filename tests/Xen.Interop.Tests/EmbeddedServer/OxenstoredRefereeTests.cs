@@ -1,9 +1,9 @@
 using System.Globalization;
-using Xen.Interop.Tests.Peers;
 using Xen.Rings.Shim;
 using Xen.Store;
 using Xen.Store.Client;
 using Xen.Store.Wire;
+using Xen.TestSupport.Peers;
 using Xunit.Abstractions;
 
 namespace Xen.Interop.Tests.EmbeddedServer;

@@ -38,7 +38,7 @@ internal sealed class RawXenStoreConnection : IAsyncDisposable
             {
                 // C xenstored listens with a tiny backlog: a connection it has not accepted yet fills it.
                 socket.Dispose();
-                await Task.Delay(Peers.Deadline.PollInterval, cancellationToken);
+                await Task.Delay(Xen.TestSupport.Peers.Deadline.PollInterval, cancellationToken);
             }
             catch
             {

@@ -1,6 +1,6 @@
 using System.Globalization;
-using Xen.Interop.Tests.Peers;
 using Xen.Store.Wire;
+using Xen.TestSupport.Peers;
 using Xunit.Abstractions;
 
 namespace Xen.Interop.Tests.EmbeddedServer;

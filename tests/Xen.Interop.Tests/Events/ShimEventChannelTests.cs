@@ -1,6 +1,6 @@
-using Xen.Interop.Tests.Peers;
 using Xen.Rings.Events;
 using Xen.Rings.Shim;
+using Xen.TestSupport.Peers;
 
 namespace Xen.Interop.Tests.Events;
 

@@ -1,3 +1,5 @@
+using Xen.TestSupport.Peers;
+
 namespace Xen.Interop.Tests.Peers;
 
 /// <summary>The fixture itself: the real daemons start, answer the real CLIs, and leave nothing behind.</summary>

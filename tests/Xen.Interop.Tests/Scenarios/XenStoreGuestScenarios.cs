@@ -1,7 +1,7 @@
-using Xen.Interop.Tests.Peers;
 using Xen.Store;
 using Xen.Store.Client;
 using Xen.Store.Wire;
+using Xen.TestSupport.Peers;
 
 namespace Xen.Interop.Tests.Scenarios;
 

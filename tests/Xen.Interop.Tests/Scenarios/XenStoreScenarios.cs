@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Text;
-using Xen.Interop.Tests.Peers;
 using Xen.Store;
 using Xen.Store.Client;
 using Xen.Store.Wire;
+using Xen.TestSupport.Peers;
 
 namespace Xen.Interop.Tests.Scenarios;
 

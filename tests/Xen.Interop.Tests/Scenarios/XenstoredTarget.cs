@@ -1,7 +1,7 @@
 using System.Globalization;
-using Xen.Interop.Tests.Peers;
 using Xen.Rings.Shim;
 using Xen.Store.Client;
+using Xen.TestSupport.Peers;
 
 namespace Xen.Interop.Tests.Scenarios;
 

@@ -1,4 +1,4 @@
-namespace Xen.Interop.Tests.Peers;
+namespace Xen.TestSupport.Peers;
 
 /// <summary>
 /// Where the real Xen programs and the shared peer scripts (<c>../shared/peers</c>) are, and a check that fails

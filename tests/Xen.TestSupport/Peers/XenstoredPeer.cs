@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net.Sockets;
 
-namespace Xen.Interop.Tests.Peers;
+namespace Xen.TestSupport.Peers;
 
 /// <summary>
 /// A real xenstored (C or OCaml) running in plain userspace under the LD_PRELOAD shim of <c>../shared/peers</c>,

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using Xen.Blktap.Host;
 
-namespace Xen.Blktap.Tests.Support;
+namespace Xen.TestSupport.Host;
 
 /// <summary>
 /// A directory standing in for a host with blktap: <c>proc/devices</c>, <c>sys/class/blktap2</c>,
@@ -24,7 +24,7 @@ namespace Xen.Blktap.Tests.Support;
 /// command fail with exit code 5.
 /// </para>
 /// </remarks>
-internal sealed class HostTree : IDisposable
+public sealed class HostTree : IDisposable
 {
     public HostTree(bool blktap2Loaded = true)
     {

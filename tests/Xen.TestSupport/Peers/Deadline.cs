@@ -1,4 +1,4 @@
-namespace Xen.Interop.Tests.Peers;
+namespace Xen.TestSupport.Peers;
 
 /// <summary>
 /// The bound on every wait for a real program, so a test that goes wrong fails with a message naming what did not

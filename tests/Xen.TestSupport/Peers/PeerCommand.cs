@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Xen.Interop.Tests.Peers;
+namespace Xen.TestSupport.Peers;
 
 /// <summary>The outcome of a finished command.</summary>
 /// <param name="ExitCode">The exit status.</param>

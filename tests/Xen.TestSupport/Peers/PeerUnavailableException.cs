@@ -1,4 +1,4 @@
-namespace Xen.Interop.Tests.Peers;
+namespace Xen.TestSupport.Peers;
 
 /// <summary>A real Xen program or the peers folder that a test needs is missing.</summary>
 public sealed class PeerUnavailableException : Exception

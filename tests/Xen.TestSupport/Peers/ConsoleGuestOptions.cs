@@ -1,4 +1,4 @@
-namespace Xen.Interop.Tests.Peers;
+namespace Xen.TestSupport.Peers;
 
 /// <summary>Fills in a console page before xenconsoled maps it, as a guest does at boot.</summary>
 /// <param name="page">The 4096-byte page, zero-filled.</param>

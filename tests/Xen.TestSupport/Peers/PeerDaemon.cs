@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace Xen.Interop.Tests.Peers;
+namespace Xen.TestSupport.Peers;
 
 /// <summary>
 /// A long-running real program started by a test (normally under the shim, see

@@ -1,4 +1,4 @@
-namespace Xen.Interop.Tests.Peers;
+namespace Xen.TestSupport.Peers;
 
 /// <summary>Which xenstore daemon <see cref="XenstoredPeer"/> starts.</summary>
 public enum XenstoredKind

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
-namespace Xen.Interop.Tests.Peers;
+namespace Xen.TestSupport.Peers;
 
 /// <summary>
 /// Debian's real xenconsoled serving one guest's console, under the shim, talking to a <see cref="XenstoredPeer"/>
