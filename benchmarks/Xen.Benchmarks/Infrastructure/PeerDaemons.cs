@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Xen.TestSupport.Peers;
 
 namespace Xen.Benchmarks.Infrastructure;
 
@@ -6,16 +7,12 @@ namespace Xen.Benchmarks.Infrastructure;
 internal static class PeerDaemons
 {
     /// <summary>
-    /// Starts a real daemon with the peers' <c>run_xenstored.sh</c>, found in <c>$XEN_PEERS_DIR</c> or in a
-    /// <c>shared/peers</c> folder beside any parent of the benchmark, and returns its pid.
+    /// Starts a real daemon with the peers' <c>run_xenstored.sh</c> (<see cref="PeerPrograms.RunXenstoredScript"/>:
+    /// <c>$XEN_PEERS_DIR</c>, or <c>shared/peers</c> beside the repository) and returns its pid.
     /// </summary>
     public static int Start(string kind, string stateDirectory)
     {
-        string script = FindPeersScript()
-            ?? throw new InvalidOperationException(
-                "The xenstore benchmarks need the real xenstored: shared/peers/run_xenstored.sh was not found beside any parent " +
-                "directory of the benchmark; set XEN_PEERS_DIR to the peers folder (see /work/shared/peers/PEERS.md: " +
-                "apt-get install xen-utils-4.17 libxenstore4 libxen-dev gcc).");
+        string script = PeerPrograms.RunXenstoredScript; // PeerUnavailableException says what is missing and how to install it
         var start = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(script);
         start.ArgumentList.Add(kind);
@@ -30,26 +27,6 @@ internal static class PeerDaemons
         }
 
         return pid;
-    }
-
-    private static string? FindPeersScript()
-    {
-        if (Environment.GetEnvironmentVariable("XEN_PEERS_DIR") is { Length: > 0 } dir)
-        {
-            string candidate = Path.Combine(dir, "run_xenstored.sh");
-            return File.Exists(candidate) ? candidate : null;
-        }
-
-        for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            string candidate = Path.Combine(d.FullName, "shared", "peers", "run_xenstored.sh");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        return null;
     }
 
     /// <summary>Kills the daemon process <paramref name="pid"/> and waits (up to 5 s) for it to exit; one already gone is fine.</summary>

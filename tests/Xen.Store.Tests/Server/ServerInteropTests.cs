@@ -3,6 +3,7 @@ using Xen.Store.Client;
 using Xen.Store.Server;
 using Xen.Store.Server.Hosting;
 using Xen.Store.Wire;
+using Xen.TestSupport.Peers;
 
 namespace Xen.Store.Tests.Server;
 
@@ -155,21 +156,7 @@ public sealed class ServerInteropTests : IAsyncLifetime
         Assert.False(await c.ExistsAsync("/local/domain/0/xenstore-test")); // its cleanup ran
     }
 
-    private static string PeerScript(string name)
-    {
-        for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            foreach (string candidate in new[] { Path.Combine(d.FullName, "shared", "peers", name), Path.Combine(d.FullName, "..", "shared", "peers", name) })
-            {
-                if (File.Exists(candidate))
-                {
-                    return Path.GetFullPath(candidate);
-                }
-            }
-        }
-
-        throw new Xunit.Sdk.XunitException($"../shared/peers/{name} is missing: the interop tests need the peers folder beside the checkout.");
-    }
+    private static string PeerScript(string name) => Path.Combine(PeerPrograms.PeersDirectory, name);
 
     [Fact]
     public async Task A_guest_over_the_shim_ring_is_served_after_INTRODUCE()
