@@ -4,7 +4,7 @@ using Xen.Rings.Memory;
 
 namespace Xen.Rings.Tests;
 
-public class GenericRingTests
+public class SharedRingTests
 {
     [Theory]
     [InlineData(0, 32)]
