@@ -29,19 +29,7 @@ internal sealed class ToolProcess : IAsyncDisposable
     /// <summary>Starts <c>xen <paramref name="args"/></c>.</summary>
     public static ToolProcess Start(params string[] args)
     {
-        var startInfo = new ProcessStartInfo("dotnet")
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        startInfo.ArgumentList.Add(XenDll);
-        foreach (string a in args)
-        {
-            startInfo.ArgumentList.Add(a);
-        }
-
+        ProcessStartInfo startInfo = PeerCommand.StartInfo("dotnet", [XenDll, .. args]);
         return new ToolProcess(Process.Start(startInfo)!, "xen " + string.Join(' ', args));
     }
 

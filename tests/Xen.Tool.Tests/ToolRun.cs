@@ -43,23 +43,7 @@ public static class ToolRun
     /// <summary>Runs a program to completion with stdout captured as bytes.</summary>
     public static async Task<ToolResult> ProcessAsync(string program, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var startInfo = new ProcessStartInfo(program)
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (string a in args)
-        {
-            startInfo.ArgumentList.Add(a);
-        }
-
-        foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
-        {
-            startInfo.Environment[name] = value;
-        }
-
+        ProcessStartInfo startInfo = PeerCommand.StartInfo(program, args, environment);
         using Process process = Process.Start(startInfo)!;
         process.StandardInput.Close();
         var stdout = new MemoryStream();

@@ -50,19 +50,9 @@ public sealed class ServerInteropTests : IAsyncLifetime
 
     private async Task<(int ExitCode, string Output)> Run(string program, string package, params string[] args)
     {
-        var psi = new ProcessStartInfo(Require(program, package))
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        psi.Environment["XENSTORED_PATH"] = Socket;
+        ProcessStartInfo psi = PeerCommand.StartInfo(Require(program, package), args, new Dictionary<string, string> { ["XENSTORED_PATH"] = Socket });
         using var p = Process.Start(psi)!;
+        p.StandardInput.Close();
         Task<string> stdout = p.StandardOutput.ReadToEndAsync();
         Task<string> stderr = p.StandardError.ReadToEndAsync();
         try

@@ -16,23 +16,7 @@ public static class PeerCommand
     public static async Task<PeerCommandResult> RunAsync(
         string program, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var startInfo = new ProcessStartInfo(program)
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (string argument in arguments)
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
-        {
-            startInfo.Environment[name] = value;
-        }
-
+        ProcessStartInfo startInfo = StartInfo(program, arguments, environment);
         string commandLine = string.Join(' ', [program, .. startInfo.ArgumentList]);
         using Process process = Process.Start(startInfo) ?? throw new InvalidOperationException($"Could not start {commandLine}.");
         process.StandardInput.Close();
@@ -50,6 +34,32 @@ public static class PeerCommand
         }
 
         return new PeerCommandResult(process.ExitCode, await stdout.ConfigureAwait(false), await stderr.ConfigureAwait(false));
+    }
+
+    /// <summary>
+    /// How every program of the tests is started: no shell, stdin, stdout and stderr redirected, the arguments as a
+    /// list (no quoting), and <paramref name="environment"/> added to this process's environment.
+    /// </summary>
+    public static ProcessStartInfo StartInfo(string program, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var startInfo = new ProcessStartInfo(program)
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (string argument in arguments)
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
+        {
+            startInfo.Environment[name] = value;
+        }
+
+        return startInfo;
     }
 
     /// <summary>Runs the command and returns its stdout; a non-zero exit becomes an exception quoting stderr.</summary>

@@ -52,23 +52,7 @@ public sealed class PeerDaemon : IDisposable
     /// <summary>Starts <paramref name="program"/> with the given arguments and extra environment variables.</summary>
     public static PeerDaemon Start(string program, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment)
     {
-        var startInfo = new ProcessStartInfo(program)
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (string argument in arguments)
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        foreach ((string name, string value) in environment)
-        {
-            startInfo.Environment[name] = value;
-        }
-
+        ProcessStartInfo startInfo = PeerCommand.StartInfo(program, arguments, environment);
         var process = new Process { StartInfo = startInfo };
         var daemon = new PeerDaemon(process, Path.GetFileName(program));
         process.OutputDataReceived += (_, e) => daemon.Append(e.Data);
