@@ -8,8 +8,8 @@ namespace Xen.Store.Server;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Design. <see cref="StoreEngine"/> owns <see cref="Watches"/>, <see cref="Transactions"/> and
-/// <see cref="NextTransactionId"/> and touches them only under its lock. The output queue has its own small lock,
+/// Design. <see cref="StoreEngine"/> owns <see cref="State"/> (watches, transactions, the domain's record) and
+/// touches it only under its lock. The output queue has its own small lock,
 /// because replies are queued by this connection's own loop while watch events are queued by whichever connection
 /// caused them; both happen under the engine lock, and the queue is drained by the transport outside it.
 /// </para>
@@ -41,14 +41,8 @@ internal abstract class ServerConnection
 
     public string Description { get; }
 
-    /// <summary>The domain's record (set by the engine when the connection is attached).</summary>
-    public DomainRecord? Domain { get; set; }
-
-    public List<StoreWatch> Watches { get; } = [];
-
-    public Dictionary<uint, StoreTransaction> Transactions { get; } = [];
-
-    public uint NextTransactionId { get; set; }
+    /// <summary>The protocol's state of this connection: the engine's, touched only under its lock.</summary>
+    public ConnectionState State { get; } = new();
 
     public bool IsClosed => Volatile.Read(ref _closed) != 0;
 

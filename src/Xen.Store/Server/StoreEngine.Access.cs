@@ -9,7 +9,7 @@ internal sealed partial class StoreEngine
     private static int PermFor(ServerConnection conn, XsPermission[] perms)
     {
         uint owner = perms[0].DomainId;
-        uint? target = conn.Domain?.Target;
+        uint? target = conn.State.Domain?.Target;
         if (conn.IsPrivileged || owner == conn.DomainId || owner == target)
         {
             return PermRead | PermWrite | PermOwner;

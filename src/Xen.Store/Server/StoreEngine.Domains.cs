@@ -24,7 +24,7 @@ internal sealed partial class StoreEngine
 
             d.Introduced = true;
             d.Ring = ring;
-            ring.Domain = d;
+            ring.State.Domain = d;
             _connections.Add(ring);
             FireSpecial(XsPath.IntroduceDomain, domainId);
         }
@@ -77,7 +77,7 @@ internal sealed partial class StoreEngine
                 if (ring is not null)
                 {
                     d.Ring = ring;
-                    ring.Domain = d;
+                    ring.State.Domain = d;
                     _connections.Add(ring);
                 }
             }
@@ -143,8 +143,7 @@ internal sealed partial class StoreEngine
             d.Ring = null;
             ring.Close(reason);
             _connections.Remove(ring);
-            ring.Watches.Clear();
-            ring.Transactions.Clear();
+            ring.State.Reset();
         }
 
         RemoveNodesOwnedBy(d.Id);
@@ -355,8 +354,8 @@ internal sealed partial class StoreEngine
         {
             if (c.DomainId == domid)
             {
-                watches += c.Watches.Count;
-                transactions += c.Transactions.Count;
+                watches += c.State.Watches.Count;
+                transactions += c.State.Transactions.Count;
                 outstanding += c.QueuedCount;
             }
         }

@@ -11,10 +11,10 @@ internal sealed partial class StoreEngine
         ServerConnection conn = r.Connection;
         if (r.Header.TransactionId != 0)
         {
-            return conn.Transactions.ContainsKey(r.Header.TransactionId) ? XsError.EBUSY : XsError.ENOENT;
+            return conn.State.Transactions.ContainsKey(r.Header.TransactionId) ? XsError.EBUSY : XsError.ENOENT;
         }
 
-        if (!conn.IsPrivileged && conn.Transactions.Count > QuotasOf(conn).Transactions)
+        if (!conn.IsPrivileged && conn.State.Transactions.Count > QuotasOf(conn).Transactions)
         {
             return XsError.ENOSPC;
         }
@@ -22,11 +22,11 @@ internal sealed partial class StoreEngine
         uint id;
         do
         {
-            id = conn.NextTransactionId = unchecked(conn.NextTransactionId + 1);
+            id = conn.State.NextTransactionId = unchecked(conn.State.NextTransactionId + 1);
         }
-        while (id == 0 || conn.Transactions.ContainsKey(id));
+        while (id == 0 || conn.State.Transactions.ContainsKey(id));
 
-        conn.Transactions[id] = new StoreTransaction(_tree, id);
+        conn.State.Transactions[id] = new StoreTransaction(_tree, id);
         Reply(in r, XsText.Latin1.GetBytes(id.ToString(CultureInfo.InvariantCulture) + "\0"));
         return null;
     }
@@ -44,7 +44,7 @@ internal sealed partial class StoreEngine
             return XsError.ENOENT;
         }
 
-        r.Connection.Transactions.Remove(tx.Id);
+        r.Connection.State.Transactions.Remove(tx.Id);
         if (arg == "T")
         {
             if (!tx.CanCommit())

@@ -31,7 +31,7 @@ internal sealed partial class StoreEngine
             return e;
         }
 
-        foreach (StoreWatch w in conn.Watches)
+        foreach (StoreWatch w in conn.State.Watches)
         {
             if (w.AbsolutePath == abs && w.Token == args[1])
             {
@@ -39,13 +39,13 @@ internal sealed partial class StoreEngine
             }
         }
 
-        if (!conn.IsPrivileged && conn.Watches.Count > QuotasOf(conn).Watches)
+        if (!conn.IsPrivileged && conn.State.Watches.Count > QuotasOf(conn).Watches)
         {
             return XsError.E2BIG;
         }
 
         var watch = new StoreWatch(args[0], abs, args[1], depth);
-        conn.Watches.Add(watch);
+        conn.State.Watches.Add(watch);
         Reply(in r, OkPayload);
         SendEvent(conn, watch, watch.Path);
         return null;
@@ -65,7 +65,7 @@ internal sealed partial class StoreEngine
             return e;
         }
 
-        List<StoreWatch> watches = r.Connection.Watches;
+        List<StoreWatch> watches = r.Connection.State.Watches;
         for (int i = 0; i < watches.Count; i++)
         {
             if (watches[i].AbsolutePath == abs && watches[i].Token == args[1])
@@ -81,8 +81,7 @@ internal sealed partial class StoreEngine
 
     private static XsError? DoResetWatches(in Request r)
     {
-        r.Connection.Watches.Clear();
-        r.Connection.Transactions.Clear();
+        r.Connection.State.Reset();
         Reply(in r, OkPayload);
         return null;
     }
@@ -97,12 +96,12 @@ internal sealed partial class StoreEngine
         bool looked = false;
         foreach (ServerConnection conn in _connections)
         {
-            if (conn.IsClosed || conn.Watches.Count == 0)
+            if (conn.IsClosed || conn.State.Watches.Count == 0)
             {
                 continue;
             }
 
-            foreach (StoreWatch w in conn.Watches)
+            foreach (StoreWatch w in conn.State.Watches)
             {
                 if (w.IsSpecial)
                 {
@@ -170,7 +169,7 @@ internal sealed partial class StoreEngine
                 continue;
             }
 
-            foreach (StoreWatch w in conn.Watches)
+            foreach (StoreWatch w in conn.State.Watches)
             {
                 if (w.AbsolutePath == name || (name == XsPath.ReleaseDomain && w.AbsolutePath == perDomain))
                 {

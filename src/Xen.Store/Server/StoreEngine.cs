@@ -78,7 +78,7 @@ internal sealed partial class StoreEngine
     {
         lock (_gate)
         {
-            connection.Domain = Domain(connection.DomainId);
+            connection.State.Domain = Domain(connection.DomainId);
             _connections.Add(connection);
         }
     }
@@ -89,9 +89,8 @@ internal sealed partial class StoreEngine
         lock (_gate)
         {
             _connections.Remove(connection);
-            connection.Watches.Clear();
-            connection.Transactions.Clear();
-            if (connection.Domain is { } d && ReferenceEquals(d.Ring, connection))
+            connection.State.Reset();
+            if (connection.State.Domain is { } d && ReferenceEquals(d.Ring, connection))
             {
                 d.Ring = null;
             }
@@ -103,8 +102,7 @@ internal sealed partial class StoreEngine
     {
         lock (_gate)
         {
-            connection.Watches.Clear();
-            connection.Transactions.Clear();
+            connection.State.Reset();
         }
     }
 
@@ -141,7 +139,7 @@ internal sealed partial class StoreEngine
         XsMessageType type = r.Header.Type;
         if (r.Header.TransactionId != 0 && type != XsMessageType.TransactionStart)
         {
-            if (!r.Connection.Transactions.TryGetValue(r.Header.TransactionId, out StoreTransaction? tx))
+            if (!r.Connection.State.Transactions.TryGetValue(r.Header.TransactionId, out StoreTransaction? tx))
             {
                 return XsError.ENOENT;
             }
@@ -196,7 +194,7 @@ internal sealed partial class StoreEngine
         }
     }
 
-    private XenStoreQuotas QuotasOf(ServerConnection conn) => conn.Domain?.Quotas ?? _quotas;
+    private XenStoreQuotas QuotasOf(ServerConnection conn) => conn.State.Domain?.Quotas ?? _quotas;
 
     private DomainRecord Domain(uint domainId)
     {
