@@ -1,10 +1,8 @@
-using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xen.Blktap.Host;
 using Xen.Blktap.Model;
 using Xen.Blktap.DeviceStore;
-using Xen.Store.Wire;
 using Xen.Store.Xenbus;
 
 namespace Xen.Blktap.Lifecycle;
@@ -32,7 +30,7 @@ namespace Xen.Blktap.Lifecycle;
 /// different devices may run at once, from several managers too.
 /// </para>
 /// </remarks>
-public sealed class BlktapDeviceManager
+public sealed partial class BlktapDeviceManager
 {
     private const string TapdiskParamsNode = "tapdisk-params";
     private const string TapDeviceRecordNode = "tapdev";
@@ -254,80 +252,6 @@ public sealed class BlktapDeviceManager
         return results;
     }
 
-    /// <summary>The device ids recorded for the domain under <paramref name="deviceClass"/>, in ascending order.</summary>
-    public async ValueTask<IReadOnlyList<int>> ListDevicesAsync(BlktapDomain domain, DeviceClass deviceClass, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(domain);
-        var ids = new List<int>();
-        foreach (string name in await _store.ListAsync(domain.VmDeviceClassPath(deviceClass), cancellationToken).ConfigureAwait(false))
-        {
-            if (int.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out int id))
-            {
-                ids.Add(id);
-            }
-        }
-
-        ids.Sort();
-        return ids;
-    }
-
-    /// <summary>
-    /// A running domain's device class for a device: the class whose <c>/vm</c> record names the device's frontend
-    /// path (<c>/local/domain/&lt;domid&gt;/device/vbd/&lt;devid&gt;</c>); null when no record does.
-    /// </summary>
-    public async ValueTask<DeviceClass?> GetDeviceClassAsync(BlktapDomain domain, int deviceId, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(domain);
-        string frontend = domain.FrontendPath(deviceId);
-        foreach (DeviceClass cls in DeviceClasses.All)
-        {
-            foreach (string name in await _store.ListAsync(domain.VmDeviceClassPath(cls), cancellationToken).ConfigureAwait(false))
-            {
-                string? recorded = await _store.ReadAsync($"{domain.VmDeviceClassPath(cls)}/{name}/frontend", cancellationToken).ConfigureAwait(false);
-                if (recorded == frontend)
-                {
-                    return cls;
-                }
-            }
-        }
-
-        return null;
-    }
-
-    /// <summary>
-    /// A stopped domain's device class for a device, from its configuration: tap disks are configured as tap2,
-    /// others as vbd; null when no disk has that device number.
-    /// </summary>
-    public static DeviceClass? GetDeviceClass(DomainDiskConfiguration configuration, int deviceId)
-    {
-        ArgumentNullException.ThrowIfNull(configuration);
-        DiskEntry? disk = configuration.Find(deviceId);
-        return disk is null ? null : DeviceClasses.Configured(disk.Spec);
-    }
-
-    /// <summary>The device's state now, or null when the domain has no such device.</summary>
-    public async ValueTask<DeviceStatus?> GetStatusAsync(BlktapDomain domain, int deviceId, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(domain);
-        DeviceClass? cls = await GetDeviceClassAsync(domain, deviceId, cancellationToken).ConfigureAwait(false);
-        if (cls is null)
-        {
-            return null;
-        }
-
-        string record = domain.VmDevicePath(cls.Value, deviceId);
-        string backend = await _store.ReadAsync($"{record}/backend", cancellationToken).ConfigureAwait(false) ?? domain.BackendPath(cls.Value, deviceId);
-        string frontend = await _store.ReadAsync($"{record}/frontend", cancellationToken).ConfigureAwait(false) ?? domain.FrontendPath(deviceId);
-        return new DeviceStatus(
-            deviceId,
-            cls.Value,
-            backend,
-            XenbusStateText.Parse(await _store.ReadAsync($"{backend}/state", cancellationToken).ConfigureAwait(false)),
-            XenbusStateText.Parse(await _store.ReadAsync($"{frontend}/state", cancellationToken).ConfigureAwait(false)),
-            await _store.ReadAsync($"{backend}/online", cancellationToken).ConfigureAwait(false) == "1",
-            await _store.ReadAsync($"{backend}/hotplug-status", cancellationToken).ConfigureAwait(false),
-            cls == DeviceClass.Tap2 ? await _store.ReadAsync($"{record}/{TapDeviceRecordNode}", cancellationToken).ConfigureAwait(false) : null);
-    }
 
     /// <summary>The check a toolstack makes before attaching a disk to a running domain: no other device of the domain uses the same file.</summary>
     private async ValueTask CheckBackingFileUnusedAsync(BlktapDomain domain, DiskEntry disk, CancellationToken cancellationToken)
@@ -403,110 +327,6 @@ public sealed class BlktapDeviceManager
         return results;
     }
 
-    private async ValueTask WriteNodesAsync(BlktapDevice device, CancellationToken cancellationToken)
-    {
-        BlktapDomain domain = device.Domain;
-        DiskEntry disk = device.Disk;
-        string domid = domain.DomainId.ToString(CultureInfo.InvariantCulture);
-        string backdom = domain.BackendDomainId.ToString(CultureInfo.InvariantCulture);
-        string backend = device.BackendPath;
-        string frontend = device.FrontendPath;
-        string record = device.VmDevicePath;
-        var backendNodes = new List<(string, string)>
-        {
-            ("frontend", frontend),
-            ("frontend-id", domid),
-            ("online", "1"),
-            ("state", XenbusStateText.Format(XenbusState.Initialising)),
-            ("params", device.DeviceClass switch
-            {
-                DeviceClass.Tap2 => device.TapDevice!.DevicePath,
-                DeviceClass.Tap => disk.Spec.TapArguments,
-                _ => disk.Spec.Path,
-            }),
-            ("type", device.DeviceClass switch
-            {
-                DeviceClass.Tap2 => "phy",
-                DeviceClass.Tap => "tap",
-                _ => disk.Spec.Kind == DiskKind.File ? "file" : "phy",
-            }),
-            ("mode", disk.Mode),
-            ("dev", disk.VirtualDevice),
-            ("removable", "0"),
-            ("bootable", disk.Bootable == true ? "1" : "0"),
-        };
-        if (device.DeviceClass == DeviceClass.Tap2)
-        {
-            backendNodes.Add((TapdiskParamsNode, disk.Spec.ToString()));
-        }
-
-        var frontendNodes = new List<(string, string)>
-        {
-            ("backend", backend),
-            ("backend-id", backdom),
-            ("state", XenbusStateText.Format(XenbusState.Initialising)),
-            ("virtual-device", disk.DeviceNumber.ToString(CultureInfo.InvariantCulture)),
-            ("device-type", "disk"),
-        };
-        var recordNodes = new List<(string, string)>
-        {
-            ("frontend", frontend),
-            ("frontend-id", domid),
-            ("backend", backend),
-            ("backend-id", backdom),
-            ("uname", disk.Spec.ToString()),
-        };
-        if (device.TapDevice is not null)
-        {
-            recordNodes.Add((TapDeviceRecordNode, device.TapDevice.DevicePath));
-        }
-
-        await _store.RunTransactionAsync<bool>(
-            async (tx, token) =>
-            {
-                // A record left by a destroy that failed half way still owns its tap device: refuse until it is finished.
-                if (await tx.ReadAsync(backend, token).ConfigureAwait(false) is not null
-                    || await tx.ReadAsync(frontend, token).ConfigureAwait(false) is not null
-                    || await tx.ReadAsync(record, token).ConfigureAwait(false) is not null)
-                {
-                    throw new BlktapException($"Domain {domain.DomainId} already has a device {disk.DeviceNumber} ({backend}, {frontend} or {record} exists).");
-                }
-
-                await WriteDirectoryAsync(tx, frontend, frontendNodes, [new XsPermission(XsAccess.None, (ushort)domain.DomainId), new XsPermission(XsAccess.Read, (ushort)domain.BackendDomainId)], token).ConfigureAwait(false);
-                await WriteDirectoryAsync(tx, backend, backendNodes, [new XsPermission(XsAccess.None, (ushort)domain.BackendDomainId), new XsPermission(XsAccess.Read, (ushort)domain.DomainId)], token).ConfigureAwait(false);
-                await WriteDirectoryAsync(tx, record, recordNodes, null, token).ConfigureAwait(false);
-                return true;
-            },
-            cancellationToken).ConfigureAwait(false);
-    }
-
-    private async ValueTask WriteDirectoryAsync(IDeviceStoreOperations tx, string directory, List<(string Name, string Value)> nodes, XsPermission[]? permissions, CancellationToken cancellationToken)
-    {
-        await tx.WriteAsync(directory, string.Empty, cancellationToken).ConfigureAwait(false);
-        if (permissions is not null && _options.SetPermissions)
-        {
-            await tx.SetPermissionsAsync(directory, permissions, cancellationToken).ConfigureAwait(false);
-        }
-
-        foreach ((string name, string value) in nodes)
-        {
-            await tx.WriteAsync($"{directory}/{name}", value, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private static async ValueTask RemoveDeviceDirectoryAsync(IDeviceStoreOperations tx, string directory, CancellationToken cancellationToken)
-    {
-        await tx.RemoveAsync(directory, cancellationToken).ConfigureAwait(false);
-
-        // The per-domain directory above a backend (backend/vbd/<domid>) or a class directory goes when it empties.
-        string? parent = XsPath.Parent(directory);
-        if (parent is not null && parent.Count(static c => c == '/') > 3
-            && await tx.ReadAsync(parent, cancellationToken).ConfigureAwait(false) is not null
-            && (await tx.ListAsync(parent, cancellationToken).ConfigureAwait(false)).Count == 0)
-        {
-            await tx.RemoveAsync(parent, cancellationToken).ConfigureAwait(false);
-        }
-    }
 
     private async ValueTask<(XenbusState State, string Hotplug)> WaitForConnectionAsync(BlktapDevice device, Action<BlktapStep> setStep, CancellationToken cancellationToken)
     {
