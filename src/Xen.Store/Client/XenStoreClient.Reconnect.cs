@@ -20,8 +20,10 @@ public sealed partial class XenStoreClient
             {
                 await Task.Delay(delay, _closing.Token).ConfigureAwait(false);
                 IXenStoreTransport transport = await _options.Reconnect!(_closing.Token).ConfigureAwait(false);
-                _requests.Replace(transport);
+                // The generation first: from here a transaction of the old connection counts as ended, so none of its
+                // requests reaches the new connection, whose daemon would not know its id.
                 Volatile.Write(ref _generation, generation + 1);
+                _requests.Replace(transport);
                 _receiveLoop = StartReceiveLoop(transport, generation + 1);
                 foreach (XenStoreWatch w in _watches.Snapshot())
                 {

@@ -258,7 +258,7 @@ public sealed partial class XenStoreClient : XenStoreOperations, IRequestSender,
         _requests.RequestAsync(type, transactionId, arguments, tail, subject, null, cancellationToken);
 
     ValueTask<byte[]> IRequestSender.RequestAsync(XsMessageType type, uint transactionId, ReadOnlySpan<string> arguments, ReadOnlySpan<byte> tail, string? subject, CancellationToken cancellationToken) =>
-        _requests.RequestAsync(type, transactionId, arguments, tail, subject, null, cancellationToken);
+        RequestAsync(type, transactionId, arguments, tail, subject, cancellationToken);
 
     ValueTask IRequestSender.RequestOkAsync(XsMessageType type, uint transactionId, string[] arguments, ReadOnlyMemory<byte> tail, string? subject, CancellationToken cancellationToken) =>
         RequestOkAsync(type, transactionId, arguments, tail, subject, cancellationToken);
