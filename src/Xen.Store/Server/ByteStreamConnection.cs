@@ -29,10 +29,10 @@ internal abstract class ByteStreamConnection : ServerConnection
     private bool _draining;
     private bool _readerActive;
 
-    protected ByteStreamConnection(StoreEngine engine, uint domainId, string description, int maxQueued)
+    protected ByteStreamConnection(IStoreEngine engine, uint domainId, string description, int maxQueued)
         : base(domainId, isPrivileged: domainId == 0, description, maxQueued) => Engine = engine;
 
-    protected StoreEngine Engine { get; }
+    protected IStoreEngine Engine { get; }
 
     /// <summary>The bytes <see cref="TakeBatch"/> moved out of the queue.</summary>
     protected ReadOnlyMemory<byte> Batch => _batch.WrittenMemory;

@@ -15,7 +15,7 @@ internal sealed class InProcessConnection : ByteStreamConnection
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
 
-    public InProcessConnection(StoreEngine engine, IXenStoreTransport io, uint domainId, int maxQueued)
+    public InProcessConnection(IStoreEngine engine, IXenStoreTransport io, uint domainId, int maxQueued)
         : base(engine, domainId, io.Description, maxQueued) => _io = io;
 
     public override Task Completion => _loop;

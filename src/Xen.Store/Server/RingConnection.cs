@@ -31,12 +31,11 @@ namespace Xen.Store.Server;
 internal sealed class RingConnection : ServerConnection
 #pragma warning restore CA1001
 {
-    private readonly StoreEngine _engine;
+    private readonly IStoreEngine _engine;
     private readonly Memory<byte> _page;
     private readonly IDisposable? _pageOwner;
     private readonly IEventChannel _channel;
     private readonly bool _ownsChannel;
-    private readonly Func<int> _outstandingQuota;
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly CancellationTokenSource _stop = new();
     private readonly byte[] _input = new byte[XsHeader.MessageMax * 2];
@@ -45,7 +44,7 @@ internal sealed class RingConnection : ServerConnection
     private bool _broken;
     private Task _loop = Task.CompletedTask;
 
-    public RingConnection(StoreEngine engine, uint domainId, Memory<byte> page, IDisposable? pageOwner, IEventChannel channel, bool ownsChannel, int maxQueued, Func<int> outstandingQuota)
+    public RingConnection(IStoreEngine engine, uint domainId, Memory<byte> page, IDisposable? pageOwner, IEventChannel channel, bool ownsChannel, int maxQueued)
         : base(domainId, isPrivileged: false, $"ring:dom{domainId}", maxQueued)
     {
         _ = new XenStoreServerRing(page.Span); // validates the size
@@ -54,7 +53,6 @@ internal sealed class RingConnection : ServerConnection
         _pageOwner = pageOwner;
         _channel = channel;
         _ownsChannel = ownsChannel;
-        _outstandingQuota = outstandingQuota;
     }
 
     public override Task Completion => _loop;
@@ -202,7 +200,7 @@ internal sealed class RingConnection : ServerConnection
     /// <summary>Hands whole requests to the engine while the guest's unread replies stay under the quota.</summary>
     /// <returns>False when the framing is broken.</returns>
     private bool ProcessInput() =>
-        TakeFrames(_engine, _input, ref _filled, _outstandingQuota(), out _) != XsFrameStatus.Oversized;
+        TakeFrames(_engine, _input, ref _filled, _engine.OutstandingQuota(DomainId), out _) != XsFrameStatus.Oversized;
 
     private bool WriteOutput(XenStoreServerRing ring)
     {

@@ -8,7 +8,7 @@ namespace Xen.Store.Server;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Design. <see cref="StoreEngine"/> owns <see cref="State"/> (watches, transactions, the domain's record) and
+/// Design. The engine (<see cref="IStoreEngine"/>) owns <see cref="State"/> (watches, transactions, the domain's record) and
 /// touches it only under its lock. The output queue has its own small lock,
 /// because replies are queued by this connection's own loop while watch events are queued by whichever connection
 /// caused them; both happen under the engine lock, and the queue is drained by the transport outside it.
@@ -152,7 +152,7 @@ internal abstract class ServerConnection
     /// </summary>
     /// <returns><see langword="false"/> when the connection is over: a header announced more than 4096 payload bytes
     /// (the connection is closed, since nothing after such a header can be trusted), or a request closed it.</returns>
-    protected bool TakeFrames(StoreEngine engine, byte[] buffer, ref int filled)
+    protected bool TakeFrames(IStoreEngine engine, byte[] buffer, ref int filled)
     {
         if (TakeFrames(engine, buffer, ref filled, int.MaxValue, out XsHeader oversized) == XsFrameStatus.Oversized)
         {
@@ -170,7 +170,7 @@ internal abstract class ServerConnection
     /// </summary>
     /// <returns><see cref="XsFrameStatus.Oversized"/> (with its header) when a header announced more than 4096
     /// payload bytes, whose handling is the caller's; otherwise <see cref="XsFrameStatus.NeedMore"/>.</returns>
-    protected XsFrameStatus TakeFrames(StoreEngine engine, byte[] buffer, ref int filled, int queueLimit, out XsHeader oversized)
+    protected XsFrameStatus TakeFrames(IStoreEngine engine, byte[] buffer, ref int filled, int queueLimit, out XsHeader oversized)
     {
         oversized = default;
         int consumed = 0;

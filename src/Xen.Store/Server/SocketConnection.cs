@@ -19,7 +19,7 @@ internal sealed class SocketConnection : ByteStreamConnection
     private readonly SocketSpin? _spin;
     private Task _loop = Task.CompletedTask;
 
-    public SocketConnection(StoreEngine engine, AcceptedSocket socket, int maxQueued, SocketSpin? spin)
+    public SocketConnection(IStoreEngine engine, AcceptedSocket socket, int maxQueued, SocketSpin? spin)
         : base(engine, 0, socket.Description, maxQueued)
     {
         _socket = socket;

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Xen.Store.Wire;
 
@@ -51,6 +52,10 @@ internal sealed partial class StoreEngine
 
         return [.. result];
     }
+
+    /// <summary>A domid argument: a decimal number a domain can have (C xenstored reads it as 16 bits).</summary>
+    private static bool TryDomainId(string text, out uint domid) =>
+        uint.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out domid) && domid <= ushort.MaxValue;
 
     private static byte[] PermissionBytes(XsPermission[] perms)
     {

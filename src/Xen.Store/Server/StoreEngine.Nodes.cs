@@ -14,7 +14,7 @@ internal sealed partial class StoreEngine
             return e;
         }
 
-        e = GetNode(r.Connection, r.View(_tree), abs, PermRead, out StoreNode? node);
+        e = StorePermissions.GetNode(r.Connection, r.View(_tree), abs, StoreAccess.Read, out StoreNode? node);
         if (e != null)
         {
             return e;
@@ -40,11 +40,10 @@ internal sealed partial class StoreEngine
 
         ReadOnlySpan<byte> value = payload[(nul + 1)..];
         NodeView view = r.View(_tree);
-        bool unprivileged = !r.Connection.IsPrivileged;
-        e = GetNode(r.Connection, view, abs, PermWrite, out StoreNode? node);
+        e = StorePermissions.GetNode(r.Connection, view, abs, StoreAccess.Write, out StoreNode? node);
         if (node is not null)
         {
-            if (unprivileged && ExceedsNodeSize(QuotasOf(r.Connection), node.Permissions.Length, value.Length, node.ChildrenByteCount))
+            if (QuotaOf(r.Connection).NodeTooLarge(node.Permissions.Length, value.Length, node.ChildrenByteCount))
             {
                 return XsError.ENOSPC;
             }
@@ -80,7 +79,7 @@ internal sealed partial class StoreEngine
         }
 
         NodeView view = r.View(_tree);
-        e = GetNode(r.Connection, view, abs, PermWrite, out StoreNode? node);
+        e = StorePermissions.GetNode(r.Connection, view, abs, StoreAccess.Write, out StoreNode? node);
         if (node is null)
         {
             if (e != XsError.ENOENT)
@@ -110,7 +109,7 @@ internal sealed partial class StoreEngine
         }
 
         NodeView view = r.View(_tree);
-        e = GetNode(r.Connection, view, abs, PermWrite, out StoreNode? node);
+        e = StorePermissions.GetNode(r.Connection, view, abs, StoreAccess.Write, out StoreNode? node);
         if (node is null)
         {
             if (e == XsError.ENOENT && view.Get(XsPath.Parent(abs)!) is not null)
@@ -164,7 +163,7 @@ internal sealed partial class StoreEngine
     {
         XsError? e = PathArg(r.Connection, payload, out string abs);
         StoreNode? node = null;
-        if (e != null || (e = GetNode(r.Connection, r.View(_tree), abs, PermRead, out node)) != null)
+        if (e != null || (e = StorePermissions.GetNode(r.Connection, r.View(_tree), abs, StoreAccess.Read, out node)) != null)
         {
             return e;
         }
@@ -196,7 +195,7 @@ internal sealed partial class StoreEngine
 
         XsError? e = Canonical(r.Connection, args[0], false, out string abs);
         StoreNode? node = null;
-        if (e != null || (e = GetNode(r.Connection, r.View(_tree), abs, PermRead, out node)) != null)
+        if (e != null || (e = StorePermissions.GetNode(r.Connection, r.View(_tree), abs, StoreAccess.Read, out node)) != null)
         {
             return e;
         }
@@ -230,7 +229,7 @@ internal sealed partial class StoreEngine
     {
         XsError? e = PathArg(r.Connection, payload, out string abs);
         StoreNode? node = null;
-        if (e != null || (e = GetNode(r.Connection, r.View(_tree), abs, PermRead, out node)) != null)
+        if (e != null || (e = StorePermissions.GetNode(r.Connection, r.View(_tree), abs, StoreAccess.Read, out node)) != null)
         {
             return e;
         }
@@ -256,8 +255,8 @@ internal sealed partial class StoreEngine
             }
         }
 
-        bool unprivileged = !r.Connection.IsPrivileged;
-        if (unprivileged && perms.Length > QuotasOf(r.Connection).Permissions)
+        StoreQuota quota = QuotaOf(r.Connection);
+        if (quota.TooManyPermissions(perms.Length))
         {
             return XsError.ENOSPC;
         }
@@ -265,17 +264,17 @@ internal sealed partial class StoreEngine
         XsError? e = Canonical(r.Connection, args[0], false, out string abs);
         NodeView view = r.View(_tree);
         StoreNode? node = null;
-        if (e != null || (e = GetNode(r.Connection, view, abs, PermWrite | PermOwner, out node)) != null)
+        if (e != null || (e = StorePermissions.GetNode(r.Connection, view, abs, StoreAccess.Write | StoreAccess.Owner, out node)) != null)
         {
             return e;
         }
 
-        if (unprivileged && perms[0].DomainId != node!.Owner)
+        if (!r.Connection.IsPrivileged && perms[0].DomainId != node!.Owner)
         {
             return XsError.EPERM;
         }
 
-        if (unprivileged && ExceedsNodeSize(QuotasOf(r.Connection), perms.Length, node!.Value.Length, node.ChildrenByteCount))
+        if (quota.NodeTooLarge(perms.Length, node!.Value.Length, node.ChildrenByteCount))
         {
             return XsError.ENOSPC;
         }
@@ -288,19 +287,11 @@ internal sealed partial class StoreEngine
         return null;
     }
 
-    /// <summary>
-    /// The node-size quota as C xenstored applies it: to the record it stores for a node, a 24-byte header (generation,
-    /// permission count, value and children lengths), 8 bytes per permission, the value and the NUL-terminated child
-    /// names; a record as large as the quota is already refused.
-    /// </summary>
-    private static bool ExceedsNodeSize(XenStoreQuotas quotas, int permissionCount, int valueByteCount, int childrenByteCount) =>
-        NodeRecordHeaderSize + (PermissionRecordSize * (long)permissionCount) + valueByteCount + childrenByteCount >= quotas.NodeSize;
-
     /// <summary>Creates <paramref name="abs"/> and its missing ancestors; children inherit their parent's permissions, and an unprivileged creator owns what it creates.</summary>
     private XsError? Create(ServerConnection conn, NodeView view, string abs, ReadOnlySpan<byte> value)
     {
         bool unprivileged = !conn.IsPrivileged;
-        XenStoreQuotas quotas = QuotasOf(conn);
+        StoreQuota quota = QuotaOf(conn);
         var missing = new List<string>(4);
         string p = abs;
         StoreNode? ancestor;
@@ -310,25 +301,22 @@ internal sealed partial class StoreEngine
             p = XsPath.Parent(p)!;
         }
 
-        if ((PermFor(conn, ancestor.Permissions) & PermWrite) == 0)
+        if (!StorePermissions.Allows(conn, ancestor.Permissions, StoreAccess.Write))
         {
             return XsError.EACCES;
         }
 
-        if (unprivileged)
+        if (quota.TooManyNodes(view.OwnedBy(conn.DomainId), missing.Count))
         {
-            if (view.OwnedBy(conn.DomainId) + missing.Count > quotas.Nodes)
-            {
-                return XsError.ENOSPC;
-            }
+            return XsError.ENOSPC;
+        }
 
-            // The new node inherits the ancestor's permissions; the ancestor gains one child name and its NUL.
-            string first = missing[^1];
-            if (ExceedsNodeSize(quotas, ancestor.Permissions.Length, value.Length, 0) ||
-                ExceedsNodeSize(quotas, ancestor.Permissions.Length, ancestor.Value.Length, ancestor.ChildrenByteCount + (first.Length - first.LastIndexOf('/'))))
-            {
-                return XsError.ENOSPC;
-            }
+        // The new node inherits the ancestor's permissions; the ancestor gains one child name and its NUL.
+        string first = missing[^1];
+        if (quota.NodeTooLarge(ancestor.Permissions.Length, value.Length, 0) ||
+            quota.NodeTooLarge(ancestor.Permissions.Length, ancestor.Value.Length, ancestor.ChildrenByteCount + (first.Length - first.LastIndexOf('/'))))
+        {
+            return XsError.ENOSPC;
         }
 
         StoreNode parent = ancestor;

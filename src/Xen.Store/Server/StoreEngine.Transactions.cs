@@ -14,7 +14,7 @@ internal sealed partial class StoreEngine
             return conn.State.Transactions.ContainsKey(r.Header.TransactionId) ? XsError.EBUSY : XsError.ENOENT;
         }
 
-        if (!conn.IsPrivileged && conn.State.Transactions.Count > QuotasOf(conn).Transactions)
+        if (QuotaOf(conn).TooManyTransactions(conn.State.Transactions.Count))
         {
             return XsError.ENOSPC;
         }

@@ -39,7 +39,7 @@ internal sealed partial class StoreEngine
             }
         }
 
-        if (!conn.IsPrivileged && conn.State.Watches.Count > QuotasOf(conn).Watches)
+        if (QuotaOf(conn).TooManyWatches(conn.State.Watches.Count))
         {
             return XsError.E2BIG;
         }
@@ -145,8 +145,8 @@ internal sealed partial class StoreEngine
                         perms = current?.Permissions;
                     }
 
-                    bool readable = (perms is not null && (PermFor(conn, perms) & PermRead) != 0) ||
-                        (change.OldPermissions is { } old && (PermFor(conn, old) & PermRead) != 0);
+                    bool readable = (perms is not null && StorePermissions.Allows(conn, perms, StoreAccess.Read)) ||
+                        (change.OldPermissions is { } old && StorePermissions.Allows(conn, old, StoreAccess.Read));
                     if (!readable)
                     {
                         continue;

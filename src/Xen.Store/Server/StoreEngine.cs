@@ -23,14 +23,8 @@ namespace Xen.Store.Server;
 /// them, and EAGAIN at commit when any node the transaction touched has a new generation.
 /// </para>
 /// </remarks>
-internal sealed partial class StoreEngine
+internal sealed partial class StoreEngine : IStoreEngine
 {
-    private const int PermRead = 1;
-    private const int PermWrite = 2;
-    private const int PermOwner = 4;
-    private const int NodeRecordHeaderSize = 24;
-    private const int PermissionRecordSize = 8;
-
     private static readonly byte[] OkPayload = "OK\0"u8.ToArray();
 
     private readonly object _gate = new();
@@ -38,6 +32,7 @@ internal sealed partial class StoreEngine
     private readonly List<ServerConnection> _connections = [];
     private readonly Dictionary<uint, DomainRecord> _domains = [];
     private readonly XenStoreServerOptions _options;
+    private readonly RequestHandler?[] _handlers;
     private XenStoreQuotas _quotas;
 
     public StoreEngine(XenStoreServerOptions options)
@@ -45,6 +40,7 @@ internal sealed partial class StoreEngine
         _options = options;
         _quotas = options.Quotas;
         _domains[0] = new DomainRecord(0) { Introduced = true };
+        _handlers = BuildHandlers();
     }
 
     /// <summary>Creates the ring connection for an INTRODUCE (set by the server; null: only record the domain).</summary>
@@ -145,40 +141,60 @@ internal sealed partial class StoreEngine
             }
 
             r.Transaction = tx;
-            if (!r.Connection.IsPrivileged && tx.TouchedCount > QuotasOf(r.Connection).TransactionNodes)
+            if (QuotaOf(r.Connection).TooManyTransactionNodes(tx.TouchedCount))
             {
                 return XsError.ENOSPC;
             }
         }
 
-        return type switch
+        if ((uint)type >= (uint)_handlers.Length || _handlers[(int)type] is not { } handler)
         {
-            XsMessageType.Read => DoRead(in r, payload),
-            XsMessageType.Write => DoWrite(in r, payload),
-            XsMessageType.Mkdir => DoMkdir(in r, payload),
-            XsMessageType.Rm => DoRm(in r, payload),
-            XsMessageType.Directory => DoDirectory(in r, payload),
-            XsMessageType.DirectoryPart => DoDirectoryPart(in r, payload),
-            XsMessageType.GetPerms => DoGetPerms(in r, payload),
-            XsMessageType.SetPerms => DoSetPerms(in r, payload),
-            XsMessageType.Watch => DoWatch(in r, payload),
-            XsMessageType.Unwatch => DoUnwatch(in r, payload),
-            XsMessageType.TransactionStart => DoTransactionStart(in r),
-            XsMessageType.TransactionEnd => DoTransactionEnd(in r, payload),
-            XsMessageType.ResetWatches => DoResetWatches(in r),
-            XsMessageType.GetDomainPath => DoGetDomainPath(in r, payload),
-            XsMessageType.Introduce => DoIntroduce(in r, payload),
-            XsMessageType.Release => DoRelease(in r, payload),
-            XsMessageType.Resume => DoResume(in r, payload),
-            XsMessageType.IsDomainIntroduced => DoIsDomainIntroduced(in r, payload),
-            XsMessageType.SetTarget => DoSetTarget(in r, payload),
-            XsMessageType.Control => DoControl(in r, payload),
-            XsMessageType.GetFeature => DoGetFeature(in r, payload),
-            XsMessageType.SetFeature => DoSetFeature(in r, payload),
-            XsMessageType.GetQuota => DoGetQuota(in r, payload),
-            XsMessageType.SetQuota => DoSetQuota(in r, payload),
-            _ => XsError.ENOSYS,
-        };
+            return XsError.ENOSYS;
+        }
+
+        if (handler.Dom0Only && !r.Connection.IsPrivileged)
+        {
+            return XsError.EACCES;
+        }
+
+        return handler.Run(in r, payload);
+    }
+
+    /// <summary>
+    /// The dispatch table: the handler of each request type, indexed by its number, and whether only a privileged
+    /// connection may send it (the toolstack's operations: C xenstored answers EACCES before looking at the arguments).
+    /// A type without an entry answers ENOSYS.
+    /// </summary>
+    private RequestHandler?[] BuildHandlers()
+    {
+        var table = new RequestHandler?[(int)XsMessageType.SetQuota + 1];
+        void Add(XsMessageType type, RequestHandler.Body run, bool dom0Only = false) => table[(int)type] = new RequestHandler(run, dom0Only);
+
+        Add(XsMessageType.Read, DoRead);
+        Add(XsMessageType.Write, DoWrite);
+        Add(XsMessageType.Mkdir, DoMkdir);
+        Add(XsMessageType.Rm, DoRm);
+        Add(XsMessageType.Directory, DoDirectory);
+        Add(XsMessageType.DirectoryPart, DoDirectoryPart);
+        Add(XsMessageType.GetPerms, DoGetPerms);
+        Add(XsMessageType.SetPerms, DoSetPerms);
+        Add(XsMessageType.Watch, DoWatch);
+        Add(XsMessageType.Unwatch, DoUnwatch);
+        Add(XsMessageType.ResetWatches, (in Request r, ReadOnlySpan<byte> _) => DoResetWatches(in r));
+        Add(XsMessageType.TransactionStart, (in Request r, ReadOnlySpan<byte> _) => DoTransactionStart(in r));
+        Add(XsMessageType.TransactionEnd, DoTransactionEnd);
+        Add(XsMessageType.GetDomainPath, DoGetDomainPath);
+        Add(XsMessageType.Introduce, DoIntroduce, dom0Only: true);
+        Add(XsMessageType.Release, DoRelease, dom0Only: true);
+        Add(XsMessageType.Resume, DoResume, dom0Only: true);
+        Add(XsMessageType.IsDomainIntroduced, DoIsDomainIntroduced, dom0Only: true);
+        Add(XsMessageType.SetTarget, DoSetTarget, dom0Only: true);
+        Add(XsMessageType.Control, DoControl, dom0Only: true);
+        Add(XsMessageType.GetFeature, DoGetFeature);
+        Add(XsMessageType.SetFeature, DoSetFeature, dom0Only: true);
+        Add(XsMessageType.GetQuota, DoGetQuota, dom0Only: true);
+        Add(XsMessageType.SetQuota, DoSetQuota, dom0Only: true);
+        return table;
     }
 
     /// <summary>Fires the watches of a change now, or at commit when the request is in a transaction.</summary>
@@ -194,7 +210,8 @@ internal sealed partial class StoreEngine
         }
     }
 
-    private XenStoreQuotas QuotasOf(ServerConnection conn) => conn.State.Domain?.Quotas ?? _quotas;
+    /// <summary>The quotas binding <paramref name="conn"/>: its domain's own, else the defaults.</summary>
+    private StoreQuota QuotaOf(ServerConnection conn) => new(conn.State.Domain?.Quotas ?? _quotas, conn.IsPrivileged);
 
     private DomainRecord Domain(uint domainId)
     {
@@ -209,6 +226,17 @@ internal sealed partial class StoreEngine
 
     private static void Reply(in Request r, ReadOnlySpan<byte> payload) =>
         r.Connection.Enqueue(XsMessageWriter.Reply(r.Header.Type, r.Header.RequestId, r.Header.TransactionId, payload));
+
+    /// <summary>One entry of the dispatch table.</summary>
+    private sealed class RequestHandler(RequestHandler.Body run, bool dom0Only)
+    {
+        /// <summary>Handles a request: queues its reply and returns null, or returns the error to answer.</summary>
+        public delegate XsError? Body(in Request r, ReadOnlySpan<byte> payload);
+
+        public Body Run { get; } = run;
+
+        public bool Dom0Only { get; } = dom0Only;
+    }
 
     /// <summary>One request being handled.</summary>
     private struct Request(ServerConnection connection, XsHeader header)

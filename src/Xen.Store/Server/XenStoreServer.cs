@@ -276,8 +276,7 @@ public sealed class XenStoreServer : IAsyncDisposable
     }
 
     private RingConnection NewRing(uint domainId, Memory<byte> page, IDisposable? pageOwner, IEventChannel channel, bool ownsChannel) =>
-        new(_engine, domainId, page, pageOwner, channel, ownsChannel, Options.MaxQueuedMessages,
-            () => _engine.OutstandingQuota(domainId));
+        new(_engine, domainId, page, pageOwner, channel, ownsChannel, Options.MaxQueuedMessages);
 
     private RingConnection CreateHostedRing(IXenStoreHost host, DomainRecord domain)
     {

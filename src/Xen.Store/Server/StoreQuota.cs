@@ -1,0 +1,41 @@
+namespace Xen.Store.Server;
+
+/// <summary>
+/// The quotas that bind one connection as it makes one request: its domain's <see cref="XenStoreQuotas"/> (or the
+/// defaults), waived for a privileged connection except for the path length, which binds dom0 too (as in C xenstored).
+/// Each check answers "over the quota"; the handler chooses the error, which differs by request as C xenstored's does.
+/// </summary>
+internal readonly struct StoreQuota(XenStoreQuotas limits, bool privileged)
+{
+    private const int NodeRecordHeaderSize = 24;
+    private const int PermissionRecordSize = 8;
+
+    public XenStoreQuotas Limits { get; } = limits;
+
+    /// <summary><c>path-max</c>: <paramref name="length"/> is the path's length below the domain's home.</summary>
+    public bool PathTooLong(int length) => length > Limits.PathLength;
+
+    /// <summary><c>nodes</c>: the domain owns <paramref name="owned"/> and would create <paramref name="adding"/> more.</summary>
+    public bool TooManyNodes(int owned, int adding) => !privileged && owned + adding > Limits.Nodes;
+
+    /// <summary>
+    /// <c>node-size</c> as C xenstored applies it: to the record it stores for a node, a 24-byte header (generation,
+    /// permission count, value and children lengths), 8 bytes per permission, the value and the NUL-terminated child
+    /// names; a record as large as the quota is already refused.
+    /// </summary>
+    public bool NodeTooLarge(int permissionCount, int valueByteCount, int childrenByteCount) =>
+        !privileged &&
+        NodeRecordHeaderSize + (PermissionRecordSize * (long)permissionCount) + valueByteCount + childrenByteCount >= Limits.NodeSize;
+
+    /// <summary><c>permissions</c>: a SET_PERMS list of <paramref name="count"/> entries.</summary>
+    public bool TooManyPermissions(int count) => !privileged && count > Limits.Permissions;
+
+    /// <summary><c>watches</c>: checked with the connection's current count, so one more than the quota fits (as in C xenstored).</summary>
+    public bool TooManyWatches(int count) => !privileged && count > Limits.Watches;
+
+    /// <summary><c>transactions</c>: checked with the open count, so one more than the quota fits (as in C xenstored).</summary>
+    public bool TooManyTransactions(int open) => !privileged && open > Limits.Transactions;
+
+    /// <summary><c>transaction-nodes</c>: the nodes a transaction has touched.</summary>
+    public bool TooManyTransactionNodes(int touched) => !privileged && touched > Limits.TransactionNodes;
+}
