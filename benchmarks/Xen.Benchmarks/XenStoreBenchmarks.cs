@@ -6,6 +6,7 @@ using BenchmarkDotNet.Configs;
 using Xen.Benchmarks.Infrastructure;
 using Xen.Store.Client;
 using Xen.Store.Server;
+using Xen.TestSupport.Store;
 
 namespace Xen.Benchmarks;
 
@@ -66,7 +67,7 @@ public class XenStoreBenchmarks
     private readonly byte[] _value = Encoding.ASCII.GetBytes("0123456789abcdef0123456789ABCDEF");
     private string? _stateDirectory;
     private int _daemonPid;
-    private XenStoreServer? _server;
+    private EmbeddedXenStore? _embedded;
     private XenStoreClient? _client;
     private XenStoreClient? _inlineClient;
     private nint _xs;
@@ -89,16 +90,17 @@ public class XenStoreBenchmarks
             throw new InvalidOperationException("The value must be 32 bytes.");
         }
 
-        _stateDirectory = $"/tmp/xsbench-{Environment.ProcessId}";
-        Directory.CreateDirectory(_stateDirectory);
-        string socket = Path.Combine(_stateDirectory, "socket");
+        string socket;
         if (Daemon == XenStoreDaemon.Ours)
         {
-            _server = await XenStoreServer.StartAsync().ConfigureAwait(false);
-            await _server.ListenUnixAsync(socket).ConfigureAwait(false);
+            _embedded = await EmbeddedXenStore.StartAsync("xsbench").ConfigureAwait(false);
+            socket = _embedded.SocketPath;
         }
         else
         {
+            _stateDirectory = $"/tmp/xsbench-{Environment.ProcessId}";
+            Directory.CreateDirectory(_stateDirectory);
+            socket = Path.Combine(_stateDirectory, "socket");
             _daemonPid = await XenStoreDaemons.StartAsync(Daemon, _stateDirectory).ConfigureAwait(false);
         }
 
@@ -169,7 +171,7 @@ public class XenStoreBenchmarks
         _xs = 0;
         _client?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _inlineClient?.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        _server?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _embedded?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         if (_daemonPid != 0)
         {
             PeerDaemons.Stop(_daemonPid);

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Xen.TestSupport.Peers;
+using Xen.Tool.Tests.Support;
 
 namespace Xen.Tool.Tests;
 
@@ -128,14 +130,11 @@ public sealed class PackagingTests : IDisposable
 
     private static async Task<ToolResult> RunAsync(string program, string[] args, string directory)
     {
-        var psi = new ProcessStartInfo(program) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        // Packing takes minutes, beyond Deadline.Default: only the start is shared with PeerCommand.
+        ProcessStartInfo psi = PeerCommand.StartInfo(program, args, new Dictionary<string, string> { ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1" });
+        psi.WorkingDirectory = directory;
         using Process p = Process.Start(psi)!;
+        p.StandardInput.Close();
         Task<string> stdout = p.StandardOutput.ReadToEndAsync();
         Task<string> stderr = p.StandardError.ReadToEndAsync();
         await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(10));

@@ -13,17 +13,10 @@ internal static class PeerDaemons
     public static int Start(string kind, string stateDirectory)
     {
         string script = PeerPrograms.RunXenstoredScript; // PeerUnavailableException says what is missing and how to install it
-        var start = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(script);
-        start.ArgumentList.Add(kind);
-        start.ArgumentList.Add(stateDirectory);
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not run {script}.");
-        string output = process.StandardOutput.ReadToEnd();
-        string error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0 || !int.TryParse(output.Trim(), out int pid))
+        PeerCommandResult result = PeerCommand.RunAsync("/bin/sh", [script, kind, stateDirectory]).GetAwaiter().GetResult();
+        if (result.ExitCode != 0 || !int.TryParse(result.StandardOutput.Trim(), out int pid))
         {
-            throw new InvalidOperationException($"{script} {kind} {stateDirectory} failed (exit {process.ExitCode}): {output}{error}");
+            throw new InvalidOperationException($"{script} {kind} {stateDirectory} failed (exit {result.ExitCode}): {result.StandardOutput}{result.StandardError}");
         }
 
         return pid;

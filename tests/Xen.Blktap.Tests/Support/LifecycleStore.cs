@@ -1,6 +1,7 @@
 using Xen.Store.Client;
 using Xen.Store.Server;
 using Xen.TestSupport.Peers;
+using Xen.TestSupport.Store;
 
 namespace Xen.Blktap.Tests.Support;
 
@@ -28,17 +29,15 @@ internal sealed class LifecycleStore : IAsyncDisposable
 {
     private const string XenstoreLs = "/usr/bin/xenstore-ls";
     private readonly XenstoredPeer? _peer;
-    private readonly XenStoreServer? _server;
-    private readonly string? _serverDirectory;
+    private readonly EmbeddedXenStore? _embedded;
     private readonly Dictionary<string, string> _cliEnvironment;
 
-    private LifecycleStore(StoreTarget target, string socketPath, XenstoredPeer? peer, XenStoreServer? server, string? serverDirectory)
+    private LifecycleStore(StoreTarget target, string socketPath, XenstoredPeer? peer, EmbeddedXenStore? embedded)
     {
         Target = target;
         SocketPath = socketPath;
         _peer = peer;
-        _server = server;
-        _serverDirectory = serverDirectory;
+        _embedded = embedded;
         _cliEnvironment = new Dictionary<string, string> { ["XENSTORED_PATH"] = socketPath };
     }
 
@@ -56,36 +55,18 @@ internal sealed class LifecycleStore : IAsyncDisposable
         {
             PeerPrograms.Require(requirePeersScripts: false, XenstoreLs);
             XenstoredPeer peer = await XenstoredPeer.StartAsync(target == StoreTarget.CXenstored ? XenstoredKind.C : XenstoredKind.OCaml);
-            return new LifecycleStore(target, peer.SocketPath, peer, null, null);
+            return new LifecycleStore(target, peer.SocketPath, peer, null);
         }
 
         // The CLIs check what the toolstack wrote; nothing else of the peers is needed.
         PeerPrograms.Require(requirePeersScripts: false, PeerPrograms.XenstoreRead, PeerPrograms.XenstoreWrite, XenstoreLs);
-        string directory = $"/tmp/blk-{Convert.ToHexStringLower(Guid.NewGuid().ToByteArray(), 0, 5)}";
-        Directory.CreateDirectory(directory);
-        XenStoreServer? server = null;
-        try
-        {
-            server = await XenStoreServer.StartAsync();
-            string socket = Path.Combine(directory, "socket");
-            await server.ListenUnixAsync(socket);
-            return new LifecycleStore(target, socket, null, server, directory);
-        }
-        catch
-        {
-            if (server is not null)
-            {
-                await server.DisposeAsync();
-            }
-
-            Directory.Delete(directory, recursive: true);
-            throw;
-        }
+        EmbeddedXenStore embedded = await EmbeddedXenStore.StartAsync("blk");
+        return new LifecycleStore(target, embedded.SocketPath, null, embedded);
     }
 
     /// <summary>A new dom0 connection: on the daemon's socket, or in process or on the socket as the target says.</summary>
     public async Task<XenStoreClient> ConnectAsync() =>
-        Target == StoreTarget.Embedded ? XenStoreClient.Create(_server!.ConnectInProcess()) : await XenStoreClient.ConnectAsync(SocketPath);
+        Target == StoreTarget.Embedded ? _embedded!.ConnectInProcess() : await XenStoreClient.ConnectAsync(SocketPath);
 
     /// <summary>Writes one node with <c>xenstore-write</c>.</summary>
     public Task WriteAsync(string path, string value) =>
@@ -121,7 +102,7 @@ internal sealed class LifecycleStore : IAsyncDisposable
     }
 
     /// <summary>Checks the embedded server's tree against its own indexes (true for a real daemon).</summary>
-    public bool CheckConsistency() => _server?.CheckConsistency() ?? true;
+    public bool CheckConsistency() => _embedded?.Server.CheckConsistency() ?? true;
 
     public async ValueTask DisposeAsync()
     {
@@ -130,10 +111,9 @@ internal sealed class LifecycleStore : IAsyncDisposable
             await _peer.DisposeAsync();
         }
 
-        if (_server is not null)
+        if (_embedded is not null)
         {
-            await _server.DisposeAsync();
-            Directory.Delete(_serverDirectory!, recursive: true);
+            await _embedded.DisposeAsync();
         }
     }
 }

@@ -4,10 +4,10 @@ using Xen.Rings.Blkif;
 using Xen.Rings.Events;
 using Xen.Rings.Memory;
 using Xen.Rings.SharedRing;
-using Xen.Rings.Shim;
 using Xen.Store;
 using Xen.Store.Client;
 using Xen.Store.Wire;
+using Xen.TestSupport.Guests;
 using Xen.TestSupport.Peers;
 
 namespace Xen.Interop.Tests.EmbeddedServer;
@@ -358,7 +358,6 @@ public class EmbeddedQemuBlockTests
     private sealed class QemuDisk : IAsyncDisposable
     {
         private readonly EmbeddedStore _store;
-        private ShimGuestDomain? _domain;
         private RingGuest? _guest;
         private SharedPage? _ringPage;
         private FrontRing<BlkifRequest, BlkifResponse>? _ring;
@@ -456,7 +455,6 @@ public class EmbeddedQemuBlockTests
                 await _guest.DisposeAsync();
             }
 
-            _domain?.Dispose();
             await _store.DisposeAsync();
         }
 
@@ -475,14 +473,11 @@ public class EmbeddedQemuBlockTests
 
             // The guest's own xenstore connection: our client over its xenstore ring, after the toolstack (dom0) has
             // given it a home and introduced it. Its blkif channel shares the guest's event-channel socket.
-            _domain = ShimEventChannels.BindGuest(dir, DomainId);
             await using (XenStoreClient dom0 = _store.ConnectDom0())
             {
-                await dom0.MkdirAsync($"/local/domain/{DomainId}");
-                await dom0.SetPermissionsAsync($"/local/domain/{DomainId}", [XsPermission.Parse($"n{DomainId}")]);
+                _guest = await RingGuest.IntroduceAsync(dom0, dir, DomainId, XenStorePort);
             }
 
-            _guest = await RingGuest.IntroduceAsync(_store, _domain, XenStorePort);
             XenStoreClient xs = _guest.Client;
 
             // The backend announces itself through our store and waits for the frontend. QEMU sets the backend to
@@ -492,7 +487,7 @@ public class EmbeddedQemuBlockTests
             await WaitForStateAsync(xs, $"{Frontend}/state", 1, _qemu);
             _ringPage = GrantPage(RingRef);
             _ring = FrontRing<BlkifRequest, BlkifResponse>.Initialize(_ringPage.Memory);
-            _channel = _domain.OpenChannel(EventChannel);
+            _channel = _guest.Domain.OpenChannel(EventChannel);
             await xs.RunTransactionAsync<bool>(async (tx, token) =>
             {
                 await tx.WriteAsync($"{Frontend}/ring-ref", RingRef.ToString(CultureInfo.InvariantCulture), token);

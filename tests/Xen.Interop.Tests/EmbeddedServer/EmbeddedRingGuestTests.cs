@@ -1,9 +1,9 @@
 using System.Globalization;
-using Xen.Rings.Shim;
 using Xen.Store;
 using Xen.Store.Client;
 using Xen.Store.Server;
 using Xen.Store.Wire;
+using Xen.TestSupport.Guests;
 using Xen.TestSupport.Peers;
 
 namespace Xen.Interop.Tests.EmbeddedServer;
@@ -119,8 +119,7 @@ public class EmbeddedRingGuestTests
         const uint Port = 10;
         await using var store = await StartAsync(DomainId);
         await using XenStoreClient dom0 = store.ConnectDom0();
-        using ShimGuestDomain domain = ShimEventChannels.BindGuest(store.StateDirectory, DomainId);
-        await using RingGuest ring = await RingGuest.IntroduceAsync(dom0, store.StateDirectory, domain, Port);
+        await using RingGuest ring = await RingGuest.IntroduceAsync(dom0, store.StateDirectory, DomainId, Port);
         XenStoreClient guest = ring.Client;
 
         await Deadline.RunAsync(

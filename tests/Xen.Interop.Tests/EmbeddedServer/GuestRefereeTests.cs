@@ -1,7 +1,7 @@
-using Xen.Rings.Shim;
 using Xen.Store;
 using Xen.Store.Client;
 using Xen.Store.Wire;
+using Xen.TestSupport.Guests;
 using Xen.TestSupport.Peers;
 using Xunit.Abstractions;
 
@@ -87,8 +87,7 @@ public class GuestRefereeTests(ITestOutputHelper output)
         await dom0.WriteAsync("/ref/visible", "v");
         await dom0.SetPermissionsAsync("/ref/visible", [P("n0"), P($"r{DomainId}")]);
 
-        using ShimGuestDomain domain = ShimEventChannels.BindGuest(stateDirectory, DomainId);
-        await using RingGuest ring = await RingGuest.IntroduceAsync(dom0, stateDirectory, domain, Port);
+        await using RingGuest ring = await RingGuest.IntroduceAsync(dom0, stateDirectory, DomainId, Port);
         XenStoreClient guest = ring.Client;
         async Task Step(string name, Func<Task<string>> operation)
         {

@@ -1,8 +1,8 @@
 using System.Globalization;
-using Xen.Rings.Shim;
 using Xen.Store;
 using Xen.Store.Client;
 using Xen.Store.Wire;
+using Xen.TestSupport.Guests;
 using Xen.TestSupport.Peers;
 using Xunit.Abstractions;
 
@@ -158,8 +158,7 @@ public class OxenstoredRefereeTests(ITestOutputHelper output)
         await Step("write /ref/private", a.CallAsync(XsMessageType.Write, 0, ["/ref/private"], "dom0's"));
         await Step("set_perms /ref/private n0", a.CallAsync(XsMessageType.SetPerms, "/ref/private", "n0"));
         await using XenStoreClient dom0 = await XenStoreClient.ConnectAsync(socketPath, cancellationToken: token);
-        using ShimGuestDomain domain = ShimEventChannels.BindGuest(stateDirectory, GuestDomainId);
-        await using RingGuest guest = await RingGuest.IntroduceAsync(dom0, stateDirectory, domain, GuestPort);
+        await using RingGuest guest = await RingGuest.IntroduceAsync(dom0, stateDirectory, GuestDomainId, GuestPort, token);
         log.Add($"guest: read /ref/private: {await ErrorOf(() => guest.Client.ReadAsync("/ref/private", token).AsTask())}");
         log.Add($"guest: write /ref/private: {await ErrorOf(() => guest.Client.WriteAsync("/ref/private", "guest's", token).AsTask())}");
         log.Add($"guest: get_domain_path: {await guest.Client.GetDomainPathAsync(GuestDomainId, token)}");

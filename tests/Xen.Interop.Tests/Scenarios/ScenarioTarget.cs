@@ -1,4 +1,5 @@
 using Xen.Store.Client;
+using Xen.TestSupport.Guests;
 
 namespace Xen.Interop.Tests.Scenarios;
 

@@ -1,6 +1,7 @@
 using Xen.Store;
 using Xen.Store.Client;
 using Xen.Store.Wire;
+using Xen.TestSupport.Guests;
 using Xen.TestSupport.Peers;
 
 namespace Xen.Interop.Tests.Scenarios;

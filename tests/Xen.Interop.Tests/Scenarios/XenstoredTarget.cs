@@ -1,6 +1,7 @@
 using System.Globalization;
 using Xen.Rings.Shim;
 using Xen.Store.Client;
+using Xen.TestSupport.Guests;
 using Xen.TestSupport.Peers;
 
 namespace Xen.Interop.Tests.Scenarios;

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
+using Xen.TestSupport.Peers;
 
 namespace Xen.Rings.Tests.Native;
 
@@ -24,18 +25,7 @@ internal sealed class NativeProcess : IDisposable
     /// <summary>Starts <paramref name="fileName"/> with <paramref name="arguments"/> (no shell).</summary>
     public static NativeProcess Start(string fileName, params IEnumerable<string> arguments)
     {
-        var info = new ProcessStartInfo(fileName)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = false,
-            UseShellExecute = false,
-        };
-        foreach (string argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
+        ProcessStartInfo info = PeerCommand.StartInfo(fileName, arguments);
         var process = new Process { StartInfo = info };
         var native = new NativeProcess(process, $"{Path.GetFileName(fileName)} {string.Join(' ', info.ArgumentList)}");
         process.OutputDataReceived += (_, e) =>
@@ -63,6 +53,7 @@ internal sealed class NativeProcess : IDisposable
         try
         {
             process.Start();
+            process.StandardInput.Close();
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
         }

@@ -1,32 +1,25 @@
 using Xen.Store.Server;
+using Xen.TestSupport.Store;
 
 namespace Xen.Store.Tests.Client;
 
-/// <summary>Our server listening on a Unix socket in a fresh temporary directory, for one test class's tests.</summary>
+/// <summary>An <see cref="EmbeddedXenStore"/> for one test class's tests, started and stopped by xunit.</summary>
 #pragma warning disable CA1001 // xunit disposes the server through IAsyncLifetime.DisposeAsync
 public abstract class ServerOnSocket(string prefix, XenStoreServerOptions? options = null) : IAsyncLifetime
 #pragma warning restore CA1001
 {
-    private XenStoreServer? _server;
+    private EmbeddedXenStore? _store;
+
+    private EmbeddedXenStore Store => _store ?? throw new InvalidOperationException("The server is not started.");
 
     /// <summary>The directory the socket is in (removed afterwards); other sockets of a test may go there too.</summary>
-    protected string Directory { get; private set; } = "";
+    protected string Directory => Store.Directory;
 
-    protected string SocketPath => Path.Combine(Directory, "socket");
+    protected string SocketPath => Store.SocketPath;
 
-    protected XenStoreServer Server => _server ?? throw new InvalidOperationException("The server is not started.");
+    protected XenStoreServer Server => Store.Server;
 
-    public async Task InitializeAsync()
-    {
-        Directory = Path.Combine(Path.GetTempPath(), $"{prefix}-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40]);
-        System.IO.Directory.CreateDirectory(Directory);
-        _server = new XenStoreServer(options);
-        await _server.ListenUnixAsync(SocketPath);
-    }
+    public async Task InitializeAsync() => _store = await EmbeddedXenStore.StartAsync(prefix, options);
 
-    public async Task DisposeAsync()
-    {
-        await _server!.DisposeAsync();
-        System.IO.Directory.Delete(Directory, recursive: true);
-    }
+    public async Task DisposeAsync() => await Store.DisposeAsync();
 }

@@ -1,16 +1,16 @@
-using System.Diagnostics;
 using Xen.Store.Client;
 using Xen.Store.Server;
 using Xen.Store.Server.Hosting;
 using Xen.Store.Wire;
 using Xen.TestSupport.Peers;
+using Xen.TestSupport.Store;
 
 namespace Xen.Store.Tests.Server;
 
 /// <summary>
 /// Xen's own clients as referee: libxenstore's <c>xenstore-*</c> tools, Xen's <c>test-xenstore</c> and the independent
 /// pyxs client, all talking to our server over its Unix socket. Needs Debian's xenstore-utils, xen-utils-4.17 and
-/// python3-pyxs (see ../shared/peers/PEERS.md); a missing program fails the test with the package to install.
+/// python3-pyxs (see ../shared/peers/PEERS.md); a missing program fails the test with the command that installs it.
 /// </summary>
 [Trait("Category", "Interop")]
 #pragma warning disable CA1001 // xunit disposes the server through IAsyncLifetime
@@ -19,56 +19,26 @@ public sealed class ServerInteropTests : IAsyncLifetime
 {
     private const string TestXenstore = "/usr/lib/xen-4.17/bin/test-xenstore";
     private const string Python = "/usr/bin/python3";
-    private readonly string _directory = Path.Combine("/tmp", "xsi-" + Guid.NewGuid().ToString("N")[..8]);
-    private XenStoreServer _server = null!;
+    private EmbeddedXenStore _store = null!;
 
-    private string Socket => Path.Combine(_directory, "socket");
+    private string Socket => _store.SocketPath;
 
-    public async Task InitializeAsync()
+    private string StateDirectory => _store.Directory;
+
+    public async Task InitializeAsync() =>
+        _store = await EmbeddedXenStore.StartAsync("xsi", directory => new XenStoreServerOptions { Host = new ShimXenStoreHost(directory) });
+
+    public async Task DisposeAsync() => await _store.DisposeAsync();
+
+    /// <summary>Runs one of Xen's clients against our socket; a missing program fails the test saying what to install.</summary>
+    private async Task<(int ExitCode, string Output)> Run(string program, params string[] args)
     {
-        Directory.CreateDirectory(_directory);
-        _server = new XenStoreServer(new XenStoreServerOptions { Host = new ShimXenStoreHost(_directory) });
-        await _server.ListenUnixAsync(Socket);
+        PeerPrograms.Require(requirePeersScripts: false, program);
+        PeerCommandResult result = await PeerCommand.RunAsync(program, args, new Dictionary<string, string> { ["XENSTORED_PATH"] = Socket });
+        return (result.ExitCode, result.StandardOutput + result.StandardError);
     }
 
-    public async Task DisposeAsync()
-    {
-        await _server.DisposeAsync();
-        Directory.Delete(_directory, recursive: true);
-    }
-
-    private static string Require(string program, string package)
-    {
-        string path = program.Contains('/', StringComparison.Ordinal) ? program : Path.Combine("/usr/bin", program);
-        if (!File.Exists(path))
-        {
-            throw new Xunit.Sdk.XunitException($"{path} is missing: the interop tests need Debian's {package} (apt-get install {package}).");
-        }
-
-        return path;
-    }
-
-    private async Task<(int ExitCode, string Output)> Run(string program, string package, params string[] args)
-    {
-        ProcessStartInfo psi = PeerCommand.StartInfo(Require(program, package), args, new Dictionary<string, string> { ["XENSTORED_PATH"] = Socket });
-        using var p = Process.Start(psi)!;
-        p.StandardInput.Close();
-        Task<string> stdout = p.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = p.StandardError.ReadToEndAsync();
-        try
-        {
-            await p.WaitForExitAsync(ServerHarness.Guard);
-        }
-        catch (OperationCanceledException)
-        {
-            p.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (p.ExitCode, (await stdout) + (await stderr));
-    }
-
-    private Task<(int, string)> Xs(string tool, params string[] args) => Run("xenstore-" + tool, "xenstore-utils", args);
+    private Task<(int, string)> Xs(string tool, params string[] args) => Run("xenstore-" + tool, args);
 
     [Fact]
     public async Task Xenstore_utils_read_write_exists_ls_list_rm()
@@ -136,7 +106,7 @@ public sealed class ServerInteropTests : IAsyncLifetime
     [Fact]
     public async Task Xens_own_test_xenstore_passes_all_12_tests()
     {
-        var (code, output) = await Run(TestXenstore, "xen-utils-4.17");
+        var (code, output) = await Run(TestXenstore);
         Assert.True(code == 0, output);
         string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         string[] results = [.. lines.Where(l => l.Contains(" ns", StringComparison.Ordinal) || l.Contains("failed", StringComparison.Ordinal))];
@@ -159,7 +129,7 @@ public sealed class ServerInteropTests : IAsyncLifetime
             await dom0.SetPermissionsAsync("/test/a", [XsPermission.Parse("n0"), XsPermission.Parse("r5")]);
         }
 
-        var (code, output) = await Run(Python, "python3", PeerScript("ring_guest_demo.py"), _directory, Socket, "5", "7");
+        var (code, output) = await Run(Python, PeerScript("ring_guest_demo.py"), StateDirectory, Socket, "5", "7");
         Assert.True(code == 0, output);
         Assert.Contains("body=b'/local/domain/5\\x00'", output, StringComparison.Ordinal);
         Assert.Contains("body=b'hello-from-ring'", output, StringComparison.Ordinal);
@@ -212,9 +182,9 @@ public sealed class ServerInteropTests : IAsyncLifetime
                     pass
             print("PASS")
             """;
-        string script = Path.Combine(_directory, "pyxs_check.py");
+        string script = Path.Combine(StateDirectory, "pyxs_check.py");
         await File.WriteAllTextAsync(script, Script);
-        var (code, output) = await Run(Python, "python3-pyxs", script, Socket);
+        var (code, output) = await Run(Python, script, Socket);
         Assert.True(code == 0 && output.Contains("PASS", StringComparison.Ordinal), output);
     }
 }

@@ -3,6 +3,7 @@ using Xen.Store.Server;
 using Xen.Store.Tests.Client;
 using Xen.Store.Transports;
 using Xen.Store.Wire;
+using Xen.TestSupport.Store;
 
 namespace Xen.Store.Tests.Server;
 
@@ -76,14 +77,10 @@ public class SocketConnectionTests() : ServerOnSocket("xs-sockconn", new XenStor
     [Fact]
     public async Task Disposing_the_server_ends_its_socket_connections()
     {
-        string directory = Path.Combine(Directory, "own");
-        System.IO.Directory.CreateDirectory(directory);
-        string socket = Path.Combine(directory, "socket");
-        var server = new XenStoreServer();
-        await server.ListenUnixAsync(socket);
-        await using RawConnection idle = new(await UnixSocketTransport.ConnectAsync(socket, ServerHarness.Guard));
+        EmbeddedXenStore own = await EmbeddedXenStore.StartAsync("xs-own");
+        await using RawConnection idle = new(await UnixSocketTransport.ConnectAsync(own.SocketPath, ServerHarness.Guard));
         Assert.Equal((XsMessageType.Write, "OK\0"), await idle.CallAsync(XsMessageType.Write, "/a\0b"));
-        await server.DisposeAsync().AsTask().WaitAsync(ServerHarness.Guard);
+        await own.DisposeAsync().AsTask().WaitAsync(ServerHarness.Guard);
         Assert.Null(await idle.ReceiveAsync());
     }
 }

@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using System.Text;
 using Xen.TestSupport.Peers;
+using Xen.Tool.Tests.Support;
 
-namespace Xen.Tool.Tests;
+namespace Xen.Tool.Tests.Commands;
 
 /// <summary>
 /// <c>xen store</c> against the real xenstore-utils 4.17 on the real C xenstored: the same command line over the same
@@ -241,18 +242,9 @@ public sealed class StoreCommandsInteropTests : IClassFixture<StoreInteropFixtur
 
     private async Task<int> RunStreamingAsync(string program, string[] args, Stream output)
     {
-        var startInfo = new ProcessStartInfo(program) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardInput = true };
-        foreach (string a in args)
-        {
-            startInfo.ArgumentList.Add(a);
-        }
-
-        foreach ((string name, string value) in Store.ClientEnvironment)
-        {
-            startInfo.Environment[name] = value;
-        }
-
+        ProcessStartInfo startInfo = PeerCommand.StartInfo(program, args, Store.ClientEnvironment);
         using Process process = Process.Start(startInfo)!;
+        _ = process.StandardError.ReadToEndAsync(); // drained, so that what it writes there cannot block it
         try
         {
             await process.StandardOutput.BaseStream.CopyToAsync(output).WaitAsync(Deadline.Default);

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Xen.TestSupport.Peers;
 
-namespace Xen.Tool.Tests;
+namespace Xen.Tool.Tests.Support;
 
 /// <summary>
 /// The built <c>xen</c> tool running as a process, as a user runs it: standard input piped from the test, standard

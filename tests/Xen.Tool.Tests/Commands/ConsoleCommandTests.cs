@@ -3,8 +3,9 @@ using Xen.Rings.Console;
 using Xen.Rings.Memory;
 using Xen.Rings.Shim;
 using Xen.TestSupport.Peers;
+using Xen.Tool.Tests.Support;
 
-namespace Xen.Tool.Tests;
+namespace Xen.Tool.Tests.Commands;
 
 /// <summary>
 /// <c>xen console</c> run as a process against a console page file and the shim's event channels, with the test

@@ -1,6 +1,7 @@
 using Xen.TestSupport.Host;
+using Xen.Tool.Tests.Support;
 
-namespace Xen.Tool.Tests;
+namespace Xen.Tool.Tests.Commands;
 
 /// <summary>
 /// <c>xen blktap</c> run as processes against <c>xen store serve --simulated-blkback</c> (a process too) and the

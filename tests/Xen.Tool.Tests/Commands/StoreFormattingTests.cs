@@ -4,8 +4,9 @@ using FsCheck;
 using FsCheck.Fluent;
 using Xen.Store.Wire;
 using Xen.Tool.Commands;
+using Xen.Tool.Tests.Support;
 
-namespace Xen.Tool.Tests;
+namespace Xen.Tool.Tests.Commands;
 
 /// <summary>The text forms of xenstore-utils, with no daemon: value escaping, the ls layout, argument handling.</summary>
 public class StoreFormattingTests

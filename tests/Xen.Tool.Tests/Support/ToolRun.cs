@@ -4,7 +4,7 @@ using System.Text;
 using Xen.TestSupport.Peers;
 using Xen.Tool.Commands;
 
-namespace Xen.Tool.Tests;
+namespace Xen.Tool.Tests.Support;
 
 /// <summary>What a command printed and how it exited; standard output kept as bytes.</summary>
 public sealed record ToolResult(int ExitCode, byte[] Output, string Error)

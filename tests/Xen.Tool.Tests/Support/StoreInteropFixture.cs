@@ -1,6 +1,6 @@
 using Xen.TestSupport.Peers;
 
-namespace Xen.Tool.Tests;
+namespace Xen.Tool.Tests.Support;
 
 /// <summary>
 /// One real C xenstored for a test class (xunit runs a class's tests one after another), and the tree each test starts
