@@ -39,6 +39,25 @@ public class ServerRobustnessTests
         Assert.Equal((XsMessageType.Read, ""), await raw.CallAsync(XsMessageType.Read, "/tool/xenstored\0")); // still served
     }
 
+    [Theory]
+    [InlineData(XsMessageType.Introduce)]
+    [InlineData(XsMessageType.Release)]
+    [InlineData(XsMessageType.Resume)]
+    [InlineData(XsMessageType.IsDomainIntroduced)]
+    [InlineData(XsMessageType.SetTarget)]
+    [InlineData(XsMessageType.Control)]
+    [InlineData(XsMessageType.SetFeature)]
+    [InlineData(XsMessageType.GetQuota)]
+    [InlineData(XsMessageType.SetQuota)]
+    public async Task A_toolstack_request_from_a_guest_is_EACCES_before_its_arguments_are_read(XsMessageType type)
+    {
+        await using var h = new ServerHarness();
+        var guest = h.Raw(domainId: 5);
+        var dom0 = h.Raw();
+        Assert.Equal((XsMessageType.Error, "EACCES\0"), await guest.CallAsync(type, "not\0arguments\0of\0any\0request\0"));
+        Assert.Equal((XsMessageType.Error, "EINVAL\0"), await dom0.CallAsync(type, "not\0arguments\0of\0any\0request\0"));
+    }
+
     [Fact]
     public async Task Replies_echo_request_and_transaction_ids_and_unknown_transactions_are_ENOENT()
     {
