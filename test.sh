@@ -15,7 +15,7 @@ done
 status=0
 for project in tests/*/*.csproj; do
     name=$(basename "$project" .csproj)
-    [ "$name" = Xen.TestSupport ] && continue # the tests' shared class library, not a test project
+    case "$name" in Xen.TestSupport | Xen.HostProbe) continue ;; esac # the tests' library and probe program, not test projects
     dotnet test "$project" --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=minimal" \
         --results-directory "$results" "${args[@]}" || status=1
 done

@@ -1,0 +1,56 @@
+using System.Runtime.InteropServices;
+
+namespace Xen.Rings.Host.Native;
+
+/// <summary>
+/// The libc calls the host bindings make themselves, bound in the global scope like Xen's libraries (so that an
+/// interposed <c>open</c> of <c>/proc/xen/xsd_kva</c> is seen, as by C xenstored).
+/// </summary>
+internal static unsafe partial class LibC
+{
+    public const int ProtRead = 0x1;
+    public const int ProtWrite = 0x2;
+    public const int MapShared = 0x01;
+    public const int ORdWr = 0x2;
+    public const int OCloExec = 0x80000;
+    public const short PollIn = 0x1;
+    public const short PollErr = 0x8;
+    public const short PollHup = 0x10;
+    public const short PollNVal = 0x20;
+    public const int EIntr = 4;
+    public const int EAgain = 11;
+    public const nint MapFailed = -1;
+
+    [LibraryImport(XenLibrary.C, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Open(string path, int flags);
+
+    [LibraryImport(XenLibrary.C, EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
+
+    [LibraryImport(XenLibrary.C, EntryPoint = "read", SetLastError = true)]
+    public static partial nint Read(int fd, byte* buffer, nuint count);
+
+    [LibraryImport(XenLibrary.C, EntryPoint = "write", SetLastError = true)]
+    public static partial nint Write(int fd, byte* buffer, nuint count);
+
+    [LibraryImport(XenLibrary.C, EntryPoint = "mmap", SetLastError = true)]
+    public static partial nint Mmap(nint address, nuint length, int prot, int flags, int fd, long offset);
+
+    [LibraryImport(XenLibrary.C, EntryPoint = "munmap", SetLastError = true)]
+    public static partial int Munmap(nint address, nuint length);
+
+    [LibraryImport(XenLibrary.C, EntryPoint = "poll", SetLastError = true)]
+    public static partial int Poll(PollFd* fds, nuint count, int timeoutMilliseconds);
+
+    [LibraryImport(XenLibrary.C, EntryPoint = "pipe2", SetLastError = true)]
+    public static partial int Pipe2(int* fds, int flags);
+
+    /// <summary><c>struct pollfd</c>: the same 8 bytes on every Linux architecture.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short REvents;
+    }
+}
