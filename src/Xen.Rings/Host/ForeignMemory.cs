@@ -49,7 +49,7 @@ public sealed unsafe class ForeignMemory : IDisposable
         }
 
         var mapping = new MappedPages(_handle, address, frames.Length, domainId, [],
-            static (h, a, n) => ForeignMemoryNative.Unmap(h, a, (nuint)n));
+            static (h, a, n) => ForeignMemoryNative.Unmap(h!, a, (nuint)n));
         for (int i = 0; i < errors.Length; i++)
         {
             if (errors[i] != 0)

@@ -68,5 +68,5 @@ public sealed unsafe class GrantSharer : IDisposable
     public void Dispose() => _handle.Dispose();
 
     private MappedPages Sharing(nint address, int pageCount, uint domainId, uint[] refs) =>
-        new(_handle, address, pageCount, domainId, refs, static (h, a, n) => Gnttab.Unshare(h, a, (uint)n));
+        new(_handle, address, pageCount, domainId, refs, static (h, a, n) => Gnttab.Unshare(h!, a, (uint)n));
 }

@@ -169,7 +169,7 @@ public sealed unsafe class GrantTable : IDisposable
     public void Dispose() => _handle.Dispose();
 
     private MappedPages Mapping(nint address, int pageCount, uint domainId) =>
-        new(_handle, address, pageCount, domainId, [], static (h, a, n) => Gnttab.Unmap(h, a, (uint)n));
+        new(_handle, address, pageCount, domainId, [], static (h, a, n) => Gnttab.Unmap(h!, a, (uint)n));
 
     private static int Prot(bool writable) => writable ? LibC.ProtRead | LibC.ProtWrite : LibC.ProtRead;
 }

@@ -19,13 +19,20 @@ public sealed unsafe class MappedPages : MemoryManager<byte>
     /// <summary>The size of one page, in bytes.</summary>
     public const int PageSize = 4096;
 
-    private readonly XenHandle _owner;
-    private readonly Func<XenHandle, nint, int, int> _unmap;
+    private readonly XenHandle? _owner;
+    private readonly Func<XenHandle?, nint, int, int> _unmap;
     private readonly uint[] _grantRefs;
     private nint _address;
     private int _ownerReferenced;
 
-    internal MappedPages(XenHandle owner, nint address, int pageCount, uint domainId, uint[] grantRefs, Func<XenHandle, nint, int, int> unmap)
+    /// <summary>Takes ownership of a mapping: <paramref name="unmap"/> is called once, on disposal.</summary>
+    /// <param name="owner">The library handle that mapped (kept open until the unmap); null for a plain <c>mmap</c>.</param>
+    /// <param name="address">The first byte.</param>
+    /// <param name="pageCount">How many pages.</param>
+    /// <param name="domainId">The other domain.</param>
+    /// <param name="grantRefs">The refs of pages this process granted, else empty.</param>
+    /// <param name="unmap">Unmaps (owner, address, page count); its result is ignored.</param>
+    internal MappedPages(XenHandle? owner, nint address, int pageCount, uint domainId, uint[] grantRefs, Func<XenHandle?, nint, int, int> unmap)
     {
         _owner = owner;
         _address = address;
@@ -34,7 +41,7 @@ public sealed unsafe class MappedPages : MemoryManager<byte>
         _grantRefs = grantRefs;
         _unmap = unmap;
         bool added = false;
-        owner.DangerousAddRef(ref added); // the library handle that mapped must outlive the mapping
+        owner?.DangerousAddRef(ref added); // the library handle that mapped must outlive the mapping
         _ownerReferenced = added ? 1 : 0;
     }
 
@@ -94,7 +101,7 @@ public sealed unsafe class MappedPages : MemoryManager<byte>
         _ = _unmap(_owner, address, PageCount);
         if (Interlocked.Exchange(ref _ownerReferenced, 0) == 1)
         {
-            _owner.DangerousRelease();
+            _owner!.DangerousRelease();
         }
     }
 }

@@ -45,7 +45,7 @@ internal sealed class RingConnection : ServerConnection
     private Task _loop = Task.CompletedTask;
 
     public RingConnection(IStoreEngine engine, uint domainId, Memory<byte> page, IDisposable? pageOwner, IEventChannel channel, bool ownsChannel, int maxQueued)
-        : base(domainId, isPrivileged: false, $"ring:dom{domainId}", maxQueued)
+        : base(domainId, isPrivileged: domainId == 0, $"ring:dom{domainId}", maxQueued) // dom0's kernel is privileged, as in C
     {
         _ = new XenStoreServerRing(page.Span); // validates the size
         _engine = engine;

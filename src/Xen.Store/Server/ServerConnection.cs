@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Xen.Store.Wire;
 
 namespace Xen.Store.Server;
@@ -24,6 +25,7 @@ internal abstract class ServerConnection
     private readonly object _outputGate = new();
     private readonly Queue<byte[]> _output = new();
     private readonly int _maxQueued;
+    private static long _lastTraceId;
     private int _closed;
 
     protected ServerConnection(uint domainId, bool isPrivileged, string description, int maxQueued)
@@ -35,6 +37,12 @@ internal abstract class ServerConnection
     }
 
     public uint DomainId { get; }
+
+    /// <summary>The connection's number in the trace (C xenstored prints its address): unique in the process.</summary>
+    public long TraceId { get; } = Interlocked.Increment(ref _lastTraceId);
+
+    /// <summary>Where what is queued for it is logged, set when the engine registers it; null when nothing is traced.</summary>
+    public StoreTrace? Trace { get; set; }
 
     /// <summary>Dom0 or the Unix socket: bypasses permission checks and quotas, may use the toolstack operations.</summary>
     public bool IsPrivileged { get; }
@@ -84,6 +92,7 @@ internal abstract class ServerConnection
             _output.Enqueue(message);
         }
 
+        Trace?.Io(output: true, this, (XsMessageType)BinaryPrimitives.ReadUInt32LittleEndian(message), message.AsSpan(XsHeader.HeaderLength));
         OnOutputQueued();
     }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Xen.Rings.Host;
 using Xen.Store.Wire;
 
 namespace Xen.Store.Server;
@@ -6,9 +7,13 @@ namespace Xen.Store.Server;
 /// <summary>Domains: INTRODUCE, RELEASE, RESUME, IS_DOMAIN_INTRODUCED, SET_TARGET, GET_DOMAIN_PATH, and what happens when a domain goes.</summary>
 internal sealed partial class StoreEngine
 {
-    /// <summary>Introduces a domain served by <paramref name="ring"/> (a host attaching a ring itself); fires @introduceDomain.</summary>
+    /// <summary>
+    /// Introduces a domain served by <paramref name="ring"/> (a host attaching a ring itself); fires @introduceDomain
+    /// unless <paramref name="announce"/> is false (domain 0's own kernel connection, which C xenstored introduces at
+    /// start without the watch).
+    /// </summary>
     /// <exception cref="InvalidOperationException">The domain already has a ring.</exception>
-    public void AttachDomain(uint domainId, ServerConnection ring)
+    public void AttachDomain(uint domainId, ServerConnection ring, bool announce = true)
     {
         lock (_gate)
         {
@@ -21,8 +26,11 @@ internal sealed partial class StoreEngine
             d.Introduced = true;
             d.Ring = ring;
             ring.State.Domain = d;
-            _connections.Add(ring);
-            FireSpecial(XsPath.IntroduceDomain, domainId);
+            AddConnection(ring);
+            if (announce)
+            {
+                FireSpecial(XsPath.IntroduceDomain, domainId);
+            }
         }
     }
 
@@ -43,7 +51,7 @@ internal sealed partial class StoreEngine
         string[] args = Strings(payload, 3);
         if (args.Length < 3 || !TryDomainId(args[0], out uint domid) ||
             !ulong.TryParse(args[1], NumberStyles.None, CultureInfo.InvariantCulture, out ulong gfn) ||
-            !uint.TryParse(args[2], NumberStyles.None, CultureInfo.InvariantCulture, out uint port))
+            !uint.TryParse(args[2], NumberStyles.None, CultureInfo.InvariantCulture, out uint port) || port == 0)
         {
             return XsError.EINVAL;
         }
@@ -60,6 +68,10 @@ internal sealed partial class StoreEngine
                 {
                     ring = factory(d);
                 }
+                catch (XenHostException ex)
+                {
+                    return XsErrors.FromErrno(ex.Errno); // the errno of the map or bind, as C xenstored answers it
+                }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or System.Net.Sockets.SocketException)
                 {
                     return XsError.EINVAL;
@@ -69,7 +81,7 @@ internal sealed partial class StoreEngine
                 {
                     d.Ring = ring;
                     ring.State.Domain = d;
-                    _connections.Add(ring);
+                    AddConnection(ring);
                 }
             }
 

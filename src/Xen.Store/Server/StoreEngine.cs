@@ -41,7 +41,11 @@ internal sealed partial class StoreEngine : IStoreEngine
         _quotas = options.Quotas;
         _domains[0] = new DomainRecord(0) { Introduced = true };
         _handlers = BuildHandlers();
+        Trace = options.TraceFile is { } trace ? new StoreTrace(trace) : null;
     }
+
+    /// <summary>The request/reply trace (<see cref="XenStoreServerOptions.TraceFile"/>), or null; the server disposes it.</summary>
+    public StoreTrace? Trace { get; }
 
     /// <summary>Creates the ring connection for an INTRODUCE (set by the server; null: only record the domain).</summary>
     public Func<DomainRecord, ServerConnection?>? RingFactory { get; set; }
@@ -75,7 +79,7 @@ internal sealed partial class StoreEngine : IStoreEngine
         lock (_gate)
         {
             connection.State.Domain = Domain(connection.DomainId);
-            _connections.Add(connection);
+            AddConnection(connection);
         }
     }
 
@@ -84,7 +88,11 @@ internal sealed partial class StoreEngine : IStoreEngine
     {
         lock (_gate)
         {
-            _connections.Remove(connection);
+            if (_connections.Remove(connection))
+            {
+                Trace?.Connection(created: false, connection);
+            }
+
             connection.State.Reset();
             if (connection.State.Domain is { } d && ReferenceEquals(d.Ring, connection))
             {
@@ -121,6 +129,7 @@ internal sealed partial class StoreEngine : IStoreEngine
                 return;
             }
 
+            Trace?.Io(output: false, conn, header.Type, payload);
             var request = new Request(conn, header);
             XsError? error = Dispatch(ref request, payload);
             if (error is XsError failure)
@@ -212,6 +221,14 @@ internal sealed partial class StoreEngine : IStoreEngine
 
     /// <summary>The quotas binding <paramref name="conn"/>: its domain's own, else the defaults.</summary>
     private StoreQuota QuotaOf(ServerConnection conn) => new(conn.State.Domain?.Quotas ?? _quotas, conn.IsPrivileged);
+
+    /// <summary>Registers a connection (under the lock) and gives it the trace its replies are logged to.</summary>
+    private void AddConnection(ServerConnection connection)
+    {
+        _connections.Add(connection);
+        connection.Trace = Trace;
+        Trace?.Connection(created: true, connection);
+    }
 
     private DomainRecord Domain(uint domainId)
     {

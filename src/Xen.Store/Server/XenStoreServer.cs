@@ -42,6 +42,7 @@ public sealed class XenStoreServer : IAsyncDisposable
     /// <exception cref="ArgumentException">The host cannot bind VIRQ_DOM_EXC (a stand-in hypervisor's socket path is too long).</exception>
     /// <exception cref="IOException">The host's state is missing (a stand-in hypervisor's directory does not exist).</exception>
     /// <exception cref="SocketException">The host's VIRQ_DOM_EXC could not be bound.</exception>
+    /// <exception cref="Xen.Rings.Host.XenHostException">A Xen host's VIRQ_DOM_EXC or kernel connection could not be bound or mapped.</exception>
     public XenStoreServer(XenStoreServerOptions? options = null)
     {
         Options = options ?? new XenStoreServerOptions();
@@ -51,6 +52,19 @@ public sealed class XenStoreServer : IAsyncDisposable
         {
             _engine.RingFactory = d => CreateHostedRing(host, d);
             _domainException = host.BindDomainException();
+            try
+            {
+                if (host.ConnectKernel() is { } kernel)
+                {
+                    AttachKernelRing(kernel);
+                }
+            }
+            catch
+            {
+                _domainException?.Dispose();
+                throw;
+            }
+
             if (_domainException is { } signal)
             {
                 _domainWatch = Task.Run(() => WatchDomainsAsync(host, signal), CancellationToken.None);
@@ -166,6 +180,14 @@ public sealed class XenStoreServer : IAsyncDisposable
     }
 
     /// <summary>
+    /// Reopens <see cref="XenStoreServerOptions.TraceFile"/> (once log rotation has moved it away), as C xenstored does on
+    /// SIGHUP. Nothing happens when the server traces nothing.
+    /// </summary>
+    /// <exception cref="IOException">The file could not be reopened; tracing goes on into the old one.</exception>
+    /// <exception cref="UnauthorizedAccessException">The file may not be written; tracing goes on into the old one.</exception>
+    public void ReopenTraceFile() => _engine.Trace?.Reopen();
+
+    /// <summary>
     /// Looks for introduced domains that no longer exist, as C xenstored does on VIRQ_DOM_EXC, and releases each as
     /// RELEASE does: its ring connection ends, every node it owns is removed with its subtree (watchers are told as of
     /// an RM), and <c>@releaseDomain</c> fires. A host that runs guests itself calls this when one dies; a server
@@ -239,6 +261,7 @@ public sealed class XenStoreServer : IAsyncDisposable
             await SaveAsync(file).ConfigureAwait(false);
         }
 
+        _engine.Trace?.Dispose();
         _stopping.Dispose();
     }
 
@@ -277,6 +300,18 @@ public sealed class XenStoreServer : IAsyncDisposable
 
     private RingConnection NewRing(uint domainId, Memory<byte> page, IDisposable? pageOwner, IEventChannel channel, bool ownsChannel) =>
         new(_engine, domainId, page, pageOwner, channel, ownsChannel, Options.MaxQueuedMessages);
+
+    /// <summary>
+    /// Serves the host's kernel as domain 0's ring connection, introduced from the start without @introduceDomain, and
+    /// tells the kernel the server is there, as C xenstored's <c>dom0_init</c> does.
+    /// </summary>
+    private void AttachKernelRing(XenStoreKernelConnection kernel)
+    {
+        RingConnection ring = NewRing(0, kernel.Page.Page, kernel.Page.Owner, kernel.Channel, ownsChannel: true);
+        _engine.AttachDomain(0, ring, announce: false);
+        ring.Start(RingFeatures);
+        kernel.Channel.Notify();
+    }
 
     private RingConnection CreateHostedRing(IXenStoreHost host, DomainRecord domain)
     {

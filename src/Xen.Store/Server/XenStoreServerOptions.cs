@@ -27,6 +27,14 @@ public sealed record XenStoreServerOptions
     public string? StateFile { get; init; }
 
     /// <summary>
+    /// A file every request and reply is appended to, one line each in C xenstored's <c>--trace-file</c> format
+    /// (<c>IN 0x3 20261204 06:30:00 READ (/local/domain/5/name )</c>), with a line as each connection is created and
+    /// destroyed. <see cref="XenStoreServer.ReopenTraceFile"/> reopens it after log rotation. Null (the default) traces
+    /// nothing and costs nothing.
+    /// </summary>
+    public string? TraceFile { get; init; }
+
+    /// <summary>
     /// How long a Unix-socket connection's thread keeps checking the socket (<c>poll</c> with no timeout) for the next
     /// request after answering one, before it sleeps in <c>recv</c>. A client that sends its next request within that
     /// time (libxenstore's request-at-a-time loop, say) then finds the server awake instead of paying for a wake-up,

@@ -28,6 +28,23 @@ public static class XsErrors
         return XsError.Unknown;
     }
 
+    /// <summary>
+    /// The error a server answers for a failed call's <paramref name="errno"/>, as C xenstored's <c>send_error</c>
+    /// does: the errno itself when it is in the list, else <c>EINVAL</c> (which heads it).
+    /// </summary>
+    internal static XsError FromErrno(int errno)
+    {
+        foreach (var (error, _) in Table)
+        {
+            if ((int)error == errno)
+            {
+                return error;
+            }
+        }
+
+        return XsError.EINVAL;
+    }
+
     /// <summary>The wire name of <paramref name="error"/>, e.g. <c>ENOENT</c>.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><see cref="XsError.Unknown"/> or an undefined value.</exception>
     public static string Name(XsError error)

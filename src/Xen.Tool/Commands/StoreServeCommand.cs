@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
 using Xen.Blktap.Backend;
 using Xen.Blktap.DeviceStore;
+using Xen.Rings.Host;
 using Xen.Store.Client;
 using Xen.Store.Server;
 using Xen.Store.Server.Hosting;
@@ -9,92 +11,187 @@ using Xen.Store.Server.Hosting;
 namespace Xen.Tool.Commands;
 
 /// <summary>
-/// <c>xen store serve --socket PATH [--peer-dir DIR] [--state FILE] [--simulated-blkback] [--receive-spin US]</c>: the embedded xenstored
-/// as a daemon. It prints nothing until the socket is ready, then one line naming it, and runs until SIGINT or
-/// SIGTERM; on the way out it saves the tree to <c>--state</c> when given. With <c>--peer-dir</c> it also releases
-/// introduced domains that the shim reports dead (<c>dead-D</c>, then the <c>virq-3</c> datagram), as C xenstored
-/// does. With <c>--simulated-blkback</c> it also plays dom0's block backend (<see cref="SimulatedBlkback"/> on an
-/// in-process connection), so <c>xen blktap</c> runs end to end on a machine without Xen.
+/// <c>xen store serve</c>: the embedded xenstored as the host's daemon, taking C xenstored 4.17's command line so it can
+/// replace <c>/usr/sbin/xenstored</c>. On a Xen host (or under the LD_PRELOAD stand-in hypervisor) it serves dom0's
+/// kernel over <c>/proc/xen/xsd_kva</c>, every guest INTRODUCE names over its granted page and event channel, and
+/// releases dead domains on VIRQ_DOM_EXC; with <c>--peer-dir</c> it serves guests over the stand-in's files instead, with
+/// <c>-D</c> no domains at all. It listens on <c>--socket</c>, else <c>$XENSTORED_PATH</c>, else
+/// <c>$XENSTORED_RUNDIR/socket</c> (default <c>/var/run/xenstored/socket</c>), mode 0600. Once ready it prints one line
+/// naming the socket and tells systemd (<c>READY=1</c>); without <c>--no-fork</c> it runs on as a detached daemon. It
+/// runs until SIGINT or SIGTERM; on the way out it saves the tree to <c>--state</c> when given. With
+/// <c>--simulated-blkback</c> it also plays dom0's block backend (<see cref="SimulatedBlkback"/>), so <c>xen blktap</c>
+/// runs end to end on a machine without Xen.
 /// </summary>
 internal static class StoreServeCommand
 {
+    /// <summary>The start of the line printed once the socket is ready (the daemon's parent waits for it).</summary>
+    public const string ReadyPrefix = "xenstored listening on ";
+
+    private const string Name = "xen store serve";
+
     public static Command Create(TextWriter? output = null)
     {
-        var socket = new Option<string>("--socket", "-s") { Description = "The Unix socket to listen on (clients: XENSTORED_PATH=PATH).", Required = true };
-        var peerDir = new Option<string?>("--peer-dir") { Description = "Serve guests introduced with INTRODUCE over the page files and datagram event channels of this directory (the convention of the LD_PRELOAD shim the real Xen daemons run under without a hypervisor): xs-ring-D, port-D-P, domD.evtchn; a domain marked dead-D is released when virq-3 is raised." };
-        var state = new Option<string?>("--state") { Description = "Load the tree from this file at start (if it exists) and save it there on a clean shutdown." };
-        var blkback = new Option<bool>("--simulated-blkback") { Description = "Also play dom0's block backend and its hotplug script: every device under /local/domain/0/backend/{vbd,tap} is taken through the xenbus states (hotplug-status connected, InitWait, Connected once its frontend is, Closed after Closing), so xen blktap create/destroy complete without Xen. No I/O is served." };
-        var spin = new Option<double?>("--receive-spin") { Description = "Microseconds a socket connection checks for the next request before sleeping after answering one (default 50; 0 never spins), only while no other connection is busy." };
-        spin.Validators.Add(result =>
+        var o = new ServeOptions();
+        var command = new Command("serve", "Run the embedded xenstored (C xenstored's options) until SIGINT/SIGTERM.")
         {
-            if (result.GetValue(spin) is double us && (us < 0 || us > XenStoreServerOptions.MaxReceiveSpin.TotalMicroseconds))
-            {
-                result.AddError($"--receive-spin must be between 0 and {XenStoreServerOptions.MaxReceiveSpin.TotalMicroseconds} microseconds.");
-            }
-        });
-        var command = new Command("serve", "Run the embedded xenstored on a Unix socket until SIGINT/SIGTERM.");
-        command.Options.Add(socket);
-        command.Options.Add(peerDir);
-        command.Options.Add(state);
-        command.Options.Add(blkback);
-        command.Options.Add(spin);
-        command.SetAction((parseResult, cancellationToken) =>
+            TreatUnmatchedTokensAsErrors = false, // as getopt: an unknown option is reported and skipped
+        };
+        foreach (Option option in o.All)
         {
-            string? peerDirectory = parseResult.GetValue(peerDir);
-            var options = new XenStoreServerOptions
-            {
-                Host = peerDirectory is null ? null : new ShimXenStoreHost(peerDirectory),
-                StateFile = parseResult.GetValue(state),
-            };
-            if (parseResult.GetValue(spin) is double us)
-            {
-                options = options with { ReceiveSpin = TimeSpan.FromMicroseconds(us) };
-            }
+            command.Options.Add(option);
+        }
 
-            return RunAsync(parseResult.GetValue(socket)!, options, peerDirectory, parseResult.GetValue(blkback), output ?? Console.Out, cancellationToken);
-        });
+        command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, o, output ?? Console.Out, cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(string socketPath, XenStoreServerOptions options, string? peerDirectory, bool simulatedBlkback, TextWriter output, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(ParseResult parse, ServeOptions o, TextWriter output, CancellationToken cancellationToken)
     {
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        using var signals = new SignalStop(stop, PosixSignal.SIGTERM, PosixSignal.SIGINT);
+        if (!OperatingSystem.IsLinux())
+        {
+            await Console.Error.WriteLineAsync($"{Name}: xenstored runs on Linux only").ConfigureAwait(false);
+            return 1;
+        }
 
+        foreach (string token in parse.UnmatchedTokens)
+        {
+            if (!token.StartsWith('-') || token == "-")
+            {
+                await Console.Error.WriteLineAsync($"{Name}: No arguments desired ({token})").ConfigureAwait(false);
+                return 1;
+            }
+
+            await Console.Error.WriteLineAsync(token.StartsWith("--", StringComparison.Ordinal)
+                ? $"{Name}: unrecognized option '{token}'"
+                : $"{Name}: invalid option -- '{token[1..]}'").ConfigureAwait(false);
+        }
+
+        XenStoreServerOptions options;
+        try
+        {
+            options = o.ServerOptions(parse, Console.Error);
+        }
+        catch (FormatException e)
+        {
+            await Console.Error.WriteLineAsync($"{Name}: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
+
+        if (parse.GetValue(o.LiveUpdate))
+        {
+            await Console.Error.WriteLineAsync($"{Name}: live update (-U) is not supported: start it without -U").ConfigureAwait(false);
+            return 1;
+        }
+
+        bool daemonChild = StoreServeDaemon.IsChild;
+        if (!parse.GetValue(o.NoFork) && !daemonChild)
+        {
+            return await StoreServeDaemon.StartChildAsync(ReadyPrefix, output, cancellationToken).ConfigureAwait(false);
+        }
+
+        string socketPath = Path.GetFullPath(o.SocketPath(parse));
+        string? pidFile = parse.GetValue(o.PidFile) is { } pid ? Path.GetFullPath(pid) : null;
+        string? peerDirectory = parse.GetValue(o.PeerDirectory) is { } peers ? Path.GetFullPath(peers) : null;
         if (peerDirectory is not null && !Directory.Exists(peerDirectory))
         {
-            await Console.Error.WriteLineAsync($"xen store serve: the peer directory {peerDirectory} does not exist").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"{Name}: the peer directory {peerDirectory} does not exist").ConfigureAwait(false);
             return 1;
+        }
+
+        if (daemonChild)
+        {
+            StoreServeDaemon.Detach();
+        }
+
+        using PidFile? pidLock = pidFile is null ? null : PidFile.TryAcquire(pidFile);
+        if (pidFile is not null && pidLock is null)
+        {
+            return 0; // a daemon already holds the pid file: leave quietly, as C xenstored does
+        }
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var signals = new SignalStop(stop, PosixSignal.SIGTERM, PosixSignal.SIGINT);
+        using NativeXenStoreHost? native = OpenHost(parse, o, peerDirectory, out IXenStoreHost? host, out string? hostError);
+        if (hostError is not null)
+        {
+            if (parse.GetValue(o.Socket) is null)
+            {
+                await Console.Error.WriteLineAsync($"FATAL: {hostError}").ConfigureAwait(false);
+                return 1;
+            }
+
+            // An explicit socket is a test or a tool's private store: serve it, and say why no guest will be served.
+            await Console.Error.WriteLineAsync($"{Name}: {hostError}; serving {socketPath} only").ConfigureAwait(false);
         }
 
         XenStoreServer started;
         try
         {
-            started = await XenStoreServer.StartAsync(options, stop.Token).ConfigureAwait(false);
+            started = await XenStoreServer.StartAsync(options with { Host = host }, stop.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (peerDirectory is not null && e is ArgumentException or System.Net.Sockets.SocketException)
+        catch (Exception e) when (e is XenHostException or ArgumentException or IOException or System.Net.Sockets.SocketException)
         {
-            await Console.Error.WriteLineAsync($"xen store serve: cannot use the peer directory {peerDirectory}: {e.Message}").ConfigureAwait(false);
+            string what = peerDirectory is not null ? $"cannot use the peer directory {peerDirectory}"
+                : e is XenHostException ? "Failed to initialize dom0" // C xenstored's words for the kernel connection
+                : "cannot start";
+            await Console.Error.WriteLineAsync($"{Name}: {what}: {e.Message}").ConfigureAwait(false);
             return 1;
         }
 
         await using XenStoreServer server = started;
+        using PosixSignalRegistration hangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true; // SIGHUP reopens the trace (log rotation), as in C xenstored
+            try
+            {
+                server.ReopenTraceFile();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Console.Error.WriteLine($"{Name}: the trace file was not reopened: {e.Message}");
+            }
+        });
         try
         {
+            if (parse.GetValue(o.Socket) is null && Path.GetDirectoryName(socketPath) is { } runDirectory)
+            {
+                CreateRunDirectory(runDirectory);
+            }
+
             await server.ListenUnixAsync(socketPath, stop.Token).ConfigureAwait(false);
+            File.SetUnixFileMode(socketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite); // C's chmod 0600
         }
         catch (Exception e) when (e is ArgumentException or System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException)
         {
-            await Console.Error.WriteLineAsync($"xen store serve: cannot listen on {socketPath}: {e.Message}").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"{Name}: cannot listen on {socketPath}: {e.Message}").ConfigureAwait(false);
             return 1;
         }
 
         // Started before the socket is announced, so a client that waits for the announcement finds the backend serving.
-        await using XenStoreClient? backendClient = simulatedBlkback ? XenStoreClient.Create(server.ConnectInProcess(0)) : null;
+        await using XenStoreClient? backendClient = parse.GetValue(o.SimulatedBlkback) ? XenStoreClient.Create(server.ConnectInProcess(0)) : null;
         await using SimulatedBlkback? blkback = backendClient is null ? null
             : await SimulatedBlkback.StartAsync(new XenStoreDeviceStore(backendClient), cancellationToken: stop.Token).ConfigureAwait(false);
-        await output.WriteLineAsync($"xenstored listening on {socketPath}").ConfigureAwait(false);
+        if (parse.GetValue(o.OutputPid))
+        {
+            await output.WriteLineAsync(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)).ConfigureAwait(false);
+        }
+
+        await output.WriteLineAsync(ReadyPrefix + socketPath).ConfigureAwait(false);
         await output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            _ = SystemdNotify.Notify("READY=1");
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            await Console.Error.WriteLineAsync($"{Name}: systemd was not told it is ready: {e.Message}").ConfigureAwait(false);
+        }
+
+        if (daemonChild)
+        {
+            StoreServeDaemon.FinishDetach();
+        }
+
         try
         {
             await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
@@ -104,5 +201,54 @@ internal static class StoreServeCommand
         }
 
         return 0;
+    }
+
+    /// <summary>Makes the run directory (mode 0755) as C xenstored does, one level, ignoring failure: the bind reports it.</summary>
+    [SupportedOSPlatform("linux")]
+    private static void CreateRunDirectory(string path)
+    {
+        try
+        {
+            if (!Directory.Exists(path) && Directory.Exists(Path.GetDirectoryName(path)))
+            {
+                Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
+                    UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+
+    /// <summary>
+    /// The hypervisor the server uses: none with <c>-D</c>, the stand-in's files with <c>--peer-dir</c>, else Xen's
+    /// libraries (<paramref name="error"/> says, in C xenstored's words, why they could not be opened).
+    /// </summary>
+    private static NativeXenStoreHost? OpenHost(ParseResult parse, ServeOptions o, string? peerDirectory, out IXenStoreHost? host, out string? error)
+    {
+        error = null;
+        host = null;
+        if (parse.GetValue(o.NoDomainInit))
+        {
+            return null;
+        }
+
+        if (peerDirectory is not null)
+        {
+            host = new ShimXenStoreHost(peerDirectory);
+            return null;
+        }
+
+        try
+        {
+            NativeXenStoreHost native = NativeXenStoreHost.Open();
+            host = native;
+            return native;
+        }
+        catch (Exception e) when (e is XenHostException or DllNotFoundException)
+        {
+            error = $"Failed to open connection to hypervisor: {e.Message}";
+            return null;
+        }
     }
 }

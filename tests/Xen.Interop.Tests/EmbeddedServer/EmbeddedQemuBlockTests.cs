@@ -473,7 +473,7 @@ public class EmbeddedQemuBlockTests
 
             // The guest's own xenstore connection: our client over its xenstore ring, after the toolstack (dom0) has
             // given it a home and introduced it. Its blkif channel shares the guest's event-channel socket.
-            await using (XenStoreClient dom0 = _store.ConnectDom0())
+            await using (XenStoreClient dom0 = await _store.ConnectDom0Async())
             {
                 _guest = await RingGuest.IntroduceAsync(dom0, dir, DomainId, XenStorePort);
             }

@@ -28,7 +28,7 @@ public class EmbeddedRingGuestTests
         const uint Port = 9;
         string guestProgram = await NativeGuest.XsGuestAsync();
         await using var store = await StartAsync(DomainId);
-        await using XenStoreClient dom0 = store.ConnectDom0();
+        await using XenStoreClient dom0 = await store.ConnectDom0Async();
         await File.WriteAllBytesAsync(Path.Combine(store.StateDirectory, $"xs-ring-{DomainId}"), new byte[4096]);
         await dom0.IntroduceAsync(DomainId, 0, Port);
 
@@ -83,7 +83,7 @@ public class EmbeddedRingGuestTests
         string ours;
         await using (EmbeddedStore store = await EmbeddedStore.StartAsync())
         {
-            await using XenStoreClient dom0 = store.ConnectDom0();
+            await using XenStoreClient dom0 = await store.ConnectDom0Async();
             ours = await RunCGuestAsync(guestProgram, dom0, store.StateDirectory, DomainId, Port);
         }
 
@@ -118,7 +118,7 @@ public class EmbeddedRingGuestTests
         const uint DomainId = 8;
         const uint Port = 10;
         await using var store = await StartAsync(DomainId);
-        await using XenStoreClient dom0 = store.ConnectDom0();
+        await using XenStoreClient dom0 = await store.ConnectDom0Async();
         await using RingGuest ring = await RingGuest.IntroduceAsync(dom0, store.StateDirectory, DomainId, Port);
         XenStoreClient guest = ring.Client;
 
@@ -170,7 +170,7 @@ public class EmbeddedRingGuestTests
         EmbeddedStore store = await EmbeddedStore.StartAsync(new XenStoreQuotas { Nodes = NodeQuota });
         try
         {
-            await using XenStoreClient dom0 = store.ConnectDom0();
+            await using XenStoreClient dom0 = await store.ConnectDom0Async();
             string home = $"/local/domain/{domainId}";
             await dom0.MkdirAsync(home);
             await dom0.SetPermissionsAsync(home, [XsPermission.Parse($"n{domainId}")]);

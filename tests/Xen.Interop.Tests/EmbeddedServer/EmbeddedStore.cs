@@ -1,57 +1,43 @@
+using System.Globalization;
 using Xen.Store.Client;
 using Xen.Store.Server;
-using Xen.Store.Server.Hosting;
 using Xen.TestSupport.Peers;
 
 namespace Xen.Interop.Tests.EmbeddedServer;
 
 /// <summary>
-/// Our <see cref="XenStoreServer"/> hosted in the test process as the xenstore of the shimmed real programs: it
-/// listens on the socket of a <see cref="XenstoredPeer"/> of kind <see cref="XenstoredKind.External"/>, and its
-/// peer directory is that peer's state directory, so INTRODUCE maps <c>xs-ring-D</c> and binds <c>port-D-P</c>
-/// there as the real daemons do under the shim.
+/// Our xenstored as the xenstore of the shimmed real programs, started as a host starts it: a
+/// <see cref="XenstoredPeer"/> of kind <see cref="XenstoredKind.Embedded"/> (<c>run_xenstored.sh ours</c>, under the
+/// shim, no <c>--peer-dir</c>), so INTRODUCE maps grant ref 1 of the guest and binds its event channel through the
+/// libraries C xenstored calls, which the shim turns into <c>xs-ring-D</c> and <c>port-D-P</c> in the state directory.
 /// </summary>
 internal sealed class EmbeddedStore : IAsyncDisposable
 {
-    private EmbeddedStore(XenStoreServer server, XenstoredPeer peer)
-    {
-        Server = server;
-        Peer = peer;
-    }
+    private EmbeddedStore(XenstoredPeer peer) => Peer = peer;
 
-    /// <summary>The server under test.</summary>
-    public XenStoreServer Server { get; }
-
-    /// <summary>The state directory, the shim and the programs started under it (<see cref="XenstoredPeer.StartShimmed"/>).</summary>
+    /// <summary>The daemon, its state directory, the shim and the programs started under it (<see cref="XenstoredPeer.StartShimmed"/>).</summary>
     public XenstoredPeer Peer { get; }
 
     /// <summary>The shim's state directory.</summary>
     public string StateDirectory => Peer.StateDirectory;
 
-    /// <summary>Starts the server on a fresh state directory.</summary>
-    public static async Task<EmbeddedStore> StartAsync(XenStoreQuotas? quotas = null)
-    {
-        XenStoreServer? server = null;
-        XenstoredPeer peer = await XenstoredPeer.HostExternallyAsync(async (directory, socket) =>
-        {
-            server = await XenStoreServer.StartAsync(new XenStoreServerOptions
-            {
-                Host = new ShimXenStoreHost(directory),
-                Quotas = quotas ?? new XenStoreQuotas(),
-            });
-            await server.ListenUnixAsync(socket);
-        });
-        return new EmbeddedStore(server!, peer);
-    }
+    /// <summary>Starts the daemon on a fresh state directory, with <paramref name="quotas"/> given as C xenstored's options.</summary>
+    public static async Task<EmbeddedStore> StartAsync(XenStoreQuotas? quotas = null) =>
+        new(await XenstoredPeer.StartAsync(XenstoredKind.Embedded, quotas is null ? [] : QuotaOptions(quotas)));
 
-    /// <summary>A privileged (dom0) client in process.</summary>
-    public XenStoreClient ConnectDom0() => XenStoreClient.Create(Server.ConnectInProcess());
+    /// <summary>A privileged (dom0) client over the daemon's socket.</summary>
+    public async Task<XenStoreClient> ConnectDom0Async() => await XenStoreClient.ConnectAsync(Peer.SocketPath);
 
-    /// <summary>Stops the programs started under the shim, then the server, and removes the state directory.</summary>
-    public async ValueTask DisposeAsync()
-    {
-        // The programs go first so none of them sees its xenstore vanish while it still runs.
-        await Peer.DisposeAsync();
-        await Server.DisposeAsync();
-    }
+    /// <summary>Stops the programs started under the shim, then the daemon, and removes the state directory.</summary>
+    public ValueTask DisposeAsync() => Peer.DisposeAsync();
+
+    /// <summary>The quotas as <c>xenstored</c> options (<c>-E</c>, <c>-W</c>, <c>-t</c>, <c>-S</c>, <c>-M</c>, <c>-A</c>, <c>-Q</c>).</summary>
+    private static string[] QuotaOptions(XenStoreQuotas q) =>
+    [
+        "-E", Text(q.Nodes), "-W", Text(q.Watches), "-t", Text(q.Transactions), "-S", Text(q.NodeSize),
+        "-M", Text(q.PathLength), "-A", Text(q.Permissions),
+        "-Q", $"outstanding={Text(q.Outstanding)}", "-Q", $"transaction-nodes={Text(q.TransactionNodes)}",
+    ];
+
+    private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
 }

@@ -19,7 +19,7 @@ public class EmbeddedXenconsoledTests
         await using var store = await EmbeddedStore.StartAsync();
         await using var console = await XenconsoledPeer.StartAsync(store.Peer);
         using var guest = ConsoleGuest.Attach(console);
-        await using XenStoreClient dom0 = store.ConnectDom0();
+        await using XenStoreClient dom0 = await store.ConnectDom0Async();
 
         // What xenconsoled published in our store: the pty it opened for the guest.
         string tty = await dom0.ReadStringAsync("/local/domain/5/console/tty");
@@ -46,7 +46,7 @@ public class EmbeddedXenconsoledTests
     public async Task After_the_toolstack_releases_a_dead_domain_in_our_store_xenconsoled_lets_go_of_its_console()
     {
         await using var store = await EmbeddedStore.StartAsync();
-        await using XenStoreClient dom0 = store.ConnectDom0();
+        await using XenStoreClient dom0 = await store.ConnectDom0Async();
 
         // The toolstack introduces the domain before xenconsoled starts, so the only domain-list events xenconsoled
         // sees before the release are the initial ones of its own watches.

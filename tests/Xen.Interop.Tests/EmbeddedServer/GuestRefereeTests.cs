@@ -62,7 +62,7 @@ public class GuestRefereeTests(ITestOutputHelper output)
         List<string> ours;
         await using (EmbeddedStore store = await EmbeddedStore.StartAsync())
         {
-            await using XenStoreClient dom0 = store.ConnectDom0();
+            await using XenStoreClient dom0 = await store.ConnectDom0Async();
             ours = await Deadline.RunAsync(
                 token => RunScriptAsync(dom0, store.StateDirectory).WaitAsync(token),
                 () => "our server did not answer the script");

@@ -9,6 +9,7 @@ public class XenstoredPeerTests
     [Theory]
     [InlineData(XenstoredKind.C)]
     [InlineData(XenstoredKind.OCaml)]
+    [InlineData(XenstoredKind.Embedded)]
     public async Task A_node_written_with_the_real_cli_reads_back_and_disposal_stops_the_daemon_and_removes_its_directory(XenstoredKind kind)
     {
         string directory;

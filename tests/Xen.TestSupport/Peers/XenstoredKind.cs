@@ -16,9 +16,9 @@ public enum XenstoredKind
     External,
 
     /// <summary>
-    /// This project's embedded xenstored as a daemon of its own: <c>xen store serve --socket PATH --peer-dir DIR</c>
-    /// (the <c>xen</c> tool built beside the tests), serving ring guests through the shim's files and sockets in
-    /// the state directory as the real daemons do.
+    /// This project's xenstored as the host's daemon: <c>xen store serve</c> (the <c>xen</c> tool built beside the
+    /// tests) started by <c>run_xenstored.sh ours</c> exactly as C xenstored is, under the shim, finding dom0's page
+    /// and its guests through Xen's libraries as the real daemons do.
     /// </summary>
     Embedded,
 }

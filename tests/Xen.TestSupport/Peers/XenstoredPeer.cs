@@ -16,9 +16,10 @@ namespace Xen.TestSupport.Peers;
 /// <c>run_xenstored.sh</c>, which builds the shim with gcc into the directory and prints the daemon's pid.
 /// </para>
 /// <para>
-/// Kind <see cref="XenstoredKind.Embedded"/> starts this project's own xenstored the same way, as a process of its
-/// own (<c>xen store serve --peer-dir</c>), in the same kind of directory and with the same conventions, so a test
-/// written for the real daemons runs against it unchanged.
+/// Kind <see cref="XenstoredKind.Embedded"/> starts this project's own xenstored the same way, as a drop-in
+/// (<c>run_xenstored.sh ours</c>: <c>xen store serve --no-fork --pid-file</c> under the shim, no socket option), so it
+/// finds its socket, dom0's page and its guests through the calls C xenstored makes, and a test written for the real
+/// daemons runs against it unchanged.
 /// </para>
 /// <para>
 /// Clients reach the daemon through <see cref="SocketPath"/> (the CLIs read it from <c>XENSTORED_PATH</c>, see
@@ -49,14 +50,11 @@ public sealed class XenstoredPeer : IAsyncDisposable
         };
     }
 
-    private readonly PeerDaemon? _embedded;
-
-    private XenstoredPeer(XenstoredKind kind, string stateDirectory, int daemonProcessId, PeerDaemon? embedded = null)
+    private XenstoredPeer(XenstoredKind kind, string stateDirectory, int daemonProcessId)
     {
         Kind = kind;
         StateDirectory = stateDirectory;
         DaemonProcessId = daemonProcessId;
-        _embedded = embedded;
         ClientEnvironment = new Dictionary<string, string> { ["XENSTORED_PATH"] = SocketPath };
     }
 
@@ -69,6 +67,9 @@ public sealed class XenstoredPeer : IAsyncDisposable
     /// <summary>The daemon's Unix socket: the value of <c>XENSTORED_PATH</c> for clients.</summary>
     public string SocketPath => Path.Combine(StateDirectory, "socket");
 
+    /// <summary>Where a daemon started with <c>traced</c> writes its request/reply trace.</summary>
+    public string TraceFilePath => Path.Combine(StateDirectory, "trace.log");
+
     /// <summary>The shim library built for this directory: the <c>LD_PRELOAD</c> of every shimmed program.</summary>
     public string ShimLibraryPath => Path.Combine(StateDirectory, "xenstored_shim.so");
 
@@ -78,16 +79,11 @@ public sealed class XenstoredPeer : IAsyncDisposable
     /// <summary>The environment a xenstore client needs to reach this daemon (<c>XENSTORED_PATH</c>).</summary>
     public IReadOnlyDictionary<string, string> ClientEnvironment { get; }
 
-    /// <summary>The daemon's stdout and stderr so far (<c>daemon.out</c>, or what <c>xen store serve</c> printed), for failure messages.</summary>
+    /// <summary>The daemon's stdout and stderr so far (<c>daemon.out</c>), for failure messages.</summary>
     public string DaemonOutput
     {
         get
         {
-            if (_embedded is not null)
-            {
-                return _embedded.Output;
-            }
-
             try
             {
                 return File.ReadAllText(Path.Combine(StateDirectory, "daemon.out"));
@@ -104,21 +100,29 @@ public sealed class XenstoredPeer : IAsyncDisposable
     /// </summary>
     /// <exception cref="PeerUnavailableException">The peers folder or a needed program is missing.</exception>
     /// <exception cref="InvalidOperationException">The daemon did not start (the message quotes its output).</exception>
-    public static async Task<XenstoredPeer> StartAsync(XenstoredKind kind = XenstoredKind.C)
+    /// <param name="kind">Which daemon.</param>
+    /// <param name="daemonOptions">
+    /// For <see cref="XenstoredKind.Embedded"/> only: more of C xenstored's options for our daemon (quotas, say), given
+    /// after the command as <c>run_xenstored.sh</c> runs it. Words without spaces.
+    /// </param>
+    /// <param name="traced">
+    /// Start C xenstored or ours with <c>--trace-file</c> <see cref="TraceFilePath"/> (the script's <c>XS_TRACE</c>).
+    /// </param>
+    public static async Task<XenstoredPeer> StartAsync(XenstoredKind kind = XenstoredKind.C, IReadOnlyList<string>? daemonOptions = null, bool traced = false)
     {
+        if (daemonOptions is { Count: > 0 } && kind != XenstoredKind.Embedded)
+        {
+            throw new ArgumentException("Only our daemon takes extra options here.", nameof(daemonOptions));
+        }
+
         if (kind == XenstoredKind.External)
         {
             throw new ArgumentException($"Use {nameof(HostExternallyAsync)} for a xenstore the test hosts.", nameof(kind));
         }
 
-        if (kind == XenstoredKind.Embedded)
-        {
-            return await StartEmbeddedAsync().ConfigureAwait(false);
-        }
-
         PeerPrograms.Require(
             requirePeersScripts: true,
-            kind == XenstoredKind.C ? PeerPrograms.Xenstored : PeerPrograms.Oxenstored,
+            kind switch { XenstoredKind.C => PeerPrograms.Xenstored, XenstoredKind.OCaml => PeerPrograms.Oxenstored, _ => PeerPrograms.XenTool },
             PeerPrograms.XenstoreRead,
             PeerPrograms.XenstoreWrite,
             PeerPrograms.XenctrlHeader,
@@ -128,7 +132,7 @@ public sealed class XenstoredPeer : IAsyncDisposable
         try
         {
             string stdout = await PeerCommand.RunCheckedAsync(
-                PeerPrograms.RunXenstoredScript, [kind == XenstoredKind.C ? "c" : "ocaml", directory]).ConfigureAwait(false);
+                PeerPrograms.RunXenstoredScript, [ScriptKind(kind), directory], ScriptEnvironment(kind, daemonOptions ?? [], traced)).ConfigureAwait(false);
             string lastLine = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1];
             await WaitUntilListeningAsync(Path.Combine(directory, "socket")).ConfigureAwait(false);
             var peer = new XenstoredPeer(kind, directory, int.Parse(lastLine, CultureInfo.InvariantCulture));
@@ -147,36 +151,32 @@ public sealed class XenstoredPeer : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// Starts <c>xen store serve --socket DIR/socket --peer-dir DIR</c> in a fresh state directory and returns once its
-    /// socket accepts connections. No shim is built: the server itself maps the page files and binds the datagram
-    /// sockets of the shim's convention, and the guests use them as they do with a real daemon under the shim.
-    /// </summary>
-    private static async Task<XenstoredPeer> StartEmbeddedAsync()
+    /// <summary>The argument of <c>run_xenstored.sh</c> that starts <paramref name="kind"/>.</summary>
+    private static string ScriptKind(XenstoredKind kind) => kind switch
     {
-        PeerPrograms.Require(requirePeersScripts: false, PeerPrograms.XenTool, "dotnet");
-        string directory = CreateStateDirectory();
-        PeerDaemon? serve = null;
-        try
-        {
-            string socket = Path.Combine(directory, "socket");
-            serve = PeerDaemon.Start("dotnet", [PeerPrograms.XenTool, "store", "serve", "--socket", socket, "--peer-dir", directory], new Dictionary<string, string>());
-            PeerDaemon started = serve;
-            await WaitUntilListeningAsync(socket, () => started.HasExited ? $"xen store serve exited: {started.Output}" : null).ConfigureAwait(false);
-            var peer = new XenstoredPeer(XenstoredKind.Embedded, directory, serve.ProcessId, serve);
-            lock (s_live)
-            {
-                s_live.Add(peer);
-            }
+        XenstoredKind.C => "c",
+        XenstoredKind.OCaml => "ocaml",
+        _ => "ours",
+    };
 
-            return peer;
-        }
-        catch
+    /// <summary>
+    /// For our daemon, the command <c>run_xenstored.sh ours</c> starts (it adds <c>--no-fork --pid-file</c> and the
+    /// environment, as for C xenstored): the <c>xen</c> tool built beside the tests.
+    /// </summary>
+    private static Dictionary<string, string> ScriptEnvironment(XenstoredKind kind, IReadOnlyList<string> daemonOptions, bool traced)
+    {
+        var environment = new Dictionary<string, string>();
+        if (kind == XenstoredKind.Embedded)
         {
-            serve?.Dispose();
-            DeleteDirectory(directory);
-            throw;
+            environment["XENSTORED_OURS"] = string.Join(' ', ["dotnet", PeerPrograms.XenTool, "store", "serve", .. daemonOptions]);
         }
+
+        if (traced)
+        {
+            environment["XS_TRACE"] = "1";
+        }
+
+        return environment;
     }
 
     /// <summary>
@@ -226,15 +226,9 @@ public sealed class XenstoredPeer : IAsyncDisposable
     /// if not before.
     /// </summary>
     /// <exception cref="ObjectDisposedException">This peer was disposed.</exception>
-    /// <exception cref="InvalidOperationException">The peer is <see cref="XenstoredKind.Embedded"/>, for which no shim is built.</exception>
     public PeerDaemon StartShimmed(string program, IEnumerable<string> arguments)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        if (Kind == XenstoredKind.Embedded)
-        {
-            throw new InvalidOperationException("No shim is built for the embedded daemon; host the server with HostExternallyAsync to run shimmed programs against it.");
-        }
-
         var environment = new Dictionary<string, string>(ClientEnvironment)
         {
             ["LD_PRELOAD"] = ShimLibraryPath,
@@ -299,7 +293,6 @@ public sealed class XenstoredPeer : IAsyncDisposable
             daemon.Dispose();
         }
 
-        _embedded?.Dispose();
         KillDaemon(DaemonProcessId, Kind);
         DeleteDirectory(StateDirectory);
         lock (s_live)
@@ -375,27 +368,7 @@ public sealed class XenstoredPeer : IAsyncDisposable
     /// </summary>
     private static void KillDaemon(int pid, XenstoredKind kind)
     {
-        if (kind is XenstoredKind.External or XenstoredKind.Embedded)
-        {
-            return;
-        }
-
-        string expected = kind == XenstoredKind.C ? PeerPrograms.Xenstored : PeerPrograms.Oxenstored;
-        string? executable;
-        try
-        {
-            executable = new FileInfo($"/proc/{pid}/exe").LinkTarget;
-        }
-        catch (IOException)
-        {
-            return;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return;
-        }
-
-        if (executable != expected)
+        if (kind is XenstoredKind.External || !IsDaemon(pid, kind))
         {
             return;
         }
@@ -418,6 +391,21 @@ public sealed class XenstoredPeer : IAsyncDisposable
         while (DateTime.UtcNow < giveUp && IsRunning(pid))
         {
             Thread.Sleep(Deadline.PollInterval);
+        }
+    }
+
+    /// <summary>Whether <paramref name="pid"/> still runs that daemon: its executable, or for ours the tool's dll on its command line.</summary>
+    private static bool IsDaemon(int pid, XenstoredKind kind)
+    {
+        try
+        {
+            return kind == XenstoredKind.Embedded
+                ? File.ReadAllText($"/proc/{pid}/cmdline").Split('\0').Contains(PeerPrograms.XenTool)
+                : new FileInfo($"/proc/{pid}/exe").LinkTarget == (kind == XenstoredKind.C ? PeerPrograms.Xenstored : PeerPrograms.Oxenstored);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
         }
     }
 

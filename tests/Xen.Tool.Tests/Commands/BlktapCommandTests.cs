@@ -21,7 +21,7 @@ public sealed class BlktapCommandTests : IAsyncLifetime, IDisposable
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(_dir);
-        _serve = ToolProcess.Start("store", "serve", "--socket", Socket, "--simulated-blkback");
+        _serve = ToolProcess.Start("store", "serve", "--no-fork", "--socket", Socket, "--simulated-blkback");
         byte[] line = await _serve.WaitForOutputAsync($"xenstored listening on {Socket}\n".Length);
         Assert.Equal($"xenstored listening on {Socket}\n", System.Text.Encoding.UTF8.GetString(line));
     }

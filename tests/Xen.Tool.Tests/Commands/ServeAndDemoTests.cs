@@ -55,7 +55,7 @@ public class ServeAndDemoTests
     [Fact]
     public async Task Serve_on_an_unusable_socket_path_fails_with_status_1_and_says_why()
     {
-        ToolResult serve = await ToolProcess.RunAsync("store", "serve", "--socket", "/nonexistent-dir/xs/socket");
+        ToolResult serve = await ToolProcess.RunAsync("store", "serve", "--no-fork", "--socket", "/nonexistent-dir/xs/socket");
         string error = serve.Error;
         Assert.Equal(1, serve.ExitCode);
         Assert.Contains("cannot listen on /nonexistent-dir/xs/socket", error, StringComparison.Ordinal);
@@ -64,7 +64,7 @@ public class ServeAndDemoTests
     [Fact]
     public async Task Serve_with_a_missing_peer_directory_fails_with_status_1_and_says_why()
     {
-        ToolResult serve = await ToolProcess.RunAsync("store", "serve", "--socket", "/tmp/xv-unused-socket", "--peer-dir", "/nonexistent-dir/peers");
+        ToolResult serve = await ToolProcess.RunAsync("store", "serve", "--no-fork", "--socket", "/tmp/xv-unused-socket", "--peer-dir", "/nonexistent-dir/peers");
         string error = serve.Error;
         Assert.Equal(1, serve.ExitCode);
         Assert.Contains("the peer directory /nonexistent-dir/peers does not exist", error, StringComparison.Ordinal);
@@ -75,7 +75,7 @@ public class ServeAndDemoTests
     [InlineData("10001")]
     public async Task Serve_refuses_a_receive_spin_outside_0_to_10000_microseconds(string microseconds)
     {
-        ToolResult serve = await ToolProcess.RunAsync("store", "serve", "--socket", "/tmp/xv-unused-socket", "--receive-spin", microseconds);
+        ToolResult serve = await ToolProcess.RunAsync("store", "serve", "--no-fork", "--socket", "/tmp/xv-unused-socket", "--receive-spin", microseconds);
         string error = serve.Error;
         Assert.NotEqual(0, serve.ExitCode);
         Assert.Contains("--receive-spin must be between 0 and 10000 microseconds", error, StringComparison.Ordinal);
@@ -83,7 +83,7 @@ public class ServeAndDemoTests
 
     private static async Task<ToolProcess> StartServeAsync(string socket, string state)
     {
-        ToolProcess serve = ToolProcess.Start("store", "serve", "--socket", socket, "--state", state);
+        ToolProcess serve = ToolProcess.Start("store", "serve", "--no-fork", "--socket", socket, "--state", state);
         string expected = $"xenstored listening on {socket}\n";
         byte[] said = await serve.WaitForOutputAsync(Encoding.UTF8.GetByteCount(expected));
         Assert.StartsWith(expected, Encoding.UTF8.GetString(said), StringComparison.Ordinal);

@@ -4,13 +4,15 @@ namespace Xen.Rings.Host.Native;
 
 /// <summary>
 /// The libc calls the host bindings make themselves, bound in the global scope like Xen's libraries (so that an
-/// interposed <c>open</c> of <c>/proc/xen/xsd_kva</c> is seen, as by C xenstored).
+/// interposed <c>open</c> of <c>/proc/xen/xsd_kva</c> is seen, as by C xenstored), and the few a daemon needs to leave its
+/// parent (<c>setsid</c>, <c>dup2</c>, <c>fcntl</c>).
 /// </summary>
 internal static unsafe partial class LibC
 {
     public const int ProtRead = 0x1;
     public const int ProtWrite = 0x2;
     public const int MapShared = 0x01;
+    public const int ORdOnly = 0x0;
     public const int ORdWr = 0x2;
     public const int OCloExec = 0x80000;
     public const short PollIn = 0x1;
@@ -41,6 +43,18 @@ internal static unsafe partial class LibC
 
     [LibraryImport(XenLibrary.C, EntryPoint = "poll", SetLastError = true)]
     public static partial int Poll(PollFd* fds, nuint count, int timeoutMilliseconds);
+
+    [LibraryImport(XenLibrary.C, EntryPoint = "setsid", SetLastError = true)]
+    public static partial int Setsid();
+
+    [LibraryImport(XenLibrary.C, EntryPoint = "dup2", SetLastError = true)]
+    public static partial int Dup2(int oldFd, int newFd);
+
+    public const int FSetFd = 2;
+    public const int FdCloExec = 1;
+
+    [LibraryImport(XenLibrary.C, EntryPoint = "fcntl", SetLastError = true)]
+    public static partial int Fcntl(int fd, int command, int argument);
 
     [LibraryImport(XenLibrary.C, EntryPoint = "pipe2", SetLastError = true)]
     public static partial int Pipe2(int* fds, int flags);

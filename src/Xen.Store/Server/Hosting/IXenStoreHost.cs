@@ -7,6 +7,7 @@ namespace Xen.Store.Server.Hosting;
 /// xenstore page), libxenevtchn (its interdomain event channel, VIRQ_DOM_EXC) and libxenctrl (whether a domain still
 /// exists). INTRODUCE calls <see cref="MapXenStorePage"/> and <see cref="BindInterdomain"/> while it holds the
 /// server's request lock, so they must not call back into the server; <see cref="DomainExists"/> is called outside it.
+/// A mapping or bind that fails with <see cref="Xen.Rings.Host.XenHostException"/> answers INTRODUCE with its errno.
 /// </summary>
 internal interface IXenStoreHost
 {
@@ -35,6 +36,14 @@ internal interface IXenStoreHost
     /// <exception cref="ArgumentException">The host cannot express the channel.</exception>
     /// <exception cref="System.Net.Sockets.SocketException">The channel could not be bound.</exception>
     IEventChannel? BindDomainException();
+
+    /// <summary>
+    /// Connects to the host's own kernel as C xenstored's <c>dom0_init</c> does: maps domain 0's xenstore page and binds
+    /// its event channel, which the server then serves as domain 0's (privileged) ring connection. Null when the host
+    /// has no kernel connection to offer. Called once, when the server is created; the server disposes both.
+    /// </summary>
+    /// <exception cref="Xen.Rings.Host.XenHostException">The kernel's page or port could not be read, mapped or bound.</exception>
+    XenStoreKernelConnection? ConnectKernel();
 
     /// <summary>Whether domain <paramref name="domainId"/> still exists (<c>xc_domain_getinfo</c>).</summary>
     bool DomainExists(uint domainId);

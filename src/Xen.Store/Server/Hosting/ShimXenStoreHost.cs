@@ -30,6 +30,9 @@ internal sealed class ShimXenStoreHost(string stateDirectory) : IXenStoreHost
     public IEventChannel? BindDomainException() =>
         ShimEventChannels.BindVirq(StateDirectory, ShimEventChannels.VirqDomainException);
 
+    /// <summary>None: the file convention has no kernel connection (domain 0 talks over the socket).</summary>
+    public XenStoreKernelConnection? ConnectKernel() => null;
+
     public bool DomainExists(uint domainId)
     {
         string domains = Path.Combine(StateDirectory, "domains");
