@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
 using Xen.Store.Client;
 using Xen.TestSupport.Peers;
 
@@ -6,14 +8,17 @@ namespace Xen.Interop.Tests.DropIn;
 
 /// <summary>
 /// The daemon started by the host's own init: Xen's <c>launch-xenstore</c> (what its systemd unit runs), with
-/// <c>XENSTORED</c> in <c>xencommons</c> naming <c>packaging/xenstored</c> for ours and C xenstored for the referee. The
-/// script is the installed one, its fixed paths (<c>/var/run/xen</c>, <c>/etc/default/xencommons</c>) moved into a
-/// state directory; the daemon runs under the shim as <c>run_xenstored.sh</c> runs one.
+/// <c>XENSTORED</c> in <c>xencommons</c> naming <c>packaging/xenstored</c> for ours and C xenstored for the referee, and
+/// our <c>packaging/systemd/xenstored.service</c>. Fixed paths (<c>/var/run/xen</c>, <c>/etc/default/xencommons</c>) are
+/// moved into a state directory; the daemon runs under the shim as <c>run_xenstored.sh</c> runs one.
 /// </summary>
 [Trait("Category", "Interop")]
 public sealed class HostInitTests
 {
     private const string LaunchXenstore = "/etc/xen/scripts/launch-xenstore";
+    private const string SystemdAnalyze = "/usr/bin/systemd-analyze";
+
+    private static string Packaged(params string[] path) => Path.Combine([AppContext.BaseDirectory, "packaging", .. path]);
 
     [Theory]
     [InlineData(XenstoredKind.C)]
@@ -27,7 +32,7 @@ public sealed class HostInitTests
         {
             await File.WriteAllTextAsync(Path.Combine(directory, "xsd_port"), "1"); // dom0's kernel connection, as run_xenstored.sh
             await File.WriteAllBytesAsync(Path.Combine(directory, "xs-ring-0"), new byte[4096]);
-            string xenstored = kind == XenstoredKind.C ? PeerPrograms.Xenstored : Path.Combine(AppContext.BaseDirectory, "packaging", "xenstored");
+            string xenstored = kind == XenstoredKind.C ? PeerPrograms.Xenstored : Packaged("xenstored");
             string script = Path.Combine(directory, "launch-xenstore");
             await File.WriteAllTextAsync(script, (await File.ReadAllTextAsync(LaunchXenstore))
                 .Replace("/var/run/xen", directory, StringComparison.Ordinal)
@@ -65,6 +70,53 @@ public sealed class HostInitTests
                 using var process = System.Diagnostics.Process.GetProcessById(daemon);
                 process.Kill();
             }
+        }
+    }
+
+    [Fact]
+    public async Task The_systemd_unit_verifies_and_its_command_line_is_the_main_process_that_says_ready_once_serving()
+    {
+        PeerPrograms.Require(requirePeersScripts: true, SystemdAnalyze, PeerPrograms.XenTool, "gcc");
+        string[] unit = await File.ReadAllLinesAsync(Packaged("systemd", "xenstored.service"));
+        string[] execStart = unit.Single(l => l.StartsWith("ExecStart=", StringComparison.Ordinal))["ExecStart=".Length..].Split(' ');
+        PeerDaemon? daemon = null;
+        string? ready = null;
+        await using XenstoredPeer peer = await XenstoredPeer.HostExternallyAsync(async (directory, socket) =>
+        {
+            // systemd's own check of the unit, with its program where this test has it and Xen's /proc/xen mount beside it.
+            await File.WriteAllLinesAsync(Path.Combine(directory, "xenstored.service"), unit.Select(l => l.Replace(execStart[0], Packaged("xenstored"), StringComparison.Ordinal)));
+            await File.WriteAllLinesAsync(Path.Combine(directory, "proc-xen.mount"), ["[Unit]", "Description=Mount /proc/xen files", "[Mount]", "What=xenfs", "Where=/proc/xen", "Type=xenfs"]);
+            PeerCommandResult verify = await PeerCommand.RunAsync(SystemdAnalyze, ["verify", Path.Combine(directory, "proc-xen.mount"), Path.Combine(directory, "xenstored.service")]);
+            Assert.True(verify.ExitCode == 0 && verify.StandardOutput + verify.StandardError == "", verify.StandardOutput + verify.StandardError);
+
+            // ExecStart as systemd runs it: $XENSTORED_ARGS from the EnvironmentFile, NOTIFY_SOCKET for Type=notify.
+            await File.WriteAllTextAsync(Path.Combine(directory, "xsd_port"), "1");
+            await File.WriteAllBytesAsync(Path.Combine(directory, "xs-ring-0"), new byte[4096]);
+            string[] xencommonsArgs = ["-T", Path.Combine(directory, "trace.log")];
+            string[] arguments = [.. execStart.Skip(1).SelectMany(a => a == "$XENSTORED_ARGS" ? xencommonsArgs : [a.Replace("/var/run/xen", directory, StringComparison.Ordinal)])];
+            string notify = Path.Combine(directory, "notify");
+            using var listener = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+            listener.Bind(new UnixDomainSocketEndPoint(notify));
+            daemon = PeerDaemon.Start(Packaged("xenstored"), arguments, new Dictionary<string, string>
+            {
+                ["LD_PRELOAD"] = Path.Combine(directory, "xenstored_shim.so"),
+                ["XENSHIM_DIR"] = directory,
+                ["XENSTORED_RUNDIR"] = directory,
+                ["XEN_TOOL"] = Path.Combine(AppContext.BaseDirectory, "xen"),
+                ["NOTIFY_SOCKET"] = notify,
+            });
+            byte[] buffer = new byte[256];
+            int n = await Deadline.RunAsync(token => listener.ReceiveAsync(buffer, SocketFlags.None, token).AsTask(), () => $"no READY=1; it printed: {daemon.Output}");
+            ready = Encoding.UTF8.GetString(buffer, 0, n);
+        });
+        using (daemon)
+        {
+            Assert.Equal("READY=1", ready);
+            // NotifyAccess=main: the process systemd started (the wrapper execs the tool) is the daemon of the pid file.
+            Assert.Equal(daemon!.ProcessId.ToString(CultureInfo.InvariantCulture), (await File.ReadAllTextAsync(Path.Combine(peer.StateDirectory, "xenstored.pid"))).Trim());
+            await using XenStoreClient client = await XenStoreClient.ConnectAsync(peer.SocketPath);
+            await client.WriteAsync("/unit", "up");
+            Assert.Contains("WRITE (/unit up)", await File.ReadAllTextAsync(Path.Combine(peer.StateDirectory, "trace.log")), StringComparison.Ordinal); // XENSTORED_ARGS reached it
         }
     }
 

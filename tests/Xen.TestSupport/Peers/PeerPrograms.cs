@@ -48,7 +48,7 @@ public static class PeerPrograms
 
     /// <summary>The Debian packages that provide every program the interop tests run.</summary>
     public const string InstallCommand =
-        "apt-get install -y --no-install-recommends xen-utils-4.17 xen-utils-common xenstore-utils libxenstore4 libxen-dev gcc libc6-dev";
+        "apt-get install -y --no-install-recommends xen-utils-4.17 xen-utils-common xenstore-utils libxenstore4 libxen-dev gcc libc6-dev systemd";
 
     private static readonly Lazy<(string? Path, string Tried)> s_peersDirectory = new(LocatePeersDirectory);
 

@@ -1,127 +1,119 @@
 using Xen.Store.Client;
-using Xen.Store.Server;
-using Xen.Store.Server.Hosting;
 using Xen.Store.Wire;
 using Xen.TestSupport.Peers;
-using Xen.TestSupport.Store;
 
-namespace Xen.Store.Tests.Server;
+namespace Xen.Interop.Tests.DropIn;
 
 /// <summary>
-/// Xen's own clients as referee: libxenstore's <c>xenstore-*</c> tools, Xen's <c>test-xenstore</c> and the independent
-/// pyxs client, all talking to our server over its Unix socket. Needs Debian's xenstore-utils, xen-utils-4.17 and
-/// python3-pyxs (see ../shared/peers/PEERS.md); a missing program fails the test with the command that installs it.
+/// Xen's own clients as referee: libxenstore's <c>xenstore-*</c> tools, Xen's <c>test-xenstore</c>, the shim's ring
+/// guest (<c>ring_guest_demo.py</c>) and the independent pyxs client, each against C xenstored and against ours, both
+/// started by <c>run_xenstored.sh</c> (ours as the drop-in daemon: no <c>--peer-dir</c>, guests through Xen's libraries).
+/// Needs Debian's xenstore-utils, xen-utils-4.17 and python3-pyxs (see ../shared/peers/PEERS.md); a missing program
+/// fails the test with the command that installs it.
 /// </summary>
 [Trait("Category", "Interop")]
-#pragma warning disable CA1001 // xunit disposes the server through IAsyncLifetime
-public sealed class ServerInteropTests : IAsyncLifetime
-#pragma warning restore CA1001
+public sealed class XenClientsTests
 {
     private const string TestXenstore = "/usr/lib/xen-4.17/bin/test-xenstore";
     private const string Python = "/usr/bin/python3";
-    private EmbeddedXenStore _store = null!;
-
-    private string Socket => _store.SocketPath;
-
-    private string StateDirectory => _store.Directory;
-
-    public async Task InitializeAsync() =>
-        _store = await EmbeddedXenStore.StartAsync("xsi", directory => new XenStoreServerOptions { Host = new ShimXenStoreHost(directory) });
-
-    public async Task DisposeAsync() => await _store.DisposeAsync();
 
     /// <summary>Runs one of Xen's clients against our socket; a missing program fails the test saying what to install.</summary>
-    private async Task<(int ExitCode, string Output)> Run(string program, params string[] args)
+    private static async Task<(int ExitCode, string Output)> Run(XenstoredPeer store, string program, params string[] args)
     {
         PeerPrograms.Require(requirePeersScripts: false, program);
-        PeerCommandResult result = await PeerCommand.RunAsync(program, args, new Dictionary<string, string> { ["XENSTORED_PATH"] = Socket });
+        PeerCommandResult result = await PeerCommand.RunAsync(program, args, new Dictionary<string, string> { ["XENSTORED_PATH"] = store.SocketPath });
         return (result.ExitCode, result.StandardOutput + result.StandardError);
     }
 
-    private Task<(int, string)> Xs(string tool, params string[] args) => Run("xenstore-" + tool, args);
+    private static Task<(int, string)> Xs(XenstoredPeer store, string tool, params string[] args) => Run(store, "xenstore-" + tool, args);
 
-    [Fact]
-    public async Task Xenstore_utils_read_write_exists_ls_list_rm()
+    [Theory]
+    [InlineData(XenstoredKind.C)]
+    [InlineData(XenstoredKind.Embedded)]
+    public async Task Xenstore_utils_read_write_exists_ls_list_rm(XenstoredKind kind)
     {
-        Assert.Equal(0, (await Xs("write", "/vm/a", "hello", "/vm/b/c", "two words")).Item1);
-        Assert.Equal((0, "hello\n"), await Xs("read", "/vm/a"));
-        Assert.Equal((0, "two words\n"), await Xs("read", "/vm/b/c"));
-        Assert.Equal(0, (await Xs("exists", "/vm/a")).Item1);
-        Assert.NotEqual(0, (await Xs("exists", "/vm/nope")).Item1);
-        Assert.Equal((0, "a\nb\n"), await Xs("list", "/vm"));
-        var (code, ls) = await Xs("ls", "-f", "/vm");
+        await using XenstoredPeer store = await XenstoredPeer.StartAsync(kind);
+        Assert.Equal(0, (await Xs(store, "write", "/vm/a", "hello", "/vm/b/c", "two words")).Item1);
+        Assert.Equal((0, "hello\n"), await Xs(store, "read", "/vm/a"));
+        Assert.Equal((0, "two words\n"), await Xs(store, "read", "/vm/b/c"));
+        Assert.Equal(0, (await Xs(store, "exists", "/vm/a")).Item1);
+        Assert.NotEqual(0, (await Xs(store, "exists", "/vm/nope")).Item1);
+        Assert.Equal((0, "a\nb\n"), await Xs(store, "list", "/vm"));
+        var (code, ls) = await Xs(store, "ls", "-f", "/vm");
         Assert.Equal(0, code);
         Assert.Equal("/vm/a = \"hello\"\n/vm/b = \"\"\n/vm/b/c = \"two words\"\n", ls);
-        var (rootCode, root) = await Xs("ls", "-f", "/");
+        var (rootCode, root) = await Xs(store, "ls", "-f", "/");
         Assert.Equal(0, rootCode);
         Assert.Contains("/tool/xenstored = \"\"", root, StringComparison.Ordinal);
-        Assert.Equal(0, (await Xs("rm", "/vm/b")).Item1);
-        Assert.Equal((0, "a\n"), await Xs("list", "/vm"));
-        var (readCode, readMissing) = await Xs("read", "/vm/b/c");
+        Assert.Equal(0, (await Xs(store, "rm", "/vm/b")).Item1);
+        Assert.Equal((0, "a\n"), await Xs(store, "list", "/vm"));
+        var (readCode, readMissing) = await Xs(store, "read", "/vm/b/c");
         Assert.NotEqual(0, readCode);
         Assert.Contains("couldn't read path /vm/b/c", readMissing, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Xenstore_chmod_sets_permissions_that_ls_p_and_our_client_see()
+    [Theory]
+    [InlineData(XenstoredKind.C)]
+    [InlineData(XenstoredKind.Embedded)]
+    public async Task Xenstore_chmod_sets_permissions_that_ls_p_and_our_client_see(XenstoredKind kind)
     {
-        Assert.Equal(0, (await Xs("write", "/perm/node", "v")).Item1);
-        Assert.Equal(0, (await Xs("chmod", "/perm/node", "n5", "r6", "b7")).Item1);
-        await using var c = await XenStoreClient.ConnectAsync(Socket);
+        await using XenstoredPeer store = await XenstoredPeer.StartAsync(kind);
+        Assert.Equal(0, (await Xs(store, "write", "/perm/node", "v")).Item1);
+        Assert.Equal(0, (await Xs(store, "chmod", "/perm/node", "n5", "r6", "b7")).Item1);
+        await using var c = await XenStoreClient.ConnectAsync(store.SocketPath);
         Assert.Equal([XsPermission.Parse("n5"), XsPermission.Parse("r6"), XsPermission.Parse("b7")], await c.GetPermissionsAsync("/perm/node"));
-        var (code, ls) = await Xs("ls", "-p", "/perm");
+        var (code, ls) = await Xs(store, "ls", "-p", "/perm");
         Assert.Equal(0, code);
         Assert.Contains("(n5,r6,b7)", ls, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Xenstore_watch_sees_the_initial_event_and_a_change()
+    [Theory]
+    [InlineData(XenstoredKind.C)]
+    [InlineData(XenstoredKind.Embedded)]
+    public async Task Xenstore_watch_sees_the_initial_event_and_a_change(XenstoredKind kind)
     {
-        await using var c = await XenStoreClient.ConnectAsync(Socket);
+        await using XenstoredPeer store = await XenstoredPeer.StartAsync(kind);
+        await using var c = await XenStoreClient.ConnectAsync(store.SocketPath);
         await c.WriteAsync("/watched", "0");
-        var watcher = Xs("watch", "-n", "2", "/watched");
-        // The second event comes from a write made once the watch is registered (its initial event proves it).
-        await using (var probe = await c.WatchAsync("/watched", "probe"))
+        var watcher = Xs(store, "watch", "-n", "2", "/watched");
+        // A write before the tool's watch is registered fires nothing, and the tool gives no sign of registering: keep
+        // writing the same node until it has printed its initial event and one change (its run is bounded).
+        while (!watcher.IsCompleted)
         {
-            await probe.NextAsync();
-            while (!await WatchRegistered(c))
-            {
-                await Task.Delay(20);
-            }
+            await c.WriteAsync("/watched/child", "1");
+            await Task.WhenAny(watcher, Task.Delay(50));
         }
 
-        await c.WriteAsync("/watched/child", "1");
         var (code, output) = await watcher;
         Assert.Equal(0, code);
         Assert.Equal("/watched\n/watched/child\n", output);
     }
 
-    private static async Task<bool> WatchRegistered(XenStoreClient c)
+    [Theory]
+    [InlineData(XenstoredKind.C)]
+    [InlineData(XenstoredKind.Embedded)]
+    public async Task Xens_own_test_xenstore_passes_all_12_tests(XenstoredKind kind)
     {
-        // Every watch of the socket connections is counted by "quota 0".
-        string text = System.Text.Encoding.ASCII.GetString(await c.ControlAsync("quota", ["0"]));
-        return System.Text.RegularExpressions.Regex.Match(text, @"watches\s+:\s+(\d+)").Groups[1].Value is var n && int.Parse(n, System.Globalization.CultureInfo.InvariantCulture) >= 2;
-    }
-
-    [Fact]
-    public async Task Xens_own_test_xenstore_passes_all_12_tests()
-    {
-        var (code, output) = await Run(TestXenstore);
+        await using XenstoredPeer store = await XenstoredPeer.StartAsync(kind);
+        var (code, output) = await Run(store, TestXenstore);
         Assert.True(code == 0, output);
         string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         string[] results = [.. lines.Where(l => l.Contains(" ns", StringComparison.Ordinal) || l.Contains("failed", StringComparison.Ordinal))];
         Assert.Equal(12, results.Length);
         Assert.DoesNotContain(results, l => l.Contains("failed", StringComparison.Ordinal));
-        await using var c = await XenStoreClient.ConnectAsync(Socket);
+        await using var c = await XenStoreClient.ConnectAsync(store.SocketPath);
         Assert.False(await c.ExistsAsync("/local/domain/0/xenstore-test")); // its cleanup ran
     }
 
     private static string PeerScript(string name) => Path.Combine(PeerPrograms.PeersDirectory, name);
 
-    [Fact]
-    public async Task A_guest_over_the_shim_ring_is_served_after_INTRODUCE()
+    [Theory]
+    [InlineData(XenstoredKind.C)]
+    [InlineData(XenstoredKind.Embedded)]
+    public async Task A_guest_over_the_shim_ring_is_served_after_INTRODUCE(XenstoredKind kind)
     {
-        await using (var dom0 = await XenStoreClient.ConnectAsync(Socket))
+        await using XenstoredPeer store = await XenstoredPeer.StartAsync(kind);
+        await using (var dom0 = await XenStoreClient.ConnectAsync(store.SocketPath))
         {
             await dom0.MkdirAsync("/local/domain/5");
             await dom0.SetPermissionsAsync("/local/domain/5", [XsPermission.Parse("n5")]);
@@ -129,22 +121,25 @@ public sealed class ServerInteropTests : IAsyncLifetime
             await dom0.SetPermissionsAsync("/test/a", [XsPermission.Parse("n0"), XsPermission.Parse("r5")]);
         }
 
-        var (code, output) = await Run(Python, PeerScript("ring_guest_demo.py"), StateDirectory, Socket, "5", "7");
+        var (code, output) = await Run(store, Python, PeerScript("ring_guest_demo.py"), store.StateDirectory, store.SocketPath, "5", "7");
         Assert.True(code == 0, output);
         Assert.Contains("body=b'/local/domain/5\\x00'", output, StringComparison.Ordinal);
         Assert.Contains("body=b'hello-from-ring'", output, StringComparison.Ordinal);
         Assert.Contains("body=b'for-five'", output, StringComparison.Ordinal);
         Assert.Contains("body=b'EACCES\\x00'", output, StringComparison.Ordinal);
         Assert.Contains("async: 15 0 0 b'data/w\\x00tok1\\x00'", output, StringComparison.Ordinal);
-        await using var c = await XenStoreClient.ConnectAsync(Socket);
+        await using var c = await XenStoreClient.ConnectAsync(store.SocketPath);
         Assert.Equal("hello-from-ring", await c.ReadStringAsync("/local/domain/5/data/x"));
         Assert.Equal([XsPermission.Parse("n5")], await c.GetPermissionsAsync("/local/domain/5/data/x"));
         Assert.True(await c.IsDomainIntroducedAsync(5));
     }
 
-    [Fact]
-    public async Task Pyxs_reads_writes_permissions_watches_and_transactions()
+    [Theory]
+    [InlineData(XenstoredKind.C)]
+    [InlineData(XenstoredKind.Embedded)]
+    public async Task Pyxs_reads_writes_permissions_watches_and_transactions(XenstoredKind kind)
     {
+        await using XenstoredPeer store = await XenstoredPeer.StartAsync(kind);
         const string Script = """
             import sys, pyxs
             with pyxs.Client(unix_socket_path=sys.argv[1]) as c:
@@ -182,9 +177,9 @@ public sealed class ServerInteropTests : IAsyncLifetime
                     pass
             print("PASS")
             """;
-        string script = Path.Combine(StateDirectory, "pyxs_check.py");
+        string script = Path.Combine(store.StateDirectory, "pyxs_check.py");
         await File.WriteAllTextAsync(script, Script);
-        var (code, output) = await Run(Python, script, Socket);
+        var (code, output) = await Run(store, Python, script, store.SocketPath);
         Assert.True(code == 0 && output.Contains("PASS", StringComparison.Ordinal), output);
     }
 }
