@@ -12,6 +12,16 @@ if (args is [StoreDaemonFigures.CpuCommand])
     return await StoreDaemonFigures.RunCpuAsync().ConfigureAwait(false);
 }
 
+if (args is [EventChannelFigures.Command])
+{
+    return await EventChannelFigures.RunAsync().ConfigureAwait(false);
+}
+
+if (args is [EventChannelFigures.ShimmedCommand, string shimDirectory])
+{
+    return await EventChannelFigures.RunShimmedAsync(shimDirectory).ConfigureAwait(false);
+}
+
 if (args is [XenStoreDaemons.ServeCommand, string socket])
 {
     return await XenStoreDaemons.ServeAsync(socket).ConfigureAwait(false);

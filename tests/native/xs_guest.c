@@ -9,7 +9,11 @@
  * dom0 must have sent INTRODUCE DOMID 0 PORT before this starts.
  *
  * usage: xs_guest DIR DOMID PORT PRIVATE_PATH
- * Prints one line per result on stdout (line buffered), for the test to compare:
+ *        xs_guest DIR DOMID PORT --bench
+ * With --bench it writes its node data/b once, prints "ready", then for each line "read N" or "write N" on stdin
+ * sends N READs of data/b or N WRITEs of a 32-byte value to it, one at a time, and prints "ok" (the benchmarks'
+ * guest: the same program against every daemon). Otherwise it
+ * prints one line per result on stdout (line buffered), for the test to compare:
  *   path <GET_DOMAIN_PATH reply>
  *   read <value READ back from the relative path data/c after writing it>
  *   private <error string of READ PRIVATE_PATH, or "ok:<value>">
@@ -227,10 +231,36 @@ static void expect_ok(uint32_t type, const char *reply, const char *what)
         die(what, reply);
 }
 
+#define BENCH_VALUE "0123456789abcdef0123456789ABCDEF"
+
+/* --bench: READ or WRITE data/b as many times as each stdin line says, one request at a time. */
+static void bench(void)
+{
+    static char req[XENSTORE_PAYLOAD_MAX], reply[XENSTORE_PAYLOAD_MAX + 1];
+    uint32_t write_len = payload2(req, "data/b", BENCH_VALUE, 1);
+    expect_ok(request(XS_WRITE, req, write_len, reply), reply, "WRITE data/b: %s");
+    printf("ready\n");
+    char line[64];
+    while (fgets(line, sizeof line, stdin)) {
+        char op[16];
+        long count;
+        if (sscanf(line, "%15s %ld", op, &count) != 2 || count < 0)
+            die("a command that is not \"read N\" or \"write N\": %s", line);
+        int is_write = strcmp(op, "write") == 0;
+        if (!is_write && strcmp(op, "read") != 0)
+            die("an operation that is not read or write: %s", op);
+        for (long i = 0; i < count; i++) {
+            uint32_t t = is_write ? request(XS_WRITE, req, write_len, reply) : request(XS_READ, "data/b", 7, reply);
+            expect_ok(t, reply, "data/b: %s");
+        }
+        printf("ok\n");
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 5) {
-        fprintf(stderr, "usage: xs_guest DIR DOMID PORT PRIVATE_PATH\n");
+        fprintf(stderr, "usage: xs_guest DIR DOMID PORT PRIVATE_PATH|--bench\n");
         return 2;
     }
     const char *dir = argv[1];
@@ -259,6 +289,11 @@ int main(int argc, char **argv)
     setsockopt(evtchn_fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
     kick_addr.sun_family = AF_UNIX;
     snprintf(kick_addr.sun_path, sizeof kick_addr.sun_path, "%s/port-%u-%u", dir, domid, port);
+
+    if (strcmp(private_path, "--bench") == 0) {
+        bench();
+        return 0;
+    }
 
     static char req[XENSTORE_PAYLOAD_MAX], reply[XENSTORE_PAYLOAD_MAX + 1];
     uint32_t t, n;

@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace Xen.Benchmarks.Infrastructure;
 
 /// <summary>
-/// The C baselines in <c>native/xen_bench.c</c> (libxenbench.so, built by the project). Every argument is
+/// The C baselines in <c>native/xen_bench.c</c>, <c>xs_bench.c</c> and <c>evtchn_bench.c</c> (libxenbench.so, built by the project). Every argument is
 /// blittable, so the generated stubs marshal nothing. Each measured function runs its whole loop natively,
 /// one call per many operations; only the empty call, which is the measurement of the call itself, skips
 /// the GC transition.
@@ -64,6 +64,17 @@ internal static unsafe partial class NativeBaseline
 
     [LibraryImport(Library, EntryPoint = "xb_xs_write_loop")]
     public static partial long XsWriteLoop(nint handle, nint path, nint value, uint length, uint count);
+
+    /// <summary>libxenevtchn: a handle with a port bound unbound for <paramref name="remoteDomainId"/>, or 0.</summary>
+    [LibraryImport(Library, EntryPoint = "xb_evtchn_open")]
+    public static partial nint EvtchnOpen(uint remoteDomainId, out uint port);
+
+    /// <summary><paramref name="count"/> times notify <paramref name="port"/>, then a blocking pending and unmask; returns how many completed.</summary>
+    [LibraryImport(Library, EntryPoint = "xb_evtchn_round_trips")]
+    public static partial long EvtchnRoundTrips(nint handle, uint port, long count);
+
+    [LibraryImport(Library, EntryPoint = "xb_evtchn_close")]
+    public static partial void EvtchnClose(nint handle);
 
     /// <summary>The address of a native page (its memory never moves).</summary>
     public static byte* AddressOf(Xen.Rings.Memory.SharedPage page) =>

@@ -86,7 +86,8 @@ internal static class XenStoreDaemons
         }
     }
 
-    private static string DotnetHost() =>
+    /// <summary>The <c>dotnet</c> host that runs this program, for starting another .NET program the same way.</summary>
+    public static string DotnetHost() =>
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host
         : Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath!
         : "dotnet";
@@ -99,22 +100,26 @@ internal static class XenStoreDaemons
             : throw new InvalidOperationException($"{daemon} is missing: the benchmark project builds it from native/xs_floor.c with gcc.");
     }
 
+    /// <summary>The benchmark program's own build (<see cref="FindAssembly"/>), to re-launch it.</summary>
+    private static string FindProgram() => FindAssembly(ProgramFile);
+
     /// <summary>
-    /// The benchmark program's own build: this directory or the nearest parent with its dll and runtimeconfig.json
-    /// (BenchmarkDotNet runs each case from a generated project in a folder under it, whose copy of the dll cannot be
-    /// run).
+    /// A file of the benchmark program's build: <paramref name="file"/> in this directory or the nearest parent that has
+    /// it, with a runtimeconfig.json when it is a .NET program (BenchmarkDotNet runs each case from a generated project in
+    /// a folder under the build, whose copies of the dlls cannot be run). <c>xen.dll</c> is there through the project
+    /// reference to <c>src/Xen.Tool</c>; <c>xs_guest</c> and <c>xs_floor</c> are built by the project with gcc.
     /// </summary>
-    private static string FindProgram()
+    public static string FindAssembly(string file)
     {
         for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
         {
-            string dll = Path.Combine(d.FullName, ProgramFile);
-            if (File.Exists(dll) && File.Exists(Path.ChangeExtension(dll, ".runtimeconfig.json")))
+            string path = Path.Combine(d.FullName, file);
+            if (File.Exists(path) && (!file.EndsWith(".dll", StringComparison.Ordinal) || File.Exists(Path.ChangeExtension(path, ".runtimeconfig.json"))))
             {
-                return dll;
+                return path;
             }
         }
 
-        throw new InvalidOperationException($"{ProgramFile} with its runtimeconfig.json was not found in {AppContext.BaseDirectory} or a parent.");
+        throw new InvalidOperationException($"{file} was not found in {AppContext.BaseDirectory} or a parent (a .dll with its runtimeconfig.json): rebuild the benchmark project.");
     }
 }
