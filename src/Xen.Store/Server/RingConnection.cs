@@ -34,8 +34,11 @@ internal sealed class RingConnection : ServerConnection
     private readonly IStoreEngine _engine;
     private readonly Memory<byte> _page;
     private readonly IDisposable? _pageOwner;
-    private readonly IEventChannel _channel;
-    private readonly bool _ownsChannel;
+    private readonly Func<uint, IEventChannel>? _rebind;
+    private IEventChannel _channel; // replaced only by the loop (a re-INTRODUCE's new channel)
+    private bool _ownsChannel;
+    private IEventChannel? _nextChannel; // bound by Reintroduce, taken by the loop's next pass
+    private int _reintroduced; // 1 from Reintroduce until the loop has emptied the ring
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly CancellationTokenSource _stop = new();
     private readonly byte[] _input = new byte[XsHeader.MessageMax * 2];
@@ -44,9 +47,21 @@ internal sealed class RingConnection : ServerConnection
     private bool _broken;
     private Task _loop = Task.CompletedTask;
 
-    public RingConnection(IStoreEngine engine, uint domainId, Memory<byte> page, IDisposable? pageOwner, IEventChannel channel, bool ownsChannel, int maxQueued)
+    /// <summary>A connection for <paramref name="domainId"/>'s ring on <paramref name="page"/>, kicked through <paramref name="channel"/>.</summary>
+    /// <param name="engine">The store the requests go to.</param>
+    /// <param name="domainId">The guest's domain id (0: dom0's kernel, privileged).</param>
+    /// <param name="page">The mapped xenstore page.</param>
+    /// <param name="pageOwner">Unmaps the page when the connection ends, or null.</param>
+    /// <param name="channel">The domain's event channel.</param>
+    /// <param name="ownsChannel">Whether the connection unbinds <paramref name="channel"/> when it ends.</param>
+    /// <param name="maxQueued">The bound of the output queue.</param>
+    /// <param name="rebind">How to bind the domain's channel to a new port on re-INTRODUCE (the host's bind); null keeps the channel.</param>
+    public RingConnection(
+        IStoreEngine engine, uint domainId, Memory<byte> page, IDisposable? pageOwner, IEventChannel channel, bool ownsChannel, int maxQueued,
+        Func<uint, IEventChannel>? rebind = null)
         : base(domainId, isPrivileged: domainId == 0, $"ring:dom{domainId}", maxQueued) // dom0's kernel is privileged, as in C
     {
+        _rebind = rebind;
         _ = new XenStoreServerRing(page.Span); // validates the size
         _engine = engine;
         _page = page;
@@ -65,6 +80,21 @@ internal sealed class RingConnection : ServerConnection
     }
 
     protected override void OnOutputQueued() => _wake.Writer.TryWrite(true);
+
+    /// <summary>
+    /// Binds the new channel now, so a failure answers the INTRODUCE; the loop's next pass swaps it in (it alone
+    /// notifies) and empties the ring. The engine has already dropped the connection's watches and transactions.
+    /// </summary>
+    public override void Reintroduce(uint port)
+    {
+        if (_rebind?.Invoke(port) is { } next)
+        {
+            Interlocked.Exchange(ref _nextChannel, next)?.Dispose(); // a second re-INTRODUCE before the loop took the first
+        }
+
+        Volatile.Write(ref _reintroduced, 1);
+        _wake.Writer.TryWrite(true);
+    }
 
     protected override void OnClosed() =>
         ThreadPool.UnsafeQueueUserWorkItem(static s => ((CancellationTokenSource)s!).Cancel(), _stop);
@@ -109,6 +139,7 @@ internal sealed class RingConnection : ServerConnection
                 _channel.Dispose();
             }
 
+            Interlocked.Exchange(ref _nextChannel, null)?.Dispose();
             _pageOwner?.Dispose();
         }
     }
@@ -132,7 +163,16 @@ internal sealed class RingConnection : ServerConnection
         {
             while (true)
             {
-                await _channel.WaitAsync(_stop.Token).ConfigureAwait(false);
+                IEventChannel channel = Volatile.Read(ref _channel);
+                try
+                {
+                    await channel.WaitAsync(_stop.Token).ConfigureAwait(false);
+                }
+                catch (ObjectDisposedException) when (!ReferenceEquals(channel, Volatile.Read(ref _channel)))
+                {
+                    continue; // replaced on re-INTRODUCE: wait on the new one
+                }
+
                 _wake.Writer.TryWrite(true);
             }
         }
@@ -146,6 +186,12 @@ internal sealed class RingConnection : ServerConnection
     private bool Service()
     {
         var ring = new XenStoreServerRing(_page.Span);
+        if (Interlocked.Exchange(ref _reintroduced, 0) == 1)
+        {
+            Reset(ring);
+            return true;
+        }
+
         if (ring.IsReconnectRequested)
         {
             _engine.ResetConnection(this);
@@ -195,6 +241,30 @@ internal sealed class RingConnection : ServerConnection
         }
 
         return moved;
+    }
+
+    /// <summary>A re-INTRODUCE's reset: the new channel in, the old one unbound, buffers and the ring's indices emptied.</summary>
+    private void Reset(XenStoreServerRing ring)
+    {
+        if (Interlocked.Exchange(ref _nextChannel, null) is { } next)
+        {
+            IEventChannel old = _channel;
+            bool ownedOld = _ownsChannel;
+            Volatile.Write(ref _channel, next);
+            _ownsChannel = true;
+            if (ownedOld)
+            {
+                old.Dispose(); // the pump, waiting on it, moves to the new one
+            }
+        }
+
+        ClearOutput();
+        _filled = 0;
+        _outputOffset = 0;
+        _broken = false;
+        ring.Requests.Reset();
+        ring.Responses.Reset();
+        _channel.Notify();
     }
 
     /// <summary>Hands whole requests to the engine while the guest's unread replies stay under the quota.</summary>

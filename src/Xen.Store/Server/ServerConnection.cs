@@ -206,6 +206,16 @@ internal abstract class ServerConnection
     /// <summary>Completes once the connection has ended, been detached from the engine and released its transport.</summary>
     public abstract Task Completion { get; }
 
+    /// <summary>
+    /// INTRODUCE of a domain already introduced (called under the engine lock, which has reset the connection's watches
+    /// and transactions): a ring connection rebinds its event channel to <paramref name="port"/> and empties its ring, as
+    /// C xenstored does for a guest that comes back (resume, kexec). Nothing for other transports.
+    /// </summary>
+    /// <exception cref="Xen.Rings.Host.XenHostException">The new channel could not be bound (the old one stays).</exception>
+    public virtual void Reintroduce(uint port)
+    {
+    }
+
     /// <summary>Called after a message was queued (on any thread, possibly under the engine lock): arrange for it to be sent.</summary>
     protected abstract void OnOutputQueued();
 

@@ -88,6 +88,22 @@ internal sealed partial class StoreEngine
             d.Introduced = true;
             FireSpecial(XsPath.IntroduceDomain, domid);
         }
+        else if (domid != 0 && d.Ring is { IsClosed: false } ring)
+        {
+            // C xenstored's answer to a second INTRODUCE: a new event channel and domain_conn_reset (watches,
+            // transactions, buffered data and the ring's indices go).
+            try
+            {
+                ring.Reintroduce(port);
+            }
+            catch (XenHostException ex)
+            {
+                return XsErrors.FromErrno(ex.Errno);
+            }
+
+            d.Port = port;
+            ring.State.Reset();
+        }
 
         Reply(in r, OkPayload);
         return null;

@@ -298,8 +298,9 @@ public sealed class XenStoreServer : IAsyncDisposable
         }
     }
 
-    private RingConnection NewRing(uint domainId, Memory<byte> page, IDisposable? pageOwner, IEventChannel channel, bool ownsChannel) =>
-        new(_engine, domainId, page, pageOwner, channel, ownsChannel, Options.MaxQueuedMessages);
+    private RingConnection NewRing(
+        uint domainId, Memory<byte> page, IDisposable? pageOwner, IEventChannel channel, bool ownsChannel, Func<uint, IEventChannel>? rebind = null) =>
+        new(_engine, domainId, page, pageOwner, channel, ownsChannel, Options.MaxQueuedMessages, rebind);
 
     /// <summary>
     /// Serves the host's kernel as domain 0's ring connection, introduced from the start without @introduceDomain, and
@@ -327,7 +328,8 @@ public sealed class XenStoreServer : IAsyncDisposable
             throw;
         }
 
-        RingConnection ring = NewRing(domain.Id, page.Page, page.Owner, channel, ownsChannel: true);
+        uint domainId = domain.Id;
+        RingConnection ring = NewRing(domainId, page.Page, page.Owner, channel, ownsChannel: true, port => host.BindInterdomain(domainId, port));
         ring.Start(RingFeatures);
         return ring;
     }

@@ -93,6 +93,54 @@ public sealed class DropInXenstoredTests
         Assert.Equal("eight", await dom0.ReadStringAsync("/local/domain/8/data/x"));
     }
 
+    [Theory]
+    [InlineData(XenstoredKind.C)]
+    [InlineData(XenstoredKind.Embedded)]
+    public async Task A_second_introduce_rebinds_the_guests_channel_drops_its_watches_and_empties_its_ring(XenstoredKind kind)
+    {
+        await using XenstoredPeer store = await XenstoredPeer.StartAsync(kind);
+        using ShimGuestDomain domain = ShimEventChannels.BindGuest(store.StateDirectory, 7);
+        string pagePath = Path.Combine(store.StateDirectory, "xs-ring-7");
+        await File.WriteAllBytesAsync(pagePath, new byte[SharedPage.PageSize]);
+        SharedPage page = SharedPage.MapFile(pagePath);
+        using IDisposable unmap = page;
+        await using XenStoreClient dom0 = await XenStoreClient.ConnectAsync(store.SocketPath);
+        await dom0.MkdirAsync("/local/domain/7");
+        await dom0.SetPermissionsAsync("/local/domain/7", [XsPermission.Parse("n7")]);
+        await dom0.IntroduceAsync(7, 0, 9);
+
+        await using (XenStoreClient before = XenStoreClient.Create(new XenStoreRingTransport(page.Memory, domain.OpenChannel(9), ownsChannel: true)))
+        {
+            XenStoreWatch watch = await Deadline.RunAsync(token => before.WatchAsync("data/w", "tok", cancellationToken: token).AsTask(), () => "guest 7 got no answer on port 9");
+            await Deadline.RunAsync(token => watch.ReadAsync(token).AsTask(), () => "no initial event for guest 7's watch");
+        }
+
+        Assert.Equal(1, await WatchCountAsync(dom0, 7)); // closing the guest's client left its watch at the daemon
+        Assert.NotEqual([0u, 0u, 0u, 0u], RingIndices(page));
+
+        await dom0.IntroduceAsync(7, 0, 11); // the guest came back (resume, kexec) on port 11
+        Assert.Equal(0, await WatchCountAsync(dom0, 7));
+        await Deadline.PollAsync(() => RingIndices(page) is [0, 0, 0, 0], () => $"guest 7's ring indices are {string.Join(",", RingIndices(page))}");
+
+        await using XenStoreClient after = XenStoreClient.Create(new XenStoreRingTransport(page.Memory, domain.OpenChannel(11), ownsChannel: true));
+        await Deadline.RunAsync(token => after.WriteAsync("data/x", "back on 11", token).AsTask(), () => "guest 7 got no answer on port 11");
+        Assert.Equal("back on 11", await dom0.ReadStringAsync("/local/domain/7/data/x"));
+    }
+
+    /// <summary>The watches the daemon counts for <paramref name="domainId"/> (<c>xenstore-control quota DOMID</c>, the same words in both).</summary>
+    private static async Task<int> WatchCountAsync(XenStoreClient dom0, uint domainId)
+    {
+        string text = System.Text.Encoding.ASCII.GetString(await dom0.ControlAsync("quota", [domainId.ToString(System.Globalization.CultureInfo.InvariantCulture)]));
+        return int.Parse(Regex.Match(text, @"watches\s+:\s+(\d+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>req_cons, req_prod, rsp_cons, rsp_prod of the page (offsets 2048..2063 of xs_wire.h's interface).</summary>
+    private static uint[] RingIndices(SharedPage page)
+    {
+        byte[] indices = page.Memory.Span.Slice(2048, 16).ToArray();
+        return [.. Enumerable.Range(0, 4).Select(i => System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(indices.AsSpan(i * 4)))];
+    }
+
     [Fact]
     public async Task Ours_maps_a_guests_page_by_frame_number_when_its_grant_cannot_be_mapped()
     {

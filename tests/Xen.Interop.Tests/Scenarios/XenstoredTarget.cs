@@ -8,7 +8,7 @@ namespace Xen.Interop.Tests.Scenarios;
 
 /// <summary>
 /// A xenstored running as a process of its own (<see cref="XenstoredPeer"/>): the real C xenstored or oxenstored
-/// under the shim, or this project's embedded server as <c>xen store serve --peer-dir</c>. The connection under
+/// under the shim, or this project's server as the drop-in daemon (<c>run_xenstored.sh ours</c>). The connection under
 /// test is either a second socket connection (dom0) or guest domain 5 over the shared ring, introduced by dom0
 /// with event channel port 7 (the convention of <c>ring_guest_demo.py</c> in the peers folder). Pausing,
 /// resuming and stopping the daemon are real signals to its process.
