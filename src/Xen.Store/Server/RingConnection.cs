@@ -56,10 +56,11 @@ internal sealed class RingConnection : ServerConnection
     /// <param name="ownsChannel">Whether the connection unbinds <paramref name="channel"/> when it ends.</param>
     /// <param name="maxQueued">The bound of the output queue.</param>
     /// <param name="rebind">How to bind the domain's channel to a new port on re-INTRODUCE (the host's bind); null keeps the channel.</param>
+    /// <param name="watchEventTimeout">How long a watch event may wait unsent before it is dropped (a guest's ring only).</param>
     public RingConnection(
         IStoreEngine engine, uint domainId, Memory<byte> page, IDisposable? pageOwner, IEventChannel channel, bool ownsChannel, int maxQueued,
-        Func<uint, IEventChannel>? rebind = null)
-        : base(domainId, isPrivileged: domainId == 0, $"ring:dom{domainId}", maxQueued) // dom0's kernel is privileged, as in C
+        Func<uint, IEventChannel>? rebind = null, TimeSpan watchEventTimeout = default)
+        : base(domainId, isPrivileged: domainId == 0, $"ring:dom{domainId}", maxQueued, watchEventTimeout) // dom0's kernel is privileged, as in C
     {
         _rebind = rebind;
         _ = new XenStoreServerRing(page.Span); // validates the size
@@ -275,7 +276,7 @@ internal sealed class RingConnection : ServerConnection
     private bool WriteOutput(XenStoreServerRing ring)
     {
         bool moved = false;
-        while (PeekOutput() is { } message)
+        while (PeekOutput(started: _outputOffset > 0) is { } message)
         {
             int n = ring.Write(message.AsSpan(_outputOffset));
             if (n == 0)

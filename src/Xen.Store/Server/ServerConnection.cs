@@ -16,24 +16,34 @@ namespace Xen.Store.Server;
 /// </para>
 /// <para>
 /// The queue is bounded: a message past <see cref="XenStoreServerOptions.MaxQueuedMessages"/> closes the connection
-/// instead of growing. <see cref="Close"/> never takes the engine lock (it may run inside it); the connection's loop
+/// instead of growing; a watch event for a guest that waits unsent past <see cref="XenStoreServerOptions.WatchEventTimeout"/>
+/// is dropped when the transport next looks at the queue (C xenstored drops it from its poll loop; either way the guest
+/// never receives it). <see cref="Close"/> never takes the engine lock (it may run inside it); the connection's loop
 /// notices and detaches from the engine itself.
 /// </para>
 /// </remarks>
 internal abstract class ServerConnection
 {
     private readonly object _outputGate = new();
-    private readonly Queue<byte[]> _output = new();
+    private readonly Queue<(byte[] Message, long DropAfter)> _output = new(); // DropAfter: a Stopwatch timestamp, 0 for never
     private readonly int _maxQueued;
+    private readonly long _watchEventTicks;
     private static long _lastTraceId;
     private int _closed;
 
-    protected ServerConnection(uint domainId, bool isPrivileged, string description, int maxQueued)
+    /// <param name="domainId">The domain the connection speaks for.</param>
+    /// <param name="isPrivileged">Dom0 or the Unix socket.</param>
+    /// <param name="description">What it is, for logs and tests.</param>
+    /// <param name="maxQueued">The bound of the output queue.</param>
+    /// <param name="watchEventTimeout">How long a watch event may wait unsent before it is dropped (only for an
+    /// unprivileged connection; zero or privileged: never).</param>
+    protected ServerConnection(uint domainId, bool isPrivileged, string description, int maxQueued, TimeSpan watchEventTimeout = default)
     {
         DomainId = domainId;
         IsPrivileged = isPrivileged;
         Description = description;
         _maxQueued = Math.Max(1, maxQueued);
+        _watchEventTicks = isPrivileged ? 0 : (long)(watchEventTimeout.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
     }
 
     public uint DomainId { get; }
@@ -89,7 +99,9 @@ internal abstract class ServerConnection
                 return;
             }
 
-            _output.Enqueue(message);
+            var type = (XsMessageType)BinaryPrimitives.ReadUInt32LittleEndian(message);
+            long dropAfter = _watchEventTicks > 0 && type == XsMessageType.WatchEvent ? System.Diagnostics.Stopwatch.GetTimestamp() + _watchEventTicks : 0;
+            _output.Enqueue((message, dropAfter));
         }
 
         Trace?.Io(output: true, this, (XsMessageType)BinaryPrimitives.ReadUInt32LittleEndian(message), message.AsSpan(XsHeader.HeaderLength));
@@ -108,12 +120,24 @@ internal abstract class ServerConnection
         OnClosed();
     }
 
-    /// <summary>The next queued message without removing it, or null.</summary>
-    protected byte[]? PeekOutput()
+    /// <summary>
+    /// The next queued message without removing it, or null. Unless <paramref name="started"/> (part of the front message
+    /// is already sent), watch events at the front that waited past their time are dropped first.
+    /// </summary>
+    protected byte[]? PeekOutput(bool started = false)
     {
         lock (_outputGate)
         {
-            return _output.Count == 0 ? null : _output.Peek();
+            if (!started && _watchEventTicks > 0)
+            {
+                long now = System.Diagnostics.Stopwatch.GetTimestamp();
+                while (_output.TryPeek(out var front) && front.DropAfter != 0 && now > front.DropAfter)
+                {
+                    _output.Dequeue();
+                }
+            }
+
+            return _output.TryPeek(out var next) ? next.Message : null;
         }
     }
 
@@ -136,8 +160,9 @@ internal abstract class ServerConnection
                 return false;
             }
 
-            while (_output.TryDequeue(out byte[]? m))
+            while (_output.TryDequeue(out var queued))
             {
+                byte[] m = queued.Message; // privileged (a socket): never dropped for age
                 m.CopyTo(destination.GetSpan(m.Length));
                 destination.Advance(m.Length);
             }

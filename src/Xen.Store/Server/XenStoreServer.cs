@@ -300,7 +300,7 @@ public sealed class XenStoreServer : IAsyncDisposable
 
     private RingConnection NewRing(
         uint domainId, Memory<byte> page, IDisposable? pageOwner, IEventChannel channel, bool ownsChannel, Func<uint, IEventChannel>? rebind = null) =>
-        new(_engine, domainId, page, pageOwner, channel, ownsChannel, Options.MaxQueuedMessages, rebind);
+        new(_engine, domainId, page, pageOwner, channel, ownsChannel, Options.MaxQueuedMessages, rebind, Options.WatchEventTimeout);
 
     /// <summary>
     /// Serves the host's kernel as domain 0's ring connection, introduced from the start without @introduceDomain, and

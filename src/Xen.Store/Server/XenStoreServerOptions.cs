@@ -21,6 +21,22 @@ public sealed record XenStoreServerOptions
     public int MaxQueuedMessages { get; init; } = 1024;
 
     /// <summary>
+    /// How long a watch event for a guest's ring may wait unsent before it is dropped (C xenstored's
+    /// <c>-w watch-event=SECONDS</c>, default 20 s): a guest that stops reading its ring loses the events it does not read
+    /// in time, instead of holding them and being dropped once <see cref="MaxQueuedMessages"/> is reached. An event of
+    /// which part is already in the ring is always finished; replies are never dropped; dom0's connections (its kernel's
+    /// ring, the Unix socket) keep every event, as in C. <see cref="TimeSpan.Zero"/> keeps every event.
+    /// </summary>
+    public TimeSpan WatchEventTimeout
+    {
+        get => _watchEventTimeout;
+        init => _watchEventTimeout = value >= TimeSpan.Zero ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value, "The watch-event timeout cannot be negative.");
+    }
+
+    private readonly TimeSpan _watchEventTimeout = TimeSpan.FromSeconds(20);
+
+    /// <summary>
     /// A file the tree is loaded from at <see cref="XenStoreServer.StartAsync"/> (when it exists) and saved to on a clean
     /// <see cref="XenStoreServer.DisposeAsync"/>. Null (the default) keeps the tree in memory only.
     /// </summary>

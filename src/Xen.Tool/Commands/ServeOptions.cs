@@ -53,7 +53,7 @@ internal sealed class ServeOptions
 
     public Option<string[]> QuotaSoft { get; } = new("--quota-soft", "-q") { Description = "Set soft quota WHAT=NB (memory): a warning only." };
 
-    public Option<string[]> Timeout { get; } = new("--timeout", "-w") { Description = "Set timeout WHAT=SECONDS (watch-event)." };
+    public Option<string[]> Timeout { get; } = new("--timeout", "-w") { Description = "Set timeout WHAT=SECONDS: watch-event, how long a guest's unread watch event waits before it is dropped (default 20; 0 never)." };
 
     public Option<bool> NoRecovery { get; } = new("--no-recovery", "-R") { Description = "C xenstored's tdb recovery switch; this server keeps no tdb (accepted, no effect)." };
 
@@ -122,11 +122,11 @@ internal sealed class ServeOptions
                 : throw new FormatException($"unknown quota \"{arg}\"");
         }
 
+        TimeSpan? watchEventTimeout = null;
         foreach (string arg in parse.GetValue(Timeout) ?? [])
         {
-            (string what, _) = WhatEquals(arg, "quotas must be specified via <what>=<seconds>");
-            q = what == "watch-event" ? Warn(q, warnings, $"-w {arg}: watch events are never dropped for age by this server")
-                : throw new FormatException($"unknown timeout \"{arg}\"");
+            (string what, int seconds) = WhatEquals(arg, "quotas must be specified via <what>=<seconds>");
+            watchEventTimeout = what == "watch-event" ? TimeSpan.FromSeconds(seconds) : throw new FormatException($"unknown timeout \"{arg}\"");
         }
 
         if (parse.GetValue(InternalDb) is "off")
@@ -145,6 +145,7 @@ internal sealed class ServeOptions
             StateFile = parse.GetValue(State) is { } state ? Path.GetFullPath(state) : null,
             TraceFile = parse.GetValue(TraceFile) is { } trace ? Path.GetFullPath(trace) : null,
         };
+        options = watchEventTimeout is { } timeout ? options with { WatchEventTimeout = timeout } : options;
         return parse.GetValue(ReceiveSpin) is double us ? options with { ReceiveSpin = TimeSpan.FromMicroseconds(us) } : options;
     }
 
