@@ -12,6 +12,11 @@ if (args is [StoreDaemonFigures.CpuCommand])
     return await StoreDaemonFigures.RunCpuAsync().ConfigureAwait(false);
 }
 
+if (args is [ToolLatencyFigures.Command, string nativeXen])
+{
+    return await ToolLatencyFigures.RunAsync(nativeXen).ConfigureAwait(false);
+}
+
 if (args is [EventChannelFigures.Command])
 {
     return await EventChannelFigures.RunAsync().ConfigureAwait(false);

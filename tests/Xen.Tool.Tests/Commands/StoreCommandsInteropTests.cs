@@ -195,11 +195,11 @@ public sealed class StoreCommandsInteropTests : IClassFixture<StoreInteropFixtur
     public async Task The_built_xen_tool_finds_the_daemon_through_XENSTORED_PATH_and_accepts_the_bare_s_flag()
     {
         await _fixture.ResetAsync();
-        string xen = Path.Combine(AppContext.BaseDirectory, "xen.dll");
         foreach (string[] args in new[] { new[] { "/t/x", "/t/a/b/c" }, ["-s", "/t/k"], ["/t/nope"] })
         {
             ToolResult real = await ToolRun.RealAsync(Store, "read", args);
-            ToolResult ours = await ToolRun.ProcessAsync("dotnet", [xen, "store", "read", .. args], Store.ClientEnvironment);
+            (string program, string[] arguments) = ToolProcess.CommandLine(["store", "read", .. args]);
+            ToolResult ours = await ToolRun.ProcessAsync(program, arguments, Store.ClientEnvironment);
             Assert.Equal(real.ExitCode, ours.ExitCode);
             Assert.Equal(real.OutputText, ours.OutputText);
         }

@@ -12,6 +12,16 @@ internal sealed class ToolProcess : IAsyncDisposable
 {
     public static readonly string XenDll = Path.Combine(AppContext.BaseDirectory, "xen.dll");
 
+    /// <summary>
+    /// The native <c>xen</c> the tests run in place of <c>dotnet xen.dll</c> when <c>$XEN_TOOL</c> names one (CI points it at
+    /// the NativeAOT build, so that build passes the same tests), else null.
+    /// </summary>
+    public static string? NativeTool => Environment.GetEnvironmentVariable("XEN_TOOL") is { Length: > 0 } path ? path : null;
+
+    /// <summary>The program and arguments that run <c>xen <paramref name="args"/></c>: the native tool, else <c>dotnet xen.dll</c>.</summary>
+    public static (string Program, string[] Arguments) CommandLine(IEnumerable<string> args) =>
+        NativeTool is { } native ? (native, [.. args]) : ("dotnet", [XenDll, .. args]);
+
     private readonly Process _process;
     private readonly MemoryStream _output = new();
     private readonly Task _outputCopy;
@@ -29,12 +39,17 @@ internal sealed class ToolProcess : IAsyncDisposable
     /// <summary>Starts <c>xen <paramref name="args"/></c>.</summary>
     public static ToolProcess Start(params string[] args)
     {
-        ProcessStartInfo startInfo = PeerCommand.StartInfo("dotnet", [XenDll, .. args]);
+        (string program, string[] arguments) = CommandLine(args);
+        ProcessStartInfo startInfo = PeerCommand.StartInfo(program, arguments);
         return new ToolProcess(Process.Start(startInfo)!, "xen " + string.Join(' ', args));
     }
 
     /// <summary>Runs <c>xen <paramref name="args"/></c> to completion with standard input closed.</summary>
-    public static Task<ToolResult> RunAsync(params string[] args) => ToolRun.ProcessAsync("dotnet", [XenDll, .. args]);
+    public static Task<ToolResult> RunAsync(params string[] args)
+    {
+        (string program, string[] arguments) = CommandLine(args);
+        return ToolRun.ProcessAsync(program, arguments);
+    }
 
     /// <summary>The tool's standard input.</summary>
     public Stream Input => _process.StandardInput.BaseStream;

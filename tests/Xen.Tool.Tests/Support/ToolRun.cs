@@ -14,7 +14,10 @@ public sealed record ToolResult(int ExitCode, byte[] Output, string Error)
     public override string ToString() => $"exit {ExitCode}; stdout:\n{OutputText}\nstderr:\n{Error}";
 }
 
-/// <summary>Runs <c>xen store ...</c> in-process through the System.CommandLine root, and the real xenstore-* programs.</summary>
+/// <summary>
+/// Runs <c>xen store ...</c> in-process through the System.CommandLine root (or, when <see cref="ToolProcess.NativeTool"/>
+/// is set, as that native program), and the real xenstore-* programs.
+/// </summary>
 public static class ToolRun
 {
     /// <summary><c>xen store</c> with <paramref name="args"/>; <paramref name="terminalColumns"/> stands for a terminal on standard output.</summary>
@@ -23,6 +26,11 @@ public static class ToolRun
 
     public static async Task<ToolResult> InvokeAsync(string[] args, int? terminalColumns = null, Stream? output = null, CancellationToken cancellationToken = default)
     {
+        if (ToolProcess.NativeTool is { } native && terminalColumns is null)
+        {
+            return await NativeAsync(native, args, output, cancellationToken); // a terminal's width only exists in-process
+        }
+
         var stdout = output ?? new MemoryStream();
         var stderr = new StringWriter();
         var root = new RootCommand();
@@ -30,6 +38,29 @@ public static class ToolRun
         ParseResult parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         int exit = await parse.InvokeAsync(new InvocationConfiguration { Output = stderr, Error = stderr }, cancellationToken);
         return new ToolResult(exit, stdout is MemoryStream m ? m.ToArray() : [], stderr.ToString());
+    }
+
+    /// <summary>The native tool with <paramref name="args"/>, its stdout copied into <paramref name="output"/> as it comes (for watch).</summary>
+    private static async Task<ToolResult> NativeAsync(string native, string[] args, Stream? output, CancellationToken cancellationToken)
+    {
+        using Process process = Process.Start(PeerCommand.StartInfo(native, args))!;
+        process.StandardInput.Close();
+        Stream stdout = output ?? new MemoryStream();
+        Task copy = process.StandardOutput.BaseStream.CopyToAsync(stdout, 4096, CancellationToken.None);
+        Task<string> stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
+        try
+        {
+            await Deadline.RunAsync(token => process.WaitForExitAsync(token), () => $"xen {string.Join(' ', args)} did not exit")
+                .WaitAsync(cancellationToken);
+        }
+        catch
+        {
+            process.Kill();
+            throw;
+        }
+
+        await copy;
+        return new ToolResult(process.ExitCode, stdout is MemoryStream m ? m.ToArray() : [], await stderr);
     }
 
     /// <summary>The real <c>/usr/bin/xenstore-&lt;command&gt;</c> against <paramref name="store"/>.</summary>
