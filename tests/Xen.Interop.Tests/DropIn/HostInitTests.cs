@@ -30,8 +30,7 @@ public sealed class HostInitTests
         PeerCommandResult? launch = null;
         await using XenstoredPeer peer = await XenstoredPeer.HostExternallyAsync(async (directory, socket) =>
         {
-            await File.WriteAllTextAsync(Path.Combine(directory, "xsd_port"), "1"); // dom0's kernel connection, as run_xenstored.sh
-            await File.WriteAllBytesAsync(Path.Combine(directory, "xs-ring-0"), new byte[4096]);
+            await DaemonLaunch.PrepareKernelConnectionAsync(directory);
             string xenstored = kind == XenstoredKind.C ? PeerPrograms.Xenstored : Packaged("xenstored");
             string script = Path.Combine(directory, "launch-xenstore");
             await File.WriteAllTextAsync(script, (await File.ReadAllTextAsync(LaunchXenstore))
@@ -41,13 +40,9 @@ public sealed class HostInitTests
                 $"XENSTORED={xenstored}",
                 $"XENSTORED_MAX_OPEN_FDS={OpenFileHardLimit()}", // "unlimited" is nr_open, above what this container may raise to
             ]);
-            launch = await PeerCommand.RunAsync("/bin/bash", [script], new Dictionary<string, string>
-            {
-                ["LD_PRELOAD"] = Path.Combine(directory, "xenstored_shim.so"),
-                ["XENSHIM_DIR"] = directory,
-                ["XENSTORED_RUNDIR"] = directory,
-                ["XEN_TOOL"] = Path.Combine(AppContext.BaseDirectory, "xen"),
-            });
+            Dictionary<string, string> environment = DaemonLaunch.Environment(directory);
+            environment["XEN_TOOL"] = Path.Combine(AppContext.BaseDirectory, "xen");
+            launch = await PeerCommand.RunAsync("/bin/bash", [script], environment);
             daemon = int.Parse((await File.ReadAllTextAsync(Path.Combine(directory, "xenstored.pid"))).Trim(), CultureInfo.InvariantCulture);
         });
         try
@@ -90,21 +85,16 @@ public sealed class HostInitTests
             Assert.True(verify.ExitCode == 0 && verify.StandardOutput + verify.StandardError == "", verify.StandardOutput + verify.StandardError);
 
             // ExecStart as systemd runs it: $XENSTORED_ARGS from the EnvironmentFile, NOTIFY_SOCKET for Type=notify.
-            await File.WriteAllTextAsync(Path.Combine(directory, "xsd_port"), "1");
-            await File.WriteAllBytesAsync(Path.Combine(directory, "xs-ring-0"), new byte[4096]);
+            await DaemonLaunch.PrepareKernelConnectionAsync(directory);
             string[] xencommonsArgs = ["-T", Path.Combine(directory, "trace.log")];
             string[] arguments = [.. execStart.Skip(1).SelectMany(a => a == "$XENSTORED_ARGS" ? xencommonsArgs : [a.Replace("/var/run/xen", directory, StringComparison.Ordinal)])];
             string notify = Path.Combine(directory, "notify");
             using var listener = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
             listener.Bind(new UnixDomainSocketEndPoint(notify));
-            daemon = PeerDaemon.Start(Packaged("xenstored"), arguments, new Dictionary<string, string>
-            {
-                ["LD_PRELOAD"] = Path.Combine(directory, "xenstored_shim.so"),
-                ["XENSHIM_DIR"] = directory,
-                ["XENSTORED_RUNDIR"] = directory,
-                ["XEN_TOOL"] = Path.Combine(AppContext.BaseDirectory, "xen"),
-                ["NOTIFY_SOCKET"] = notify,
-            });
+            Dictionary<string, string> environment = DaemonLaunch.Environment(directory);
+            environment["XEN_TOOL"] = Path.Combine(AppContext.BaseDirectory, "xen");
+            environment["NOTIFY_SOCKET"] = notify;
+            daemon = PeerDaemon.Start(Packaged("xenstored"), arguments, environment);
             byte[] buffer = new byte[256];
             int n = await Deadline.RunAsync(token => listener.ReceiveAsync(buffer, SocketFlags.None, token).AsTask(), () => $"no READY=1; it printed: {daemon.Output}");
             ready = Encoding.UTF8.GetString(buffer, 0, n);

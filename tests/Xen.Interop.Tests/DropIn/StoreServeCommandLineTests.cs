@@ -21,7 +21,7 @@ public sealed class StoreServeCommandLineTests
         PeerPrograms.Require(requirePeersScripts: true, PeerPrograms.XenTool, "gcc");
         PeerCommandResult? first = null;
         await using XenstoredPeer peer = await XenstoredPeer.HostExternallyAsync(async (directory, socket) =>
-            first = await PeerCommand.RunAsync("dotnet", [.. Serve, "--pid-file", Path.Combine(directory, "xenstored.pid")], Shimmed(directory)));
+            first = await PeerCommand.RunAsync("dotnet", [.. Serve, "--pid-file", Path.Combine(directory, "xenstored.pid")], DaemonLaunch.Environment(directory)));
         string pidFile = Path.Combine(peer.StateDirectory, "xenstored.pid");
         int daemon = int.Parse((await File.ReadAllTextAsync(pidFile)).Trim(), CultureInfo.InvariantCulture);
         try
@@ -31,7 +31,7 @@ public sealed class StoreServeCommandLineTests
             Assert.True(IsOurDaemon(daemon), $"pid {daemon} from the pid file is not a running xen store serve");
             Assert.Equal("0", await GetSessionLeaderAsync(daemon)); // setsid(): its own session, so its pid leads it
 
-            PeerCommandResult second = await PeerCommand.RunAsync("dotnet", [.. Serve, "--no-fork", "--pid-file", pidFile, "-D", "--socket", Path.Combine(peer.StateDirectory, "socket2")], Shimmed(peer.StateDirectory));
+            PeerCommandResult second = await PeerCommand.RunAsync("dotnet", [.. Serve, "--no-fork", "--pid-file", pidFile, "-D", "--socket", Path.Combine(peer.StateDirectory, "socket2")], DaemonLaunch.Environment(peer.StateDirectory));
             Assert.Equal(0, second.ExitCode);
             Assert.Equal("", second.StandardOutput + second.StandardError);
             Assert.Equal(daemon.ToString(CultureInfo.InvariantCulture), (await File.ReadAllTextAsync(pidFile)).Trim());
@@ -137,14 +137,6 @@ public sealed class StoreServeCommandLineTests
             Directory.Delete(directory, recursive: true);
         }
     }
-
-    /// <summary>The environment <c>run_xenstored.sh</c> gives a daemon: the shim of <paramref name="directory"/>, its socket there.</summary>
-    private static Dictionary<string, string> Shimmed(string directory) => new()
-    {
-        ["LD_PRELOAD"] = Path.Combine(directory, "xenstored_shim.so"),
-        ["XENSHIM_DIR"] = directory,
-        ["XENSTORED_RUNDIR"] = directory,
-    };
 
     private static bool IsOurDaemon(int pid)
     {

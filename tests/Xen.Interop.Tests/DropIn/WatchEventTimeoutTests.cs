@@ -31,15 +31,9 @@ public sealed class WatchEventTimeoutTests
         PeerDaemon? daemon = null;
         await using XenstoredPeer store = await XenstoredPeer.HostExternallyAsync(async (directory, socket) =>
         {
-            await File.WriteAllTextAsync(Path.Combine(directory, "xsd_port"), "1"); // dom0's kernel connection, as run_xenstored.sh
-            await File.WriteAllBytesAsync(Path.Combine(directory, "xs-ring-0"), new byte[4096]);
+            await DaemonLaunch.PrepareKernelConnectionAsync(directory);
             string[] options = ["--no-fork", "--pid-file", Path.Combine(directory, "xenstored.pid"), "-w", "watch-event=1"];
-            var environment = new Dictionary<string, string>
-            {
-                ["LD_PRELOAD"] = Path.Combine(directory, "xenstored_shim.so"),
-                ["XENSHIM_DIR"] = directory,
-                ["XENSTORED_RUNDIR"] = directory,
-            };
+            Dictionary<string, string> environment = DaemonLaunch.Environment(directory);
             daemon = kind == XenstoredKind.C
                 ? PeerDaemon.Start(PeerPrograms.Xenstored, options, environment)
                 : PeerDaemon.Start("dotnet", [PeerPrograms.XenTool, "store", "serve", .. options], environment);
