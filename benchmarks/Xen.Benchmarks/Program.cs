@@ -2,14 +2,14 @@ using BenchmarkDotNet.Running;
 using Xen.Benchmarks;
 using Xen.Benchmarks.Infrastructure;
 
-if (args is [StoreDaemonFigures.Command])
+if (args is [StoreDaemonFigures.Command, .. var memoryRest] && memoryRest.Length <= 1)
 {
-    return await StoreDaemonFigures.RunAsync().ConfigureAwait(false);
+    return await StoreDaemonFigures.RunAsync(memoryRest.FirstOrDefault()).ConfigureAwait(false);
 }
 
-if (args is [StoreDaemonFigures.CpuCommand])
+if (args is [StoreDaemonFigures.CpuCommand, .. var cpuRest] && cpuRest.Length <= 1)
 {
-    return await StoreDaemonFigures.RunCpuAsync().ConfigureAwait(false);
+    return await StoreDaemonFigures.RunCpuAsync(cpuRest.FirstOrDefault()).ConfigureAwait(false);
 }
 
 if (args is [ToolLatencyFigures.Command, string nativeXen])

@@ -17,7 +17,8 @@ namespace Xen.Benchmarks;
 /// (100 directories of 1000, 64 writes in flight), and after they were removed again.</item>
 /// <item><c>store-cpu</c>: the daemon's CPU time per READ from libxenstore's loop and from our client (two settings) with one request in flight and with 64.</item>
 /// </list>
-/// Run: <c>dotnet run -c Release --project benchmarks/Xen.Benchmarks -- store-memory</c> (or <c>store-cpu</c>).
+/// Run: <c>dotnet run -c Release --project benchmarks/Xen.Benchmarks -- store-memory</c> (or <c>store-cpu</c>); a path after
+/// the mode (<c>store-memory artifacts/native/xen</c>) adds the native <c>xen store serve</c> (NativeAOT publish) as a fourth daemon.
 /// </summary>
 internal static class StoreDaemonFigures
 {
@@ -32,8 +33,12 @@ internal static class StoreDaemonFigures
     private const int Nodes = Directories * PerDirectory;
     private const int InFlight = 64;
 
-    public static async Task<int> RunAsync()
+    /// <summary>The native <c>xen</c> given after the mode, measured too as <c>xen store serve</c>; null when none was given.</summary>
+    private static string? s_nativeXen;
+
+    public static async Task<int> RunAsync(string? nativeXen = null)
     {
+        s_nativeXen = nativeXen is null ? null : Path.GetFullPath(nativeXen);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Resident memory (VmRSS, MiB) of each xenstore daemon, idle, with {Nodes} more nodes of 32 bytes, and after removing them"));
         Console.WriteLine();
         Console.WriteLine("| daemon | idle | +100 000 nodes | growth | per node | after rm | write time |");
@@ -63,8 +68,9 @@ internal static class StoreDaemonFigures
     /// 64: user + system time of the daemon's process (<c>/proc/PID/stat</c>) over the requests answered. The
     /// reciprocal is the most that daemon can answer per second on one core at that cost.
     /// </summary>
-    public static async Task<int> RunCpuAsync()
+    public static async Task<int> RunCpuAsync(string? nativeXen = null)
     {
+        s_nativeXen = nativeXen is null ? null : Path.GetFullPath(nativeXen);
         const int Requests = 100_000;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Daemon CPU time per READ ({Requests} READs of 32 bytes over one dom0 socket connection)"));
         Console.WriteLine();
@@ -120,15 +126,27 @@ internal static class StoreDaemonFigures
     /// <summary>Starts each daemon in its own process, connects a dom0 client, runs <paramref name="body"/>, stops it.</summary>
     private static async Task ForEachDaemonAsync(Func<string, int, XenStoreClient, string, Task> body)
     {
-        foreach ((string name, XenStoreDaemon daemon) in new[] { ("C xenstored", XenStoreDaemon.CXenstored), ("oxenstored", XenStoreDaemon.OXenstored), ("ours", XenStoreDaemon.OursProcess) })
+        var daemons = new List<(string Name, Func<string, Task<int>> Start)>
         {
-            string directory = $"/tmp/xsmem-{Environment.ProcessId}-{name[0]}";
+            ("C xenstored", d => XenStoreDaemons.StartAsync(XenStoreDaemon.CXenstored, d)),
+            ("oxenstored", d => XenStoreDaemons.StartAsync(XenStoreDaemon.OXenstored, d)),
+            ("ours", d => XenStoreDaemons.StartAsync(XenStoreDaemon.OursProcess, d)),
+        };
+        if (s_nativeXen is { } native)
+        {
+            daemons.Add(("ours, native xen store serve", d => XenStoreDaemons.StartNativeAsync(native, d)));
+        }
+
+        for (int i = 0; i < daemons.Count; i++)
+        {
+            (string name, Func<string, Task<int>> start) = daemons[i];
+            string directory = $"/tmp/xsmem-{Environment.ProcessId}-{i}";
             Directory.CreateDirectory(directory);
             string socket = Path.Combine(directory, "socket");
             int pid = 0;
             try
             {
-                pid = await XenStoreDaemons.StartAsync(daemon, directory).ConfigureAwait(false);
+                pid = await start(directory).ConfigureAwait(false);
                 await using XenStoreClient client = await XenStoreDaemons.ConnectAsync(socket).ConfigureAwait(false);
                 await client.WriteAsync("/warm", "up").ConfigureAwait(false);
                 await body(name, pid, client, socket).ConfigureAwait(false);

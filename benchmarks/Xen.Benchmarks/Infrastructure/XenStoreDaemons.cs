@@ -70,6 +70,32 @@ internal static class XenStoreDaemons
         }
     }
 
+    /// <summary>
+    /// Starts the native <c>xen</c> at <paramref name="nativeXen"/> as <c>xen store serve --no-fork -D --socket
+    /// DIR/socket</c> (its own settings: the tool's runtime options, not the benchmark program's) and returns its pid
+    /// once a client can connect.
+    /// </summary>
+    public static async Task<int> StartNativeAsync(string nativeXen, string directory)
+    {
+        var start = new ProcessStartInfo(nativeXen) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string arg in new[] { "store", "serve", "--no-fork", "-D", "--socket", Path.Combine(directory, "socket") })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using Process process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {nativeXen}.");
+        try
+        {
+            await using XenStoreClient probe = await ConnectAsync(Path.Combine(directory, "socket")).ConfigureAwait(false);
+            return process.Id;
+        }
+        catch
+        {
+            process.Kill();
+            throw;
+        }
+    }
+
     /// <summary>Connects to a daemon that may still be starting (retries for up to 5 s).</summary>
     public static async Task<XenStoreClient> ConnectAsync(string socket, XenStoreClientOptions? options = null)
     {
