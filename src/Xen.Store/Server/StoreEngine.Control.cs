@@ -7,8 +7,10 @@ namespace Xen.Store.Server;
 /// <summary>The daemon's own settings: CONTROL (xenstore-control's commands), GET_FEATURE/SET_FEATURE and GET_QUOTA/SET_QUOTA.</summary>
 internal sealed partial class StoreEngine
 {
+    // C xenstored 4.17's commands in its order, without live-update (refused: issue of the crash-safe server) and quota-soft
+    // (its one soft quota is memory, which this server does not account).
     private const string ControlHelp =
-        "check\t\nhelp\t\nlog\ton|off\nprint\t<string>\nquota\t[set <name> <val>|<domid>]\n";
+        "check\t\nlog\ton|off\nlogfile\t<file>\nmemreport\t[<file>]\nprint\t<string>\nquota\t[set <name> <val>|<domid>]\nhelp\t\n";
 
     private XsError? DoControl(in Request r, ReadOnlySpan<byte> payload)
     {
@@ -18,12 +20,20 @@ internal sealed partial class StoreEngine
             return XsError.EINVAL;
         }
 
+        if (args is ["quota", string domain] && domain != "set" && TryDomainId(domain, out uint quotaDomain) && !IsKnown(quotaDomain))
+        {
+            return XsError.ENOENT; // no such domain, as C's domain_get_quota answers
+        }
+
         string? text = args[0] switch
         {
             "check" => CheckTree() ? "OK" : null,
             "help" => ControlHelp,
             "print" => args.Length >= 2 ? "OK" : null,
-            "log" => args.Length == 2 && args[1] is "on" or "off" ? "OK" : null,
+            "log" => args.Length == 2 && args[1] is "on" or "off" ? ControlLog(args[1] == "on") : null,
+            "logfile" => args.Length == 2 && args[1].Length > 0 ? ControlLogFile(args[1]) : null,
+            // C answers EBADF when it has nowhere to write, which xs_wire.h cannot carry: the client reads EINVAL.
+            "memreport" when args.Length <= 2 => Trace.Report(MemoryReport(), args.Length == 2 ? args[1] : null) ? "OK" : null,
             "quota" => ControlQuota(args),
             _ => null,
         };
@@ -36,6 +46,60 @@ internal sealed partial class StoreEngine
         return null;
     }
 
+    /// <summary><c>log on|off</c>: reopen the trace file (if one was ever named) or stop writing it; OK either way, as C.</summary>
+    private string ControlLog(bool on)
+    {
+        if (!on)
+        {
+            Trace.Close();
+            return "OK";
+        }
+
+        try
+        {
+            Trace.Reopen();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // C prints "Could not open tracefile" and answers OK, the trace off
+        }
+
+        return "OK";
+    }
+
+    /// <summary><c>logfile FILE</c>: trace to FILE from now on (C: close, rename, reopen; OK even if it cannot be opened).</summary>
+    private string ControlLogFile(string path)
+    {
+        try
+        {
+            Trace.SwitchTo(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+
+        return "OK";
+    }
+
+    /// <summary>
+    /// <c>memreport</c>'s text: this server's own numbers (C's is talloc's block tree, which this server has no
+    /// counterpart of): the managed heap, and what the store holds.
+    /// </summary>
+    private string MemoryReport()
+    {
+        int watches = 0;
+        int transactions = 0;
+        foreach (ServerConnection c in _connections)
+        {
+            watches += c.State.Watches.Count;
+            transactions += c.State.Transactions.Count;
+        }
+
+        return string.Create(CultureInfo.InvariantCulture,
+            $"xenstored memory report: managed heap {GC.GetTotalMemory(forceFullCollection: false)} bytes, " +
+            $"{_tree.Nodes.Count()} nodes, {_connections.Count} connections, {_domains.Count} domains, {watches} watches, {transactions} transactions\n");
+    }
+
     private string? ControlQuota(string[] args)
     {
         var sb = new StringBuilder();
@@ -44,7 +108,7 @@ internal sealed partial class StoreEngine
             sb.Append("Quota settings:\n");
             foreach (string name in XenStoreQuotas.Names)
             {
-                sb.Append(CultureInfo.InvariantCulture, $"{name,-17}: {_quotas.Get(name),8}\n");
+                sb.Append(CultureInfo.InvariantCulture, $"{name,-17}: {_quotas.Get(name),8} {QuotaDescription(name)}\n");
             }
 
             return sb.ToString();
@@ -52,7 +116,8 @@ internal sealed partial class StoreEngine
 
         if (args[1] == "set")
         {
-            if (args.Length != 4 || !int.TryParse(args[3], NumberStyles.None, CultureInfo.InvariantCulture, out int value) ||
+            // At least 1, as C's control command (SET_QUOTA's 0, "no check", is a 4.19 request of its own).
+            if (args.Length != 4 || !int.TryParse(args[3], NumberStyles.None, CultureInfo.InvariantCulture, out int value) || value < 1 ||
                 _quotas.With(args[2], value) is not { } updated)
             {
                 return null;
@@ -87,6 +152,20 @@ internal sealed partial class StoreEngine
         sb.Append(CultureInfo.InvariantCulture, $"{"outstanding",-16}: {outstanding,8}\n");
         return sb.ToString();
     }
+
+    /// <summary>C xenstored's description of each quota in <c>quota</c>'s listing.</summary>
+    private static string QuotaDescription(string name) => name switch
+    {
+        "nodes" => "Nodes per domain",
+        "watches" => "Watches per domain",
+        "transactions" => "Transactions per domain",
+        "outstanding" => "Outstanding requests per domain",
+        "transaction-nodes" => "Max. number of accessed nodes per transaction",
+        "node-size" => "Max. size of a node",
+        "path-max" => "Max. length of a node path",
+        "permissions" => "Max. number of permissions per node",
+        _ => string.Empty,
+    };
 
     /// <summary>The <c>check</c> command: every child named by a node exists, every node is named by its parent, and the ownership counts add up.</summary>
     private bool CheckTree()

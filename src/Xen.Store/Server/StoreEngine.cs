@@ -41,11 +41,11 @@ internal sealed partial class StoreEngine : IStoreEngine
         _quotas = options.Quotas;
         _domains[0] = new DomainRecord(0) { Introduced = true };
         _handlers = BuildHandlers();
-        Trace = options.TraceFile is { } trace ? new StoreTrace(trace) : null;
+        Trace = new StoreTrace(options.TraceFile); // off without a file, until CONTROL logfile names one
     }
 
-    /// <summary>The request/reply trace (<see cref="XenStoreServerOptions.TraceFile"/>), or null; the server disposes it.</summary>
-    public StoreTrace? Trace { get; }
+    /// <summary>The request/reply trace (<see cref="XenStoreServerOptions.TraceFile"/>, switched by CONTROL <c>log</c> and <c>logfile</c>); the server disposes it.</summary>
+    public StoreTrace Trace { get; }
 
     /// <summary>Creates the ring connection for an INTRODUCE (set by the server; null: only record the domain).</summary>
     public Func<DomainRecord, ServerConnection?>? RingFactory { get; set; }
@@ -90,7 +90,7 @@ internal sealed partial class StoreEngine : IStoreEngine
         {
             if (_connections.Remove(connection))
             {
-                Trace?.Connection(created: false, connection);
+                Trace.Connection(created: false, connection);
             }
 
             connection.State.Reset();
@@ -129,7 +129,7 @@ internal sealed partial class StoreEngine : IStoreEngine
                 return;
             }
 
-            Trace?.Io(output: false, conn, header.Type, payload);
+            Trace.Io(output: false, conn, header.Type, payload);
             var request = new Request(conn, header);
             XsError? error = Dispatch(ref request, payload);
             if (error is XsError failure)
@@ -227,7 +227,7 @@ internal sealed partial class StoreEngine : IStoreEngine
     {
         _connections.Add(connection);
         connection.Trace = Trace;
-        Trace?.Connection(created: true, connection);
+        Trace.Connection(created: true, connection);
     }
 
     private DomainRecord Domain(uint domainId)

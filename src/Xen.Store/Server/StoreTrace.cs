@@ -14,34 +14,101 @@ namespace Xen.Store.Server;
 internal sealed class StoreTrace : IDisposable
 {
     private static readonly string[] TypeNames = BuildTypeNames();
-    private readonly string _path;
     private readonly object _gate = new();
-    private FileStream _file;
+    private string? _path;
+    private FileStream? _file; // null while the trace is off
 
+    /// <summary>A trace to <paramref name="path"/>, opened now; with null, off until <see cref="SwitchTo"/> names a file.</summary>
     /// <exception cref="IOException">The file could not be opened.</exception>
     /// <exception cref="UnauthorizedAccessException">The file may not be written.</exception>
-    public StoreTrace(string path)
+    public StoreTrace(string? path)
     {
         _path = path;
-        _file = Open(path);
+        if (path is not null)
+        {
+            _file = Open(path);
+            Write("\n***\n"u8.ToArray()); // C xenstored's mark at each (re)open
+        }
     }
 
-    /// <summary>Reopens the file (after log rotation moved it away), as C xenstored does on SIGHUP.</summary>
-    /// <exception cref="IOException">The file could not be opened; the old one stays in use.</exception>
+    /// <summary>Whether lines are written now.</summary>
+    public bool IsOn => Volatile.Read(ref _file) is not null;
+
+    /// <summary>
+    /// (Re)opens the file (after log rotation moved it away: SIGHUP; CONTROL <c>log on</c>), writing C's <c>***</c> mark;
+    /// nothing when no file was ever named, as in C.
+    /// </summary>
+    /// <exception cref="IOException">The file could not be opened; the trace is then off.</exception>
+    /// <exception cref="UnauthorizedAccessException">The file may not be written; the trace is then off.</exception>
     public void Reopen()
     {
-        FileStream next = Open(_path);
         lock (_gate)
         {
-            (_file, next) = (next, _file);
+            if (_path is null)
+            {
+                return;
+            }
+
+            CloseFile();
+            Volatile.Write(ref _file, Open(_path));
         }
 
-        next.Dispose();
+        Write("\n***\n"u8.ToArray());
+    }
+
+    /// <summary>Stops writing (CONTROL <c>log off</c>); the file stays named for <see cref="Reopen"/>.</summary>
+    public void Close()
+    {
+        lock (_gate)
+        {
+            CloseFile();
+        }
+    }
+
+    /// <summary>Traces to <paramref name="path"/> from now on (CONTROL <c>logfile</c>).</summary>
+    /// <exception cref="IOException">The file could not be opened; the trace is then off.</exception>
+    /// <exception cref="UnauthorizedAccessException">The file may not be written; the trace is then off.</exception>
+    public void SwitchTo(string path)
+    {
+        lock (_gate)
+        {
+            CloseFile();
+            _path = path;
+        }
+
+        Reopen();
+    }
+
+    /// <summary>Appends <paramref name="text"/> to the trace file, or to <paramref name="path"/> when given (CONTROL <c>memreport</c>).</summary>
+    /// <returns>False when there is nowhere to write (no file given and the trace names none) or the file cannot be opened.</returns>
+    public bool Report(string text, string? path)
+    {
+        string? target = path ?? _path;
+        if (target is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            using FileStream file = Open(target);
+            file.Write(Encoding.ASCII.GetBytes(text));
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     /// <summary>One message in (<paramref name="output"/> false) or out.</summary>
     public void Io(bool output, ServerConnection connection, XsMessageType type, ReadOnlySpan<byte> payload)
     {
+        if (!IsOn)
+        {
+            return;
+        }
+
         string head = string.Create(CultureInfo.InvariantCulture,
             $"{(output ? "OUT" : "IN")} 0x{connection.TraceId:x} {DateTime.Now:yyyyMMdd HH:mm:ss} {TypeName(type)} (");
         byte[] line = new byte[head.Length + payload.Length + 2];
@@ -57,16 +124,21 @@ internal sealed class StoreTrace : IDisposable
     }
 
     /// <summary>A connection's birth or end.</summary>
-    public void Connection(bool created, ServerConnection connection) =>
-        Write(Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture,
-            $"{(created ? "CREATE" : "DESTROY")} connection 0x{connection.TraceId:x}\n")));
-
-    public void Dispose()
+    public void Connection(bool created, ServerConnection connection)
     {
-        lock (_gate)
+        if (IsOn)
         {
-            _file.Dispose();
+            Write(Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture,
+                $"{(created ? "CREATE" : "DESTROY")} connection 0x{connection.TraceId:x}\n")));
         }
+    }
+
+    public void Dispose() => Close();
+
+    private void CloseFile()
+    {
+        Volatile.Read(ref _file)?.Dispose();
+        Volatile.Write(ref _file, null);
     }
 
     /// <summary>C xenstored's name of the type (<c>TRANSACTION_START</c>), <c>**UNKNOWN**</c> for a number it has none for.</summary>
@@ -79,7 +151,7 @@ internal sealed class StoreTrace : IDisposable
         {
             try
             {
-                _file.Write(line);
+                _file?.Write(line);
             }
             catch (Exception e) when (e is IOException or ObjectDisposedException)
             {

@@ -185,7 +185,7 @@ public sealed class XenStoreServer : IAsyncDisposable
     /// </summary>
     /// <exception cref="IOException">The file could not be reopened; tracing goes on into the old one.</exception>
     /// <exception cref="UnauthorizedAccessException">The file may not be written; tracing goes on into the old one.</exception>
-    public void ReopenTraceFile() => _engine.Trace?.Reopen();
+    public void ReopenTraceFile() => _engine.Trace.Reopen();
 
     /// <summary>
     /// Looks for introduced domains that no longer exist, as C xenstored does on VIRQ_DOM_EXC, and releases each as
@@ -261,7 +261,7 @@ public sealed class XenStoreServer : IAsyncDisposable
             await SaveAsync(file).ConfigureAwait(false);
         }
 
-        _engine.Trace?.Dispose();
+        _engine.Trace.Dispose();
         _stopping.Dispose();
     }
 
