@@ -13,4 +13,8 @@ root.Subcommands.Add(ConsoleCommand.Create());
 root.Subcommands.Add(BlktapCommands.Create());
 
 // No @response files: xenstore watch paths (@introduceDomain, @releaseDomain) start with @.
-return await root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null }).InvokeAsync().ConfigureAwait(false);
+// No System.CommandLine SIGINT/SIGTERM handler: the commands that outlive a signal (serve, console) register their own
+// (SignalStop), and the others end on it as xenstore-utils do. Both handlers on one signal raced: the library's ran after
+// the command had returned and its token source was disposed, and the process died with exit 134.
+ParseResult parsed = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }).ConfigureAwait(false);

@@ -45,8 +45,9 @@ public sealed record XenStoreServerOptions
     /// <summary>
     /// A file every request and reply is appended to, one line each in C xenstored's <c>--trace-file</c> format
     /// (<c>IN 0x3 20261204 06:30:00 READ (/local/domain/5/name )</c>), with a line as each connection is created and
-    /// destroyed. <see cref="XenStoreServer.ReopenTraceFile"/> reopens it after log rotation. Null (the default) traces
-    /// nothing and costs nothing.
+    /// destroyed. <see cref="XenStoreServer.ReopenTraceFile"/> reopens it after log rotation; xenstore-control's
+    /// <c>log off|on</c> and <c>logfile FILE</c> switch it at run time, as C xenstored's do. Null (the default) traces
+    /// nothing until a <c>logfile</c> names a file; while off, the trace costs one check per message.
     /// </summary>
     public string? TraceFile { get; init; }
 
