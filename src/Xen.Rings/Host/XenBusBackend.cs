@@ -31,14 +31,7 @@ public static unsafe class XenBusBackend
     /// <exception cref="InvalidDataException">The file does not hold a port number.</exception>
     public static uint ReadPort(string path = PortPath)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        XenLibrary.Require(XenLibrary.C);
-        int fd = LibC.Open(path, LibC.ORdOnly | LibC.OCloExec);
-        if (fd < 0)
-        {
-            throw XenHostException.FromLastError($"open({path})");
-        }
-
+        int fd = OpenFile(path, LibC.ORdOnly);
         byte* buffer = stackalloc byte[20];
         nint count;
         try
@@ -67,14 +60,7 @@ public static unsafe class XenBusBackend
     /// <exception cref="XenHostException">The file could not be opened or mapped.</exception>
     public static MappedPages MapInterface(string path = InterfacePath)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        XenLibrary.Require(XenLibrary.C);
-        int fd = LibC.Open(path, LibC.ORdWr | LibC.OCloExec);
-        if (fd < 0)
-        {
-            throw XenHostException.FromLastError($"open({path})");
-        }
-
+        int fd = OpenFile(path, LibC.ORdWr);
         try
         {
             nint address = LibC.Mmap(0, MappedPages.PageSize, LibC.ProtRead | LibC.ProtWrite, LibC.MapShared, fd, 0);
@@ -90,6 +76,16 @@ public static unsafe class XenBusBackend
         {
             _ = LibC.Close(fd);
         }
+    }
+
+    /// <summary>Opens one of the kernel's files (close-on-exec, so a child never holds it).</summary>
+    /// <exception cref="XenHostException">It could not be opened.</exception>
+    private static int OpenFile(string path, int flags)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        XenLibrary.Require(XenLibrary.C);
+        int fd = LibC.Open(path, flags | LibC.OCloExec);
+        return fd >= 0 ? fd : throw XenHostException.FromLastError($"open({path})");
     }
 
     private static bool TryParsePort(string text, out uint port)

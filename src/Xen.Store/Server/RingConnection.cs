@@ -196,10 +196,7 @@ internal sealed class RingConnection : ServerConnection
         if (ring.IsReconnectRequested)
         {
             _engine.ResetConnection(this);
-            ClearOutput();
-            _filled = 0;
-            _outputOffset = 0;
-            _broken = false;
+            ClearBuffers(broken: false);
             ring.CompleteReconnect();
             _channel.Notify();
             return true;
@@ -259,10 +256,7 @@ internal sealed class RingConnection : ServerConnection
             }
         }
 
-        ClearOutput();
-        _filled = 0;
-        _outputOffset = 0;
-        _broken = false;
+        ClearBuffers(broken: false);
         ring.Requests.Reset();
         ring.Responses.Reset();
         _channel.Notify();
@@ -300,11 +294,17 @@ internal sealed class RingConnection : ServerConnection
 
     private void Break()
     {
-        _broken = true;
+        ClearBuffers(broken: true);
+        _engine.ResetConnection(this);
+        _channel.Notify();
+    }
+
+    /// <summary>Drops the partial request read and the output not yet written (every kind of reset does).</summary>
+    private void ClearBuffers(bool broken)
+    {
+        _broken = broken;
         _filled = 0;
         _outputOffset = 0;
         ClearOutput();
-        _engine.ResetConnection(this);
-        _channel.Notify();
     }
 }

@@ -51,7 +51,7 @@ internal abstract class ServerConnection
     /// <summary>The connection's number in the trace (C xenstored prints its address): unique in the process.</summary>
     public long TraceId { get; } = Interlocked.Increment(ref _lastTraceId);
 
-    /// <summary>Where what is queued for it is logged, set when the engine registers it; null when nothing is traced.</summary>
+    /// <summary>The engine's trace, which logs what is queued for it (when the trace is on); set when the engine registers it.</summary>
     public StoreTrace? Trace { get; set; }
 
     /// <summary>Dom0 or the Unix socket: bypasses permission checks and quotas, may use the toolstack operations.</summary>
@@ -85,6 +85,7 @@ internal abstract class ServerConnection
     /// <summary>Queues one whole message; closes the connection instead when the queue is full.</summary>
     public void Enqueue(byte[] message)
     {
+        var type = (XsMessageType)BinaryPrimitives.ReadUInt32LittleEndian(message);
         lock (_outputGate)
         {
             if (IsClosed)
@@ -99,12 +100,11 @@ internal abstract class ServerConnection
                 return;
             }
 
-            var type = (XsMessageType)BinaryPrimitives.ReadUInt32LittleEndian(message);
             long dropAfter = _watchEventTicks > 0 && type == XsMessageType.WatchEvent ? System.Diagnostics.Stopwatch.GetTimestamp() + _watchEventTicks : 0;
             _output.Enqueue((message, dropAfter));
         }
 
-        Trace?.Io(output: true, this, (XsMessageType)BinaryPrimitives.ReadUInt32LittleEndian(message), message.AsSpan(XsHeader.HeaderLength));
+        Trace?.Io(output: true, this, type, message.AsSpan(XsHeader.HeaderLength));
         OnOutputQueued();
     }
 

@@ -87,14 +87,7 @@ internal sealed partial class StoreEngine
     /// </summary>
     private string MemoryReport()
     {
-        int watches = 0;
-        int transactions = 0;
-        foreach (ServerConnection c in _connections)
-        {
-            watches += c.State.Watches.Count;
-            transactions += c.State.Transactions.Count;
-        }
-
+        (int watches, int transactions, _) = CountConnections(_ => true);
         return string.Create(CultureInfo.InvariantCulture,
             $"xenstored memory report: managed heap {GC.GetTotalMemory(forceFullCollection: false)} bytes, " +
             $"{_tree.Nodes.Count()} nodes, {_connections.Count} connections, {_domains.Count} domains, {watches} watches, {transactions} transactions\n");
@@ -132,25 +125,32 @@ internal sealed partial class StoreEngine
             return null;
         }
 
-        int watches = 0;
-        int transactions = 0;
-        int outstanding = 0;
-        foreach (ServerConnection c in _connections)
-        {
-            if (c.DomainId == domid)
-            {
-                watches += c.State.Watches.Count;
-                transactions += c.State.Transactions.Count;
-                outstanding += c.QueuedCount;
-            }
-        }
-
+        (int watches, int transactions, int outstanding) = CountConnections(c => c.DomainId == domid);
         sb.Append(CultureInfo.InvariantCulture, $"Domain {domid}:\n");
         sb.Append(CultureInfo.InvariantCulture, $"{"nodes",-16}: {_tree.OwnedBy(domid),8}\n");
         sb.Append(CultureInfo.InvariantCulture, $"{"watches",-16}: {watches,8}\n");
         sb.Append(CultureInfo.InvariantCulture, $"{"transactions",-16}: {transactions,8}\n");
         sb.Append(CultureInfo.InvariantCulture, $"{"outstanding",-16}: {outstanding,8}\n");
         return sb.ToString();
+    }
+
+    /// <summary>The watches, transactions and queued messages of the connections <paramref name="which"/> selects.</summary>
+    private (int Watches, int Transactions, int Queued) CountConnections(Func<ServerConnection, bool> which)
+    {
+        int watches = 0;
+        int transactions = 0;
+        int queued = 0;
+        foreach (ServerConnection c in _connections)
+        {
+            if (which(c))
+            {
+                watches += c.State.Watches.Count;
+                transactions += c.State.Transactions.Count;
+                queued += c.QueuedCount;
+            }
+        }
+
+        return (watches, transactions, queued);
     }
 
     /// <summary>C xenstored's description of each quota in <c>quota</c>'s listing.</summary>

@@ -24,11 +24,7 @@ internal sealed class StoreTrace : IDisposable
     public StoreTrace(string? path)
     {
         _path = path;
-        if (path is not null)
-        {
-            _file = Open(path);
-            Write("\n***\n"u8.ToArray()); // C xenstored's mark at each (re)open
-        }
+        Reopen();
     }
 
     /// <summary>Whether lines are written now.</summary>
@@ -53,7 +49,7 @@ internal sealed class StoreTrace : IDisposable
             Volatile.Write(ref _file, Open(_path));
         }
 
-        Write("\n***\n"u8.ToArray());
+        Write("\n***\n"u8.ToArray()); // C xenstored's mark at each (re)open
     }
 
     /// <summary>Stops writing (CONTROL <c>log off</c>); the file stays named for <see cref="Reopen"/>.</summary>
