@@ -119,9 +119,9 @@ internal static class EventChannelFigures
             Console.WriteLine();
             Console.WriteLine("| side | median | min | max | ratio (median, ours / C) |");
             Console.WriteLine("|---|---:|---:|---:|---:|");
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| C, libxenevtchn (notify, pending, unmask) | {Median(cTimes):F2} | {cTimes.Min():F2} | {cTimes.Max():F2} | 1.00 |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| C, libxenevtchn (notify, pending, unmask) | {Statistics.Median(cTimes):F2} | {cTimes.Min():F2} | {cTimes.Max():F2} | 1.00 |"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| ours, EventChannelPort (Notify, WaitAsync) | {Median(oursTimes):F2} | {oursTimes.Min():F2} | {oursTimes.Max():F2} | {Median(oursTimes) / Median(cTimes):F2} |"));
+                $"| ours, EventChannelPort (Notify, WaitAsync) | {Statistics.Median(oursTimes):F2} | {oursTimes.Min():F2} | {oursTimes.Max():F2} | {Statistics.Median(oursTimes) / Statistics.Median(cTimes):F2} |"));
             Console.WriteLine();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"per round (C / ours): {string.Join(", ", cTimes.Zip(oursTimes, (x, y) => $"{x:F1}/{y:F1}"))}"));
             return 0;
@@ -150,11 +150,5 @@ internal static class EventChannelFigures
             port.Notify();
             await port.WaitAsync().ConfigureAwait(false);
         }
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted[sorted.Count / 2];
     }
 }

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Xen.Benchmarks.Infrastructure;
 using Xen.Store.Client;
+using Xen.TestSupport.Peers;
 
 namespace Xen.Benchmarks;
 
@@ -165,8 +166,7 @@ internal static class StoreDaemonFigures
 
     private static double CpuSeconds(int pid)
     {
-        string stat = File.ReadAllText($"/proc/{pid}/stat");
-        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' '); // fields from the state on (the 3rd)
+        string[] fields = ProcessStat.Fields(pid);
         return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0; // utime, stime in USER_HZ
     }
 

@@ -60,7 +60,7 @@ internal static class ToolLatencyFigures
 
                 foreach ((string name, _) in tools)
                 {
-                    medians[(name, command)] = Median(times[name]);
+                    medians[(name, command)] = Statistics.Median(times[name]);
                 }
             }
 
@@ -82,7 +82,7 @@ internal static class ToolLatencyFigures
             foreach ((string name, _) in tools)
             {
                 IEnumerable<string> cells = commands.Select(c => Cell(medians[(name, c.Command)], medians[(tools[0].Name, c.Command)]));
-                Console.WriteLine($"| {name} | {string.Join(" | ", cells)} | {Cell(Median(scriptTimes[name]), Median(scriptTimes[tools[0].Name]))} |");
+                Console.WriteLine($"| {name} | {string.Join(" | ", cells)} | {Cell(Statistics.Median(scriptTimes[name]), Statistics.Median(scriptTimes[tools[0].Name]))} |");
             }
 
             return 0;
@@ -118,32 +118,13 @@ internal static class ToolLatencyFigures
         var clock = Stopwatch.StartNew();
         foreach ((string program, string[] args) in steps)
         {
-            var start = new ProcessStartInfo(program) { UseShellExecute = false, RedirectStandardOutput = true };
-            foreach (string arg in args)
+            PeerCommandResult result = await PeerCommand.RunAsync(program, args, environment).ConfigureAwait(false);
+            if (result.ExitCode != 0)
             {
-                start.ArgumentList.Add(arg);
-            }
-
-            foreach ((string name, string value) in environment)
-            {
-                start.Environment[name] = value;
-            }
-
-            using Process process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {program}.");
-            await process.StandardOutput.ReadToEndAsync().ConfigureAwait(false);
-            await process.WaitForExitAsync().ConfigureAwait(false);
-            if (process.ExitCode != 0)
-            {
-                throw new InvalidOperationException($"{program} {string.Join(' ', args)} failed (exit {process.ExitCode}).");
+                throw new InvalidOperationException($"{program} {string.Join(' ', args)} failed (exit {result.ExitCode}): {result.StandardError}");
             }
         }
 
         return clock.Elapsed.TotalMilliseconds;
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted[sorted.Count / 2];
     }
 }

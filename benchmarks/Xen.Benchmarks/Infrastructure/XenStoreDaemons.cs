@@ -57,6 +57,12 @@ internal static class XenStoreDaemons
                 throw new ArgumentException($"{daemon} does not run as a process of its own.", nameof(daemon));
         }
 
+        return await StartListeningAsync(start, socket).ConfigureAwait(false);
+    }
+
+    /// <summary>Starts <paramref name="start"/> and returns its pid once a client can connect to <paramref name="socket"/>; kills it if none can.</summary>
+    private static async Task<int> StartListeningAsync(ProcessStartInfo start, string socket)
+    {
         using Process process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {start.FileName}.");
         try
         {
@@ -77,23 +83,14 @@ internal static class XenStoreDaemons
     /// </summary>
     public static async Task<int> StartNativeAsync(string nativeXen, string directory)
     {
+        string socket = Path.Combine(directory, "socket");
         var start = new ProcessStartInfo(nativeXen) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string arg in new[] { "store", "serve", "--no-fork", "-D", "--socket", Path.Combine(directory, "socket") })
+        foreach (string arg in new[] { "store", "serve", "--no-fork", "-D", "--socket", socket })
         {
             start.ArgumentList.Add(arg);
         }
 
-        using Process process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {nativeXen}.");
-        try
-        {
-            await using XenStoreClient probe = await ConnectAsync(Path.Combine(directory, "socket")).ConfigureAwait(false);
-            return process.Id;
-        }
-        catch
-        {
-            process.Kill();
-            throw;
-        }
+        return await StartListeningAsync(start, socket).ConfigureAwait(false);
     }
 
     /// <summary>Connects to a daemon that may still be starting (retries for up to 5 s).</summary>

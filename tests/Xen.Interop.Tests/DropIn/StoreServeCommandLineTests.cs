@@ -29,7 +29,7 @@ public sealed class StoreServeCommandLineTests
             Assert.Equal(0, first!.ExitCode);
             Assert.Equal($"xenstored listening on {peer.SocketPath}\n", first.StandardOutput);
             Assert.True(IsOurDaemon(daemon), $"pid {daemon} from the pid file is not a running xen store serve");
-            Assert.Equal("0", await GetSessionLeaderAsync(daemon)); // setsid(): its own session, so its pid leads it
+            Assert.Equal("0", GetSessionLeader(daemon)); // setsid(): its own session, so its pid leads it
 
             PeerCommandResult second = await PeerCommand.RunAsync("dotnet", [.. Serve, "--no-fork", "--pid-file", pidFile, "-D", "--socket", Path.Combine(peer.StateDirectory, "socket2")], DaemonLaunch.Environment(peer.StateDirectory));
             Assert.Equal(0, second.ExitCode);
@@ -151,13 +151,8 @@ public sealed class StoreServeCommandLineTests
     }
 
     /// <summary>The session id of <paramref name="pid"/> minus its pid (0 when it leads its own session).</summary>
-    private static async Task<string> GetSessionLeaderAsync(int pid)
-    {
-        // /proc/<pid>/stat: "pid (comm) state ppid pgrp session ..."
-        string stat = await File.ReadAllTextAsync($"/proc/{pid}/stat");
-        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return (int.Parse(fields[3], CultureInfo.InvariantCulture) - pid).ToString(CultureInfo.InvariantCulture);
-    }
+    private static string GetSessionLeader(int pid) =>
+        (int.Parse(ProcessStat.Fields(pid)[3], CultureInfo.InvariantCulture) - pid).ToString(CultureInfo.InvariantCulture);
 
     private static string ShortDirectory()
     {

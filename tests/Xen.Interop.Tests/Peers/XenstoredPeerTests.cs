@@ -26,20 +26,6 @@ public class XenstoredPeerTests
         }
 
         Assert.False(Directory.Exists(directory), $"{directory} was not removed");
-        Assert.False(IsRunning(pid), $"the daemon (pid {pid}) still runs");
-    }
-
-    private static bool IsRunning(int pid)
-    {
-        try
-        {
-            string stat = File.ReadAllText($"/proc/{pid}/stat");
-            char state = stat[(stat.LastIndexOf(')') + 2)..].FirstOrDefault();
-            return state is not ('Z' or 'X');
-        }
-        catch (IOException)
-        {
-            return false;
-        }
+        Assert.False(ProcessStat.IsRunning(pid), $"the daemon (pid {pid}) still runs");
     }
 }

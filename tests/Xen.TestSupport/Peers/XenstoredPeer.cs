@@ -388,7 +388,7 @@ public sealed class XenstoredPeer : IAsyncDisposable
         }
 
         DateTime giveUp = DateTime.UtcNow + Deadline.Default;
-        while (DateTime.UtcNow < giveUp && IsRunning(pid))
+        while (DateTime.UtcNow < giveUp && ProcessStat.IsRunning(pid))
         {
             Thread.Sleep(Deadline.PollInterval);
         }
@@ -404,21 +404,6 @@ public sealed class XenstoredPeer : IAsyncDisposable
                 : new FileInfo($"/proc/{pid}/exe").LinkTarget == (kind == XenstoredKind.C ? PeerPrograms.Xenstored : PeerPrograms.Oxenstored);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
-    }
-
-    private static bool IsRunning(int pid)
-    {
-        try
-        {
-            // /proc/<pid>/stat: "pid (comm) S ..."; the state follows the last ')'.
-            string stat = File.ReadAllText($"/proc/{pid}/stat");
-            char state = stat[(stat.LastIndexOf(')') + 2)..].FirstOrDefault();
-            return state is not ('Z' or 'X');
-        }
-        catch (IOException)
         {
             return false;
         }

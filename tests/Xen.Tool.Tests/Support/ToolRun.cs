@@ -28,7 +28,7 @@ public static class ToolRun
     {
         if (ToolProcess.NativeTool is { } native && terminalColumns is null)
         {
-            return await NativeAsync(native, args, output, cancellationToken); // a terminal's width only exists in-process
+            return await ProcessAsync(native, args, null, output, cancellationToken); // a terminal's width only exists in-process
         }
 
         var stdout = output ?? new MemoryStream();
@@ -40,29 +40,6 @@ public static class ToolRun
         return new ToolResult(exit, stdout is MemoryStream m ? m.ToArray() : [], stderr.ToString());
     }
 
-    /// <summary>The native tool with <paramref name="args"/>, its stdout copied into <paramref name="output"/> as it comes (for watch).</summary>
-    private static async Task<ToolResult> NativeAsync(string native, string[] args, Stream? output, CancellationToken cancellationToken)
-    {
-        using Process process = Process.Start(PeerCommand.StartInfo(native, args))!;
-        process.StandardInput.Close();
-        Stream stdout = output ?? new MemoryStream();
-        Task copy = process.StandardOutput.BaseStream.CopyToAsync(stdout, 4096, CancellationToken.None);
-        Task<string> stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
-        try
-        {
-            await Deadline.RunAsync(token => process.WaitForExitAsync(token), () => $"xen {string.Join(' ', args)} did not exit")
-                .WaitAsync(cancellationToken);
-        }
-        catch
-        {
-            process.Kill();
-            throw;
-        }
-
-        await copy;
-        return new ToolResult(process.ExitCode, stdout is MemoryStream m ? m.ToArray() : [], await stderr);
-    }
-
     /// <summary>The real <c>/usr/bin/xenstore-&lt;command&gt;</c> against <paramref name="store"/>.</summary>
     public static async Task<ToolResult> RealAsync(XenstoredPeer store, string command, IEnumerable<string> args)
     {
@@ -71,26 +48,32 @@ public static class ToolRun
         return await ProcessAsync(program, args, store.ClientEnvironment);
     }
 
-    /// <summary>Runs a program to completion with stdout captured as bytes.</summary>
-    public static async Task<ToolResult> ProcessAsync(string program, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+    /// <summary>
+    /// Runs a program to completion with stdout captured as bytes, or copied into <paramref name="output"/> as it comes
+    /// (the result's <see cref="ToolResult.Output"/> then holds it only if that is a <see cref="MemoryStream"/>, as
+    /// <see cref="InvokeAsync"/> does); cancelling kills it.
+    /// </summary>
+    public static async Task<ToolResult> ProcessAsync(
+        string program, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, Stream? output = null, CancellationToken cancellationToken = default)
     {
         ProcessStartInfo startInfo = PeerCommand.StartInfo(program, args, environment);
         using Process process = Process.Start(startInfo)!;
         process.StandardInput.Close();
-        var stdout = new MemoryStream();
-        Task copy = process.StandardOutput.BaseStream.CopyToAsync(stdout);
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
+        Stream stdout = output ?? new MemoryStream();
+        Task copy = process.StandardOutput.BaseStream.CopyToAsync(stdout, 4096, CancellationToken.None);
+        Task<string> stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
         try
         {
-            await Deadline.RunAsync(token => process.WaitForExitAsync(token), () => $"{program} {string.Join(' ', args)} did not finish");
+            await Deadline.RunAsync(token => process.WaitForExitAsync(token), () => $"{program} {string.Join(' ', args)} did not finish")
+                .WaitAsync(cancellationToken);
         }
-        catch (TimeoutException)
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
             throw;
         }
 
         await copy;
-        return new ToolResult(process.ExitCode, stdout.ToArray(), await stderr);
+        return new ToolResult(process.ExitCode, stdout is MemoryStream m ? m.ToArray() : [], await stderr);
     }
 }
