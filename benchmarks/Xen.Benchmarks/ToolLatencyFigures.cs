@@ -9,7 +9,8 @@ namespace Xen.Benchmarks;
 /// <c>tool-latency NATIVE_XEN</c>: the whole-process time of one xenstore command, as a hotplug script pays it, for
 /// xenstore-utils (<c>xenstore-read|write|ls</c>, the baseline), the native <c>xen</c> (NativeAOT, the path given) and the
 /// JIT build (<c>dotnet xen.dll</c>), against the same C xenstored under the shim, in alternating order; then a
-/// 20-command script (10 writes, 10 reads, as a hotplug script's) run each way. Medians of 11 runs, wall time.
+/// 20-command script (10 writes, 10 reads, as a hotplug script's) run each way; then the floors, <c>/bin/true</c> and the
+/// native <c>xen --version</c>. Medians of 11 runs, wall time.
 /// Run: <c>dotnet run -c Release --project benchmarks/Xen.Benchmarks -- tool-latency artifacts/native/xen</c>.
 /// </summary>
 internal static class ToolLatencyFigures
@@ -85,6 +86,19 @@ internal static class ToolLatencyFigures
                 Console.WriteLine($"| {name} | {string.Join(" | ", cells)} | {Cell(Statistics.Median(scriptTimes[name]), Statistics.Median(scriptTimes[tools[0].Name]))} |");
             }
 
+            // What no command can go below: starting a process at all, and the native tool doing nothing but start.
+            (string Name, string Program, string[] Args)[] floors = [("/bin/true", "/bin/true", []), ("xen --version (native)", native, ["--version"])];
+            var floorTimes = floors.ToDictionary(f => f.Name, _ => new List<double>());
+            for (int run = 0; run < Runs; run++)
+            {
+                foreach ((string name, string program, string[] args) in floors)
+                {
+                    floorTimes[name].Add(await TimeAsync([(program, args)], environment).ConfigureAwait(false));
+                }
+            }
+
+            Console.WriteLine();
+            Console.WriteLine(string.Join(", ", floors.Select(f => string.Create(CultureInfo.InvariantCulture, $"{f.Name}: {Statistics.Median(floorTimes[f.Name]):F1} ms"))));
             return 0;
         }
         finally
