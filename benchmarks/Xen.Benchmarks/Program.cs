@@ -12,6 +12,11 @@ if (args is [StoreDaemonFigures.CpuCommand, .. var cpuRest] && cpuRest.Length <=
     return await StoreDaemonFigures.RunCpuAsync(cpuRest.FirstOrDefault()).ConfigureAwait(false);
 }
 
+if (args is [StoreConnectionFigures.Command, .. var connectionsRest] && connectionsRest.Length <= 1)
+{
+    return await StoreConnectionFigures.RunAsync(connectionsRest.FirstOrDefault()).ConfigureAwait(false);
+}
+
 if (args is [ToolLatencyFigures.Command, string nativeXen])
 {
     return await ToolLatencyFigures.RunAsync(nativeXen).ConfigureAwait(false);

@@ -34,29 +34,25 @@ internal static class StoreDaemonFigures
     private const int Nodes = Directories * PerDirectory;
     private const int InFlight = 64;
 
-    /// <summary>The native <c>xen</c> given after the mode, measured too as <c>xen store serve</c>; null when none was given.</summary>
-    private static string? s_nativeXen;
-
     public static async Task<int> RunAsync(string? nativeXen = null)
     {
-        s_nativeXen = nativeXen is null ? null : Path.GetFullPath(nativeXen);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Resident memory (VmRSS, MiB) of each xenstore daemon, idle, with {Nodes} more nodes of 32 bytes, and after removing them"));
         Console.WriteLine();
         Console.WriteLine("| daemon | idle | +100 000 nodes | growth | per node | after rm | write time |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
-        await ForEachDaemonAsync(async (daemon, pid, client, _) =>
+        await ForEachDaemonAsync(nativeXen, async (daemon, pid, client, _) =>
         {
             await Task.Delay(500).ConfigureAwait(false);
-            long idle = ResidentBytes(pid);
+            long idle = ProcessStat.ResidentBytes(pid);
             var clock = Stopwatch.StartNew();
             await WriteNodesAsync(client).ConfigureAwait(false);
             TimeSpan took = clock.Elapsed;
             await CheckAsync(client).ConfigureAwait(false);
             await Task.Delay(1000).ConfigureAwait(false);
-            long full = ResidentBytes(pid);
+            long full = ProcessStat.ResidentBytes(pid);
             await client.RemoveAsync("/mem").ConfigureAwait(false);
             await Task.Delay(1000).ConfigureAwait(false);
-            long emptied = ResidentBytes(pid);
+            long emptied = ProcessStat.ResidentBytes(pid);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {daemon} | {Mib(idle)} | {Mib(full)} | {Mib(full - idle)} | {(full - idle) / (double)Nodes:F0} B | {Mib(emptied)} | {took.TotalSeconds:F1} s |"));
         }).ConfigureAwait(false);
@@ -71,14 +67,13 @@ internal static class StoreDaemonFigures
     /// </summary>
     public static async Task<int> RunCpuAsync(string? nativeXen = null)
     {
-        s_nativeXen = nativeXen is null ? null : Path.GetFullPath(nativeXen);
         const int Requests = 100_000;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Daemon CPU time per READ ({Requests} READs of 32 bytes over one dom0 socket connection)"));
         Console.WriteLine();
         Console.WriteLine("| daemon | client | in flight | kops/s | daemon CPU (% of a core) | daemon CPU per READ | ceiling on one core |");
         Console.WriteLine("|---|---|---:|---:|---:|---:|---:|");
         byte[] value = Encoding.ASCII.GetBytes("0123456789abcdef0123456789ABCDEF");
-        await ForEachDaemonAsync(async (daemon, pid, client, socket) =>
+        await ForEachDaemonAsync(nativeXen, async (daemon, pid, client, socket) =>
         {
             await client.WriteAsync("/bench/read", value).ConfigureAwait(false);
             void Row(string who, int inFlight, double elapsed, double cpu)
@@ -124,8 +119,12 @@ internal static class StoreDaemonFigures
         return 0;
     }
 
-    /// <summary>Starts each daemon in its own process, connects a dom0 client, runs <paramref name="body"/>, stops it.</summary>
-    private static async Task ForEachDaemonAsync(Func<string, int, XenStoreClient, string, Task> body)
+    /// <summary>
+    /// Starts each daemon in its own process (C xenstored, oxenstored, ours; with <paramref name="nativeXen"/>, that
+    /// native <c>xen store serve</c> too), connects a dom0 client, runs <paramref name="body"/> with the daemon's name,
+    /// pid, client and socket, and stops it.
+    /// </summary>
+    internal static async Task ForEachDaemonAsync(string? nativeXen, Func<string, int, XenStoreClient, string, Task> body)
     {
         var daemons = new List<(string Name, Func<string, Task<int>> Start)>
         {
@@ -133,8 +132,9 @@ internal static class StoreDaemonFigures
             ("oxenstored", d => XenStoreDaemons.StartAsync(XenStoreDaemon.OXenstored, d)),
             ("ours", d => XenStoreDaemons.StartAsync(XenStoreDaemon.OursProcess, d)),
         };
-        if (s_nativeXen is { } native)
+        if (nativeXen is not null)
         {
+            string native = Path.GetFullPath(nativeXen);
             daemons.Add(("ours, native xen store serve", d => XenStoreDaemons.StartNativeAsync(native, d)));
         }
 
@@ -195,18 +195,5 @@ internal static class StoreDaemonFigures
 
     private static string NodePath(int i) => string.Create(CultureInfo.InvariantCulture, $"/mem/{i / PerDirectory}/{i % PerDirectory}");
 
-    private static long ResidentBytes(int pid)
-    {
-        foreach (string line in File.ReadLines($"/proc/{pid}/status"))
-        {
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-            {
-                return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
-            }
-        }
-
-        throw new InvalidOperationException($"No VmRSS in /proc/{pid}/status.");
-    }
-
-    private static string Mib(long bytes) => (bytes / 1048576.0).ToString("F1", CultureInfo.InvariantCulture);
+    internal static string Mib(long bytes) => (bytes / 1048576.0).ToString("F1", CultureInfo.InvariantCulture);
 }

@@ -65,6 +65,17 @@ internal static unsafe partial class NativeBaseline
     [LibraryImport(Library, EntryPoint = "xb_xs_write_loop")]
     public static partial long XsWriteLoop(nint handle, nint path, nint value, uint length, uint count);
 
+    /// <summary>Opens <paramref name="count"/> libxenstore connections into <paramref name="handles"/>, each writing and reading one node; how many did.</summary>
+    [LibraryImport(Library, EntryPoint = "xb_xs_open_many", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial uint XsOpenMany(string socketPath, nint* handles, uint count);
+
+    [LibraryImport(Library, EntryPoint = "xb_xs_close_many")]
+    public static partial void XsCloseMany(nint* handles, uint count);
+
+    /// <summary>Raises the soft open-file limit to the hard one; the limit now in force.</summary>
+    [LibraryImport(Library, EntryPoint = "xb_raise_nofile")]
+    public static partial long RaiseOpenFileLimit();
+
     /// <summary>libxenevtchn: a handle with a port bound unbound for <paramref name="remoteDomainId"/>, or 0.</summary>
     [LibraryImport(Library, EntryPoint = "xb_evtchn_open")]
     public static partial nint EvtchnOpen(uint remoteDomainId, out uint port);

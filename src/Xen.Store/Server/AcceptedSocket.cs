@@ -3,69 +3,56 @@ using System.Net.Sockets;
 namespace Xen.Store.Server;
 
 /// <summary>
-/// The server's end of an accepted Unix-socket connection, with the blocking calls <see cref="SocketConnection"/>'s
-/// thread makes (socket errors become <see cref="IOException"/>).
+/// The server's end of an accepted Unix-socket connection, in non-blocking mode, with the calls
+/// <see cref="SocketConnection"/> makes: synchronous ones that never block (a socket worker must never be held by one
+/// client), a park that waits for readability holding no thread and no buffer, and an asynchronous send for output the
+/// client is slow to take. Errors become <see cref="IOException"/>. On Linux the connection is a bare descriptor
+/// (<see cref="FdSocket"/>); elsewhere the runtime's <see cref="Socket"/> (<see cref="ManagedSocket"/>).
 /// </summary>
-internal sealed class AcceptedSocket(Socket socket, string description) : IDisposable
+internal abstract class AcceptedSocket(string description) : IDisposable
 {
     public string Description { get; } = description;
 
-    /// <summary>Whether a <see cref="Receive"/> would return at once (data, end of stream or an error); never blocks.</summary>
-    public bool Readable()
-    {
-        try
-        {
-            return socket.Poll(0, SelectMode.SelectRead);
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            return true; // Receive reports it
-        }
-    }
+    /// <summary>
+    /// Takes over <paramref name="accepted"/> for the server: on Linux its descriptor (the socket object is released),
+    /// unless <paramref name="managed"/>; elsewhere the socket itself.
+    /// </summary>
+    /// <exception cref="IOException">The descriptor could not be taken over (the connection is closed).</exception>
+    public static AcceptedSocket Create(Socket accepted, string description, SocketWorkers workers, bool managed = false) =>
+        OperatingSystem.IsLinux() && !managed ? FdSocket.TakeOver(accepted, description, workers.Epoll) : new ManagedSocket(accepted, description);
 
-    /// <summary>Blocks until at least one byte arrives; 0 when the client closed its end.</summary>
+    /// <summary>
+    /// Waits up to <paramref name="timeout"/> (zero: not at all) for a <see cref="TryReceive"/> that would not find the
+    /// socket empty (data, end of stream or an error): <c>poll</c> on this one socket, so the data's arrival wakes the
+    /// waiting thread directly.
+    /// </summary>
+    public abstract bool WaitReadable(TimeSpan timeout);
+
+    /// <summary>Whether <see cref="TryReceive"/> would find something now; never blocks.</summary>
+    public bool Readable() => WaitReadable(TimeSpan.Zero);
+
+    /// <summary>Receives what is there: the byte count, 0 when the client closed its end, -1 when nothing is there yet.</summary>
     /// <exception cref="IOException">The connection failed.</exception>
-    public int Receive(Span<byte> buffer)
-    {
-        try
-        {
-            return socket.Receive(buffer, SocketFlags.None);
-        }
-        catch (SocketException e)
-        {
-            throw new IOException(e.Message, e);
-        }
-    }
+    public abstract int TryReceive(Span<byte> buffer);
 
-    /// <summary>Blocks until all of <paramref name="messages"/> is sent.</summary>
+    /// <summary>Sends what the socket takes now, up to all of <paramref name="messages"/>; the byte count sent.</summary>
     /// <exception cref="IOException">The connection failed.</exception>
-    public void Send(ReadOnlySpan<byte> messages)
-    {
-        try
-        {
-            while (!messages.IsEmpty)
-            {
-                messages = messages[socket.Send(messages, SocketFlags.None)..];
-            }
-        }
-        catch (SocketException e)
-        {
-            throw new IOException(e.Message, e);
-        }
-    }
+    public abstract int TrySend(ReadOnlySpan<byte> messages);
 
-    /// <summary>Shuts the socket down both ways, waking a thread blocked in <see cref="Receive"/>; errors are ignored (it may be gone already).</summary>
-    public void Shutdown()
-    {
-        try
-        {
-            socket.Shutdown(SocketShutdown.Both);
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            // already closed
-        }
-    }
+    /// <summary>Sends all of <paramref name="messages"/>, waiting (with no thread) while the client does not read.</summary>
+    /// <exception cref="IOException">The connection failed.</exception>
+    public abstract Task SendAsync(ReadOnlyMemory<byte> messages);
 
-    public void Dispose() => socket.Dispose();
+    /// <summary>
+    /// Waits, holding no thread, until the socket is readable (data, end of stream, an error or <see cref="Shutdown"/>),
+    /// then calls <paramref name="connection"/>'s <see cref="SocketConnection.Readable"/> once. Errors are left for
+    /// <see cref="TryReceive"/> to report.
+    /// </summary>
+    public abstract void Park(SocketConnection connection);
+
+    /// <summary>Shuts the socket down both ways, waking whatever waits on it; errors are ignored (it may be gone already).</summary>
+    public abstract void Shutdown();
+
+    /// <summary>Closes the socket (not parked, no send pending on it).</summary>
+    public abstract void Dispose();
 }

@@ -1,11 +1,10 @@
 using System.Buffers;
-using Xen.Store.Wire;
 
 namespace Xen.Store.Server;
 
 /// <summary>
 /// What a connection over a byte stream shares whichever way it is served (<see cref="InProcessConnection"/>:
-/// asynchronously; <see cref="SocketConnection"/>: a thread blocking in <c>recv</c>): cutting messages out of the
+/// asynchronously; <see cref="SocketConnection"/>: by the socket workers): cutting messages out of the
 /// stream, and the rule for who sends what is queued.
 /// </summary>
 /// <remarks>
@@ -25,7 +24,8 @@ namespace Xen.Store.Server;
 internal abstract class ByteStreamConnection : ServerConnection
 {
     private readonly object _drainGate = new();
-    private readonly ArrayBufferWriter<byte> _batch = new(XsHeader.MessageMax); // used by the one drain that runs
+    private byte[]? _batch; // rented by the one drain that runs, returned when it ends (an idle connection holds none)
+    private int _batchLength;
     private bool _draining;
     private bool _readerActive;
 
@@ -35,7 +35,7 @@ internal abstract class ByteStreamConnection : ServerConnection
     protected IStoreEngine Engine { get; }
 
     /// <summary>The bytes <see cref="TakeBatch"/> moved out of the queue.</summary>
-    protected ReadOnlyMemory<byte> Batch => _batch.WrittenMemory;
+    protected ReadOnlyMemory<byte> Batch => _batch.AsMemory(0, _batchLength);
 
     /// <summary>Starts a drain (<see cref="TakeBatch"/> and send, until it says stop) on the thread pool.</summary>
     protected abstract void StartDrain();
@@ -102,10 +102,11 @@ internal abstract class ByteStreamConnection : ServerConnection
     /// <summary>Moves everything queued into <see cref="Batch"/>; when nothing is queued, ends this drain.</summary>
     protected bool TakeBatch()
     {
-        _batch.ResetWrittenCount();
+        ReturnBatch();
         lock (_drainGate)
         {
-            if (TakeAllOutput(_batch))
+            _batch = TakeAllOutput(out _batchLength);
+            if (_batch is not null)
             {
                 return true;
             }
@@ -119,9 +120,20 @@ internal abstract class ByteStreamConnection : ServerConnection
     protected void DrainFailed(Exception e)
     {
         Close("sending failed: " + e.Message);
+        ReturnBatch();
         lock (_drainGate)
         {
             _draining = false;
+        }
+    }
+
+    private void ReturnBatch()
+    {
+        if (_batch is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_batch);
+            _batch = null;
+            _batchLength = 0;
         }
     }
 }

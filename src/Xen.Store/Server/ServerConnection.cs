@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using Xen.Store.Wire;
 
@@ -150,24 +151,35 @@ internal abstract class ServerConnection
         }
     }
 
-    /// <summary>Moves every queued message into <paramref name="destination"/> (as one byte run); false when there was none.</summary>
-    protected bool TakeAllOutput(System.Buffers.ArrayBufferWriter<byte> destination)
+    /// <summary>
+    /// Moves every queued message, as one byte run, into an array rented from <see cref="ArrayPool{T}.Shared"/> (which
+    /// the caller returns); null when nothing is queued.
+    /// </summary>
+    protected byte[]? TakeAllOutput(out int length)
     {
         lock (_outputGate)
         {
+            length = 0;
             if (_output.Count == 0)
             {
-                return false;
+                return null;
             }
 
+            foreach (var queued in _output)
+            {
+                length += queued.Message.Length;
+            }
+
+            byte[] run = ArrayPool<byte>.Shared.Rent(length);
+            int at = 0;
             while (_output.TryDequeue(out var queued))
             {
                 byte[] m = queued.Message; // privileged (a socket): never dropped for age
-                m.CopyTo(destination.GetSpan(m.Length));
-                destination.Advance(m.Length);
+                m.CopyTo(run, at);
+                at += m.Length;
             }
 
-            return true;
+            return run;
         }
     }
 

@@ -1,73 +1,87 @@
+using System.Buffers;
 using Xen.Store.Wire;
 
 namespace Xen.Store.Server;
 
 /// <summary>
-/// An accepted Unix-socket connection (dom0), served by a thread of its own that blocks in <c>recv</c> and answers on
-/// the same thread, as a C daemon's loop does: a request then costs one wake-up, where the asynchronous path costs
-/// the socket engine's wake-up and a thread-pool hop (measured: about half the round-trip time of a sequential
-/// client). Before it sleeps the thread may poll for the next request (<see cref="SocketSpin"/>).
+/// An accepted Unix-socket connection (dom0), served by <see cref="SocketWorkers"/>: while its client is busy, by one
+/// worker that waits on this socket alone (a request then costs one wake-up, as in a C daemon's loop); while it is quiet,
+/// by nobody (parked: a zero-byte receive in the runtime's epoll set, no thread, no receive buffer).
 /// </summary>
 /// <remarks>
-/// No asynchronous operation ever touches the socket: watch events queued while the thread sleeps are sent by a
-/// blocking drain on the thread pool, and <see cref="ServerConnection.Close"/> shuts the socket down to wake the
-/// thread.
+/// <para>
+/// Where the connection is, at any moment: on a worker (<see cref="Serve"/>), in the workers' queue, parked, or waiting
+/// for a send the client is slow to take (output-blocked). Each of these ends on a worker: readiness or
+/// <see cref="ServerConnection.Close"/> (which shuts the socket down) completes the parked receive and fails the slow
+/// send, and both put the connection back in the queue. Only a worker ends the connection (<see cref="End"/>), so it
+/// ends once.
+/// </para>
+/// <para>
+/// Sending never holds a worker: the worker sends what the socket takes at once; the rest is sent asynchronously, and
+/// until it has gone the connection's requests are not read (a client that does not read its replies stops being
+/// served, as over a blocking socket, but costs no thread). Watch events queued while no worker serves the connection
+/// are sent the same asynchronous way.
+/// </para>
 /// </remarks>
 internal sealed class SocketConnection : ByteStreamConnection
 {
-    private readonly AcceptedSocket _socket;
-    private readonly SocketSpin? _spin;
-    private Task _loop = Task.CompletedTask;
+    private const int BufferSize = XsHeader.MessageMax * 4;
 
-    public SocketConnection(IStoreEngine engine, AcceptedSocket socket, int maxQueued, SocketSpin? spin)
+    private readonly AcceptedSocket _socket;
+    private readonly SocketWorkers _workers;
+    private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private byte[]? _buffer; // rented while served or while it holds part of a request
+    private int _filled;
+
+    public SocketConnection(IStoreEngine engine, AcceptedSocket socket, int maxQueued, SocketWorkers workers)
         : base(engine, 0, socket.Description, maxQueued)
     {
         _socket = socket;
-        _spin = spin;
+        _workers = workers;
     }
 
-    public override Task Completion => _loop;
+    public override Task Completion => _ended.Task;
 
-    /// <summary>Starts the connection's thread.</summary>
-    public void Start() =>
-        _loop = Task.Factory.StartNew(Run, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    /// <summary>Starts serving (the client's first request is normally on its way).</summary>
+    public void Start() => _workers.Ready(this);
 
-    protected override void StartDrain() => _ = Task.Run(Drain);
+    protected override void StartDrain() => _ = Task.Run(() => DrainAsync(0, resume: false));
 
-    protected override void OnClosed() => _socket.Shutdown(); // wakes the thread blocked in recv
+    protected override void OnClosed() => _socket.Shutdown(); // wakes the parked receive, a slow send, a worker's poll
 
-    private void Run()
+    /// <summary>
+    /// Serves the connection on the calling worker until it parks, yields to a waiting connection, waits on a slow send,
+    /// or ends.
+    /// </summary>
+    public void Serve()
     {
-        byte[] buffer = new byte[XsHeader.MessageMax * 4];
-        int filled = 0;
-        Func<bool> readable = _socket.Readable;
-        _spin?.Started();
-        bool awake = true;
+        _buffer ??= ArrayPool<byte>.Shared.Rent(BufferSize);
         try
         {
             while (!IsClosed)
             {
-                if (_spin is not null)
+                Span<byte> free = _buffer.AsSpan(_filled, BufferSize - _filled);
+                int n = _socket.TryReceive(free); // a pipelining client's next request is often there already
+                if (n < 0 && (!WaitForRequest() || (n = _socket.TryReceive(free)) < 0))
                 {
-                    _spin.Sleeping(this, readable); // the client's next request often comes sooner than a wake-up would
-                    awake = false;
+                    Park(); // quiet for the keep time, or others wait for a worker
+                    return;
                 }
 
-                int n = _socket.Receive(buffer.AsSpan(filled));
-                if (!awake)
-                {
-                    _spin!.Woke(this);
-                    awake = true;
-                }
-
-                if (!Received(buffer, ref filled, n))
+                if (!Received(_buffer, ref _filled, n))
                 {
                     break;
                 }
 
-                if (ClaimDrain())
+                if (ClaimDrain() && !TrySendNow())
                 {
-                    Drain();
+                    return; // the rest goes asynchronously, which queues this connection again when done
+                }
+
+                if (_workers.HasWaiting)
+                {
+                    _workers.Ready(this); // yield
+                    return;
                 }
             }
         }
@@ -75,30 +89,108 @@ internal sealed class SocketConnection : ByteStreamConnection
         {
             Close(e.Message);
         }
-        finally
-        {
-            if (awake)
-            {
-                _spin?.Ended();
-            }
 
-            Engine.Detach(this);
-            _socket.Dispose();
-        }
+        End();
     }
 
-    private void Drain()
+    /// <summary>
+    /// Waits on this worker for the connection's next request: not at all when another connection waits for a worker;
+    /// otherwise the shared spin, then up to <see cref="SocketWorkers.Keep"/> in <c>poll</c> (whose timeout is precise,
+    /// where a receive timeout counts in the kernel's ticks).
+    /// </summary>
+    /// <returns>Whether the socket became readable.</returns>
+    private bool WaitForRequest()
+    {
+        if (_workers.HasWaiting)
+        {
+            return false;
+        }
+
+        if (_workers.Spin is not { } spin)
+        {
+            return _socket.WaitReadable(SocketWorkers.Keep);
+        }
+
+        bool readable = spin.Sleeping(this, _socket, static s => s.Readable()) || _socket.WaitReadable(SocketWorkers.Keep);
+        spin.Woke(this);
+        return readable;
+    }
+
+    /// <summary>Leaves the workers until the socket is readable; the receive buffer goes back to the pool unless it holds part of a request.</summary>
+    private void Park()
+    {
+        if (_filled == 0)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer!);
+            _buffer = null;
+        }
+
+        _socket.Park(this);
+    }
+
+    /// <summary>The parked socket became readable (or was shut down): back to the workers' queue.</summary>
+    public void Readable() => _workers.Ready(this);
+
+    /// <summary>Sends what is queued as far as the socket takes it now; false when the rest was handed to an asynchronous send.</summary>
+    private bool TrySendNow()
+    {
+        while (TakeBatch())
+        {
+            int sent = _socket.TrySend(Batch.Span);
+            if (sent < Batch.Length)
+            {
+                _ = DrainAsync(sent, resume: true);
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Sends the rest of the batch from <paramref name="sent"/> on, then whatever is queued meanwhile, until the queue is
+    /// empty; with <paramref name="resume"/>, queues the connection for a worker when done (its reading was held back).
+    /// </summary>
+    private async Task DrainAsync(int sent, bool resume)
     {
         try
         {
-            while (TakeBatch())
+            ReadOnlyMemory<byte> rest = Batch[sent..]; // empty for a drain that starts afresh
+            while (true)
             {
-                _socket.Send(Batch.Span);
+                await _socket.SendAsync(rest).ConfigureAwait(false);
+                if (!TakeBatch())
+                {
+                    break;
+                }
+
+                rest = Batch;
             }
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException)
         {
             DrainFailed(e);
         }
+        finally
+        {
+            if (resume)
+            {
+                _workers.Ready(this);
+            }
+        }
+    }
+
+    /// <summary>Detaches the ended connection from the engine and releases the socket and the buffer (on a worker, once).</summary>
+    private void End()
+    {
+        Engine.Detach(this);
+        _socket.Dispose();
+        if (_buffer is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = null;
+        }
+
+        _ended.TrySetResult();
     }
 }

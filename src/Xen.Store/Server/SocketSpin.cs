@@ -3,10 +3,10 @@ using System.Diagnostics;
 namespace Xen.Store.Server;
 
 /// <summary>
-/// The busy wait of <see cref="XenStoreServerOptions.ReceiveSpin"/>, shared by a server's socket connections. A
-/// connection thread spins only while no other one is awake and none other was woken in the last millisecond: when
-/// other clients are active the machine is not idle (the next wake-up is cheap) and a spinning thread would only take
-/// a core from them.
+/// The busy wait of <see cref="XenStoreServerOptions.ReceiveSpin"/>, shared by a server's socket workers
+/// (<see cref="SocketWorkers"/>). A worker waiting on its connection spins only while no other worker is awake and no
+/// other connection was woken in the last millisecond: when other clients are active the machine is not idle (the next
+/// wake-up is cheap) and a spinning thread would only take a core from them.
 /// </summary>
 internal sealed class SocketSpin(TimeSpan spin)
 {
@@ -23,19 +23,25 @@ internal sealed class SocketSpin(TimeSpan spin)
     public static SocketSpin? For(XenStoreServerOptions options, int processors) =>
         options.ReceiveSpin > TimeSpan.Zero && processors > 1 ? new SocketSpin(options.ReceiveSpin) : null;
 
-    /// <summary>How many connection threads are awake (serving, or spinning) now.</summary>
+    /// <summary>How many workers are awake (serving, or spinning) now.</summary>
     public int Awake => Volatile.Read(ref _awake);
 
-    /// <summary>A connection thread starts: it is awake.</summary>
+    /// <summary>A worker starts, or takes a connection after being idle: it is awake.</summary>
     public void Started() => Interlocked.Increment(ref _awake);
 
     /// <summary>
-    /// A connection thread is about to sleep in <c>recv</c>. When it is the only one awake and no other connection was
+    /// A worker is about to wait for its connection's next request. When it is the only one awake and no other connection was
     /// woken lately, it first checks <paramref name="readable"/> until it says so, the spin time is over or another
     /// connection wakes; either way it then counts as asleep.
     /// </summary>
     /// <returns>Whether <paramref name="readable"/> said so while spinning.</returns>
-    public bool Sleeping(object connection, Func<bool> readable)
+    public bool Sleeping(object connection, Func<bool> readable) => Sleeping(connection, readable, static r => r());
+
+    /// <summary>
+    /// <see cref="Sleeping(object, Func{bool})"/> with the check's state passed apart, so that a static check allocates
+    /// nothing per request.
+    /// </summary>
+    public bool Sleeping<T>(object connection, T state, Func<T, bool> readable)
     {
         try
         {
@@ -48,7 +54,7 @@ internal sealed class SocketSpin(TimeSpan spin)
             long until = now + _ticks;
             do
             {
-                if (readable())
+                if (readable(state))
                 {
                     return true;
                 }
@@ -62,7 +68,7 @@ internal sealed class SocketSpin(TimeSpan spin)
         }
     }
 
-    /// <summary>A connection thread came back from <c>recv</c> with something to serve.</summary>
+    /// <summary>A worker came back from waiting for <paramref name="connection"/>'s next request.</summary>
     public void Woke(object connection)
     {
         Interlocked.Increment(ref _awake);
@@ -88,6 +94,9 @@ internal sealed class SocketSpin(TimeSpan spin)
         }
     }
 
-    /// <summary>A connection thread ends while awake.</summary>
+    /// <summary>A worker waits for a connection to serve, without spinning: it is asleep.</summary>
+    public void Idle() => Interlocked.Decrement(ref _awake);
+
+    /// <summary>A worker ends while awake.</summary>
     public void Ended() => Interlocked.Decrement(ref _awake);
 }

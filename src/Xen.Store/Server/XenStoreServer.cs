@@ -15,8 +15,9 @@ namespace Xen.Store.Server;
 /// VIRQ_DOM_EXC).
 /// </summary>
 /// <remarks>
-/// Every request is handled under one lock in arrival order, as C xenstored's single thread does; transports run on
-/// the thread pool. Each connection has a bounded output queue: a client that stops reading is dropped, never allowed
+/// Every request is handled under one lock in arrival order, as C xenstored's single thread does. Unix-socket
+/// connections are served by a bounded set of threads (<see cref="XenStoreServerOptions.MaxSocketThreads"/>), quiet ones
+/// parked holding none; rings and in-process connections run on the thread pool. Each connection has a bounded output queue: a client that stops reading is dropped, never allowed
 /// to grow the server's memory. A connection that breaks the framing (a payload over 4096 bytes, garbage in a ring's
 /// indices) is closed alone. Dispose the server to stop listening and close every connection.
 /// </remarks>
@@ -25,7 +26,7 @@ public sealed class XenStoreServer : IAsyncDisposable
     private const XenStoreServerFeatures RingFeatures = XenStoreServerFeatures.Reconnection | XenStoreServerFeatures.Error;
 
     private readonly StoreEngine _engine;
-    private readonly SocketSpin? _socketSpin;
+    private readonly SocketWorkers _socketWorkers;
     private readonly object _listenersGate = new();
     private readonly List<Socket> _listeners = [];
     private readonly List<Task> _acceptLoops = [];
@@ -47,7 +48,7 @@ public sealed class XenStoreServer : IAsyncDisposable
     {
         Options = options ?? new XenStoreServerOptions();
         _engine = new StoreEngine(Options) { ServerFeatures = (uint)RingFeatures };
-        _socketSpin = SocketSpin.For(Options, Environment.ProcessorCount);
+        _socketWorkers = new SocketWorkers(Options.MaxSocketThreads, SocketSpin.For(Options, Environment.ProcessorCount));
         if (Options.Host is { } host)
         {
             _engine.RingFactory = d => CreateHostedRing(host, d);
@@ -212,6 +213,9 @@ public sealed class XenStoreServer : IAsyncDisposable
         return released;
     }
 
+    /// <summary>The threads serving the Unix-socket connections (for tests and diagnostics).</summary>
+    internal SocketWorkers SocketWorkers => _socketWorkers;
+
     /// <summary>Runs the CONTROL <c>check</c> consistency check of the tree (children and parents agree, ownership counts add up).</summary>
     public bool CheckConsistency() => _engine.Check();
 
@@ -256,6 +260,7 @@ public sealed class XenStoreServer : IAsyncDisposable
         }
 
         await Task.WhenAll(completions).ConfigureAwait(false);
+        _socketWorkers.Stop();
         if (Options.StateFile is { } file)
         {
             await SaveAsync(file).ConfigureAwait(false);
@@ -267,12 +272,23 @@ public sealed class XenStoreServer : IAsyncDisposable
 
     private async Task AcceptLoopAsync(Socket listener, string socketPath)
     {
+        string description = $"unix:{socketPath}";
         try
         {
             while (true)
             {
                 Socket client = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
-                var connection = new SocketConnection(_engine, new AcceptedSocket(client, $"unix:{socketPath}"), Options.MaxQueuedMessages, _socketSpin);
+                AcceptedSocket socket;
+                try
+                {
+                    socket = AcceptedSocket.Create(client, description, _socketWorkers, Options.ManagedSockets);
+                }
+                catch (IOException)
+                {
+                    continue; // out of descriptors: this client is refused, the next may fit
+                }
+
+                var connection = new SocketConnection(_engine, socket, Options.MaxQueuedMessages, _socketWorkers);
                 _engine.Attach(connection);
                 connection.Start();
             }

@@ -52,8 +52,8 @@ public sealed record XenStoreServerOptions
     public string? TraceFile { get; init; }
 
     /// <summary>
-    /// How long a Unix-socket connection's thread keeps checking the socket (<c>poll</c> with no timeout) for the next
-    /// request after answering one, before it sleeps in <c>recv</c>. A client that sends its next request within that
+    /// How long the thread serving a Unix-socket connection keeps checking the socket (<c>poll</c> with no timeout) for
+    /// the next request after answering one, before it sleeps in <c>poll</c>. A client that sends its next request within that
     /// time (libxenstore's request-at-a-time loop, say) then finds the server awake instead of paying for a wake-up,
     /// which on a virtual machine with idle vCPUs costs more than the request itself. A connection spins only while no
     /// other socket connection is awake or was served in the last millisecond, so busy clients never find a core taken
@@ -70,4 +70,26 @@ public sealed record XenStoreServerOptions
     public static readonly TimeSpan MaxReceiveSpin = ReceiveSpinLimit.Max;
 
     private readonly TimeSpan _receiveSpin = TimeSpan.FromMicroseconds(50);
+
+    /// <summary>
+    /// The most threads that serve the Unix-socket connections, however many there are. A connection holds a thread
+    /// only while its client is busy (then it keeps one, so that each request costs one wake-up); a quiet connection
+    /// holds none. When more connections are busy than this, they take turns, request batch by batch. Default: twice the
+    /// processor count plus 2 (6 on 2 processors), which leaves a thread for each of a few busy clients per core while
+    /// every request is handled under the store's one lock anyway.
+    /// </summary>
+    public int MaxSocketThreads
+    {
+        get => _maxSocketThreads;
+        init => _maxSocketThreads = value >= 1 ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value, "At least one thread must serve the sockets.");
+    }
+
+    private readonly int _maxSocketThreads = 2 * Environment.ProcessorCount + 2;
+
+    /// <summary>
+    /// Serve sockets through the runtime's <see cref="System.Net.Sockets.Socket"/> even on Linux (<see cref="ManagedSocket"/>,
+    /// what other platforms use), so that the tests run that path too.
+    /// </summary>
+    internal bool ManagedSockets { get; init; }
 }

@@ -27,6 +27,8 @@ internal sealed class ServeOptions
 
     public Option<double?> ReceiveSpin { get; } = new("--receive-spin") { Description = "Microseconds a socket connection checks for the next request before sleeping after answering one (default 50; 0 never spins), only while no other connection is busy." };
 
+    public Option<int?> SocketThreads { get; } = new("--socket-threads") { Description = "The most threads serving Unix-socket connections, however many there are (default twice the processors plus 2): a busy connection keeps one, a quiet one none." };
+
     public Option<bool> NoDomainInit { get; } = new("--no-domain-init", "-D") { Description = "Do not connect to the hypervisor: no dom0 kernel connection and no guests (sockets only)." };
 
     public Option<string?> PidFile { get; } = new("--pid-file", "-F") { Description = "Write the daemon's pid to this file, and hold it locked: a second daemon with the same file exits at once." };
@@ -67,6 +69,14 @@ internal sealed class ServeOptions
 
     public ServeOptions()
     {
+        SocketThreads.Validators.Add(result =>
+        {
+            if (result.GetValue(SocketThreads) is < 1)
+            {
+                result.AddError("--socket-threads must be at least 1.");
+            }
+        });
+
         ReceiveSpin.Validators.Add(result =>
         {
             if (result.GetValue(ReceiveSpin) is double us && (us < 0 || us > XenStoreServerOptions.MaxReceiveSpin.TotalMicroseconds))
@@ -78,7 +88,7 @@ internal sealed class ServeOptions
 
     public IEnumerable<Option> All =>
     [
-        Socket, PeerDirectory, State, SimulatedBlkback, ReceiveSpin, NoDomainInit, PidFile, NoFork, OutputPid, TraceFile,
+        Socket, PeerDirectory, State, SimulatedBlkback, ReceiveSpin, SocketThreads, NoDomainInit, PidFile, NoFork, OutputPid, TraceFile,
         EntryNb, EntrySize, WatchNb, Transaction, PermNb, PathMax, Quota, QuotaSoft, Timeout, NoRecovery, InternalDb,
         KeepOrphans, Verbose, LiveUpdate,
     ];
@@ -146,6 +156,7 @@ internal sealed class ServeOptions
             TraceFile = parse.GetValue(TraceFile) is { } trace ? Path.GetFullPath(trace) : null,
         };
         options = watchEventTimeout is { } timeout ? options with { WatchEventTimeout = timeout } : options;
+        options = parse.GetValue(SocketThreads) is int threads ? options with { MaxSocketThreads = threads } : options;
         return parse.GetValue(ReceiveSpin) is double us ? options with { ReceiveSpin = TimeSpan.FromMicroseconds(us) } : options;
     }
 

@@ -103,7 +103,8 @@ public class ServerRobustnessTests
     {
         await using var h = new ServerHarness(new XenStoreServerOptions { MaxQueuedMessages = 64 });
         var sleeper = h.Raw();
-        Assert.Equal(XsMessageType.Watch, (await sleeper.CallAsync(XsMessageType.Watch, "/flood\0t\0")).Type);
+        string token = new('t', 2000); // 2 KB events: 2000 of them are far more than the 64 KiB pipe holds
+        Assert.Equal(XsMessageType.Watch, (await sleeper.CallAsync(XsMessageType.Watch, $"/flood\0{token}\0")).Type);
         var writer = h.Client();
         string big = new('x', 3000);
         // The sleeper reads nothing more: its socket-like pipe fills, then its queue, then the server drops it.

@@ -8,8 +8,8 @@ using Xen.TestSupport.Store;
 namespace Xen.Store.Tests.Server;
 
 /// <summary>
-/// The server's Unix-socket connections (a thread each, blocking in <c>recv</c>, with blocking sends): framing,
-/// back-pressure and shutdown over a real socket, where the in-process tests use a pipe.
+/// The server's Unix-socket connections (served by the socket workers, parked when quiet, with sends that never hold a
+/// thread): framing, back-pressure and shutdown over a real socket, where the in-process tests use a pipe.
 /// </summary>
 public class SocketConnectionTests() : ServerOnSocket("xs-sockconn", new XenStoreServerOptions { MaxQueuedMessages = 64 })
 {
@@ -19,13 +19,14 @@ public class SocketConnectionTests() : ServerOnSocket("xs-sockconn", new XenStor
     public async Task A_socket_client_that_stops_reading_is_dropped_and_the_others_carry_on()
     {
         await using RawConnection sleeper = await RawAsync();
-        Assert.Equal(XsMessageType.Watch, (await sleeper.CallAsync(XsMessageType.Watch, "/flood\0t\0")).Type);
+        string token = new('t', 2000); // 2 KB events: 2000 of them are far more than a socket buffer holds
+        Assert.Equal(XsMessageType.Watch, (await sleeper.CallAsync(XsMessageType.Watch, $"/flood\0{token}\0")).Type);
         Assert.Equal(XsMessageType.WatchEvent, (await sleeper.ReceiveAsync())!.Value.Header.Type); // the initial event
         await using XenStoreClient writer = await XenStoreClient.ConnectAsync(SocketPath);
         await using XenStoreClient bystander = await XenStoreClient.ConnectAsync(SocketPath);
         string big = new('x', 3000);
 
-        // The sleeper reads nothing: its socket buffer fills, the thread sending to it blocks, its queue of 64 fills,
+        // The sleeper reads nothing: its socket buffer fills, the send to it waits for it to be writable, its queue of 64 fills,
         // and the server drops it, while the writer's requests keep being answered.
         for (int i = 0; i < 2000; i++)
         {
@@ -64,11 +65,12 @@ public class SocketConnectionTests() : ServerOnSocket("xs-sockconn", new XenStor
     }
 
     [Fact]
-    public async Task Watch_events_caused_elsewhere_reach_a_socket_client_whose_thread_sleeps()
+    public async Task Watch_events_caused_elsewhere_reach_a_socket_client_whose_connection_is_parked()
     {
         await using XenStoreClient watcher = await XenStoreClient.ConnectAsync(SocketPath);
         await using XenStoreWatch watch = await watcher.WatchAsync("/elsewhere", "e", cancellationToken: ServerHarness.Guard);
         Assert.Equal("/elsewhere", (await watch.NextAsync()).Path);
+        await Task.Delay(SocketWorkers.Keep * 10); // the watcher's connection has been quiet long enough to be parked
         await using XenStoreClient writer = XenStoreClient.Create(Server.ConnectInProcess());
         await writer.WriteAsync("/elsewhere/x", "1", ServerHarness.Guard);
         Assert.Equal("/elsewhere/x", (await watch.NextAsync()).Path);

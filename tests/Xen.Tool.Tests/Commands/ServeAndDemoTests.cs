@@ -81,6 +81,14 @@ public class ServeAndDemoTests
         Assert.Contains("--receive-spin must be between 0 and 10000 microseconds", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Serve_refuses_fewer_than_one_socket_thread()
+    {
+        ToolResult serve = await ToolProcess.RunAsync("store", "serve", "--no-fork", "--socket", "/tmp/xv-unused-socket", "--socket-threads", "0");
+        Assert.NotEqual(0, serve.ExitCode);
+        Assert.Contains("--socket-threads must be at least 1.", serve.Error, StringComparison.Ordinal);
+    }
+
     private static async Task<ToolProcess> StartServeAsync(string socket, string state)
     {
         ToolProcess serve = ToolProcess.Start("store", "serve", "--no-fork", "--socket", socket, "--state", state);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Xen.Rings.Host.Native;
@@ -58,6 +59,58 @@ internal static unsafe partial class LibC
 
     [LibraryImport(XenLibrary.C, EntryPoint = "pipe2", SetLastError = true)]
     public static partial int Pipe2(int* fds, int flags);
+
+    public const int MsgDontWait = 0x40;
+    public const int MsgNoSignal = 0x4000;
+    public const int ShutRdWr = 2;
+    public const int FDupFdCloExec = 1030;
+    public const uint EpollOut = 0x004;
+
+    [LibraryImport(XenLibrary.C, EntryPoint = "recv", SetLastError = true)]
+    public static partial nint Recv(int fd, byte* buffer, nuint count, int flags);
+
+    [LibraryImport(XenLibrary.C, EntryPoint = "send", SetLastError = true)]
+    public static partial nint Send(int fd, byte* buffer, nuint count, int flags);
+
+    [LibraryImport(XenLibrary.C, EntryPoint = "shutdown", SetLastError = true)]
+    public static partial int Shutdown(int fd, int how);
+
+    public const int EpollCtlAdd = 1;
+    public const int EpollCtlDel = 2;
+    public const int EpollCtlMod = 3;
+    public const uint EpollIn = 0x001;
+    public const uint EpollRdHup = 0x2000;
+    public const uint EpollOneShot = 1u << 30;
+
+    [LibraryImport(XenLibrary.C, EntryPoint = "epoll_create1", SetLastError = true)]
+    public static partial int EpollCreate1(int flags);
+
+    /// <summary><c>epoll_ctl</c>; <paramref name="events"/> points at one <c>struct epoll_event</c> (<see cref="EpollEvent"/>).</summary>
+    [LibraryImport(XenLibrary.C, EntryPoint = "epoll_ctl", SetLastError = true)]
+    public static partial int EpollCtl(int epollFd, int operation, int fd, byte* events);
+
+    /// <summary><c>epoll_wait</c> into <paramref name="events"/>, room for <paramref name="count"/> <see cref="EpollEvent"/>s.</summary>
+    [LibraryImport(XenLibrary.C, EntryPoint = "epoll_wait", SetLastError = true)]
+    public static partial int EpollWait(int epollFd, byte* events, int count, int timeoutMilliseconds);
+
+    /// <summary>
+    /// <c>struct epoll_event</c> (<c>uint32_t events; uint64_t data</c>), which is packed (12 bytes) on x86 and x86-64
+    /// and naturally aligned (16 bytes) on the other architectures, so it is read and written at the offsets given here.
+    /// </summary>
+    public static class EpollEvent
+    {
+        private static readonly bool Packed = RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.X86;
+
+        public static readonly int Size = Packed ? 12 : 16;
+
+        public static void Write(byte* at, uint events, ulong data)
+        {
+            *(uint*)at = events;
+            Unsafe.WriteUnaligned(at + (Packed ? 4 : 8), data);
+        }
+
+        public static ulong Data(byte* at) => Unsafe.ReadUnaligned<ulong>(at + (Packed ? 4 : 8));
+    }
 
     /// <summary><c>struct pollfd</c>: the same 8 bytes on every Linux architecture.</summary>
     [StructLayout(LayoutKind.Sequential)]
