@@ -1,9 +1,8 @@
-using System.Buffers;
 using System.Globalization;
 using System.Net.Sockets;
-using System.Text;
 using Xen.Store.Wire;
 using Xen.TestSupport.Peers;
+using Xen.TestSupport.Store;
 
 namespace Xen.Interop.Tests.DropIn;
 
@@ -31,10 +30,9 @@ public sealed class ManyConnectionsTests
             int threadsAtTen = 0;
             for (int i = 0; i < Connections; i++)
             {
-                var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                Socket s = await RawStoreSocket.ConnectAsync(store.SocketPath, token);
                 sockets.Add(s);
-                await s.ConnectAsync(new UnixDomainSocketEndPoint(store.SocketPath), token);
-                Assert.Equal("OK", await CallAsync(s, XsMessageType.Write, $"/conns/{i}\0{i}", token));
+                Assert.Equal("OK", await RawStoreSocket.CallAsync(s, XsMessageType.Write, $"/conns/{i}\0{i}", token));
                 if (i == 9)
                 {
                     threadsAtTen = ProcessStat.Threads(store.DaemonProcessId);
@@ -43,7 +41,7 @@ public sealed class ManyConnectionsTests
 
             for (int i = 0; i < Connections; i++)
             {
-                Assert.Equal(i.ToString(CultureInfo.InvariantCulture), await CallAsync(sockets[i], XsMessageType.Read, $"/conns/{i}\0", token));
+                Assert.Equal(i.ToString(CultureInfo.InvariantCulture), await RawStoreSocket.CallAsync(sockets[i], XsMessageType.Read, $"/conns/{i}\0", token));
             }
 
             int threads = ProcessStat.Threads(store.DaemonProcessId);
@@ -58,29 +56,5 @@ public sealed class ManyConnectionsTests
         {
             sockets.ForEach(s => s.Dispose());
         }
-    }
-
-    private static async Task<string> CallAsync(Socket s, XsMessageType type, string payload, CancellationToken token)
-    {
-        var w = new ArrayBufferWriter<byte>();
-        XsMessageWriter.WriteRaw(w, type, 1, 0, Encoding.ASCII.GetBytes(payload));
-        await s.SendAsync(w.WrittenMemory, SocketFlags.None, token);
-        byte[] header = await ReceiveExactlyAsync(s, XsHeader.HeaderLength, token);
-        Assert.True(XsHeader.TryRead(header, out XsHeader h));
-        Assert.Equal(type, h.Type);
-        return Encoding.ASCII.GetString(await ReceiveExactlyAsync(s, (int)h.Length, token)).TrimEnd('\0');
-    }
-
-    private static async Task<byte[]> ReceiveExactlyAsync(Socket s, int count, CancellationToken token)
-    {
-        byte[] into = new byte[count];
-        for (int at = 0; at < count;)
-        {
-            int n = await s.ReceiveAsync(into.AsMemory(at), SocketFlags.None, token);
-            Assert.True(n > 0, "the daemon closed the connection");
-            at += n;
-        }
-
-        return into;
     }
 }

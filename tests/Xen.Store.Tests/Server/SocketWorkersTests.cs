@@ -1,6 +1,4 @@
-using System.Buffers;
 using System.Net.Sockets;
-using System.Text;
 using Xen.Store.Client;
 using Xen.Store.Server;
 using Xen.Store.Wire;
@@ -160,53 +158,13 @@ public class SocketWorkersTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new XenStoreServerOptions { MaxSocketThreads = 0 });
     }
 
-    private static async Task<Socket> ConnectAsync(string path)
-    {
-        var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        await s.ConnectAsync(new UnixDomainSocketEndPoint(path), ServerHarness.Guard);
-        return s;
-    }
+    private static Task<Socket> ConnectAsync(string path) => RawStoreSocket.ConnectAsync(path, ServerHarness.Guard);
 
-    /// <summary><paramref name="count"/> copies of one request, with request ids 0, 1, ...</summary>
-    private static byte[] Requests(XsMessageType type, string payload, int count)
-    {
-        var w = new ArrayBufferWriter<byte>();
-        for (int i = 0; i < count; i++)
-        {
-            XsMessageWriter.WriteRaw(w, type, (uint)i, 0, Encoding.ASCII.GetBytes(payload));
-        }
+    private static byte[] Requests(XsMessageType type, string payload, int count) => RawStoreSocket.Requests(type, payload, count);
 
-        return w.WrittenSpan.ToArray();
-    }
+    private static Task<string> CallAsync(Socket s, XsMessageType type, string payload) => RawStoreSocket.CallAsync(s, type, payload, ServerHarness.Guard);
 
-    /// <summary>Sends one request and returns the reply's payload as text (without a trailing NUL).</summary>
-    private static async Task<string> CallAsync(Socket s, XsMessageType type, string payload)
-    {
-        await s.SendAsync(Requests(type, payload, 1), SocketFlags.None, ServerHarness.Guard);
-        (XsHeader header, byte[] reply) = await ReceiveAsync(s);
-        Assert.Equal(type, header.Type);
-        return Encoding.ASCII.GetString(reply).TrimEnd('\0');
-    }
-
-    private static async Task<(XsHeader Header, byte[] Payload)> ReceiveAsync(Socket s)
-    {
-        byte[] header = new byte[XsHeader.HeaderLength];
-        await ReceiveExactlyAsync(s, header);
-        Assert.True(XsHeader.TryRead(header, out XsHeader h));
-        byte[] payload = new byte[h.Length];
-        await ReceiveExactlyAsync(s, payload);
-        return (h, payload);
-    }
-
-    private static async Task ReceiveExactlyAsync(Socket s, byte[] into)
-    {
-        for (int at = 0; at < into.Length;)
-        {
-            int n = await s.ReceiveAsync(into.AsMemory(at), SocketFlags.None, ServerHarness.Guard);
-            Assert.True(n > 0, "the server closed the connection");
-            at += n;
-        }
-    }
+    private static Task<(XsHeader Header, byte[] Payload)> ReceiveAsync(Socket s) => RawStoreSocket.ReceiveAsync(s, ServerHarness.Guard);
 }
 
 /// <summary>The same, with the runtime's sockets (<see cref="ManagedSocket"/>), as on platforms without epoll.</summary>
