@@ -6,7 +6,8 @@ namespace Xen.Store.Server;
 /// <summary>
 /// An accepted Unix-socket connection (dom0), served by <see cref="SocketWorkers"/>: while its client is busy, by one
 /// worker that waits on this socket alone (a request then costs one wake-up, as in a C daemon's loop); while it is quiet,
-/// by nobody (parked: a zero-byte receive in the runtime's epoll set, no thread, no receive buffer).
+/// by nobody (parked, <see cref="AcceptedSocket.Park"/>: on Linux a one-shot registration in the server's epoll set; no
+/// thread, no receive buffer).
 /// </summary>
 /// <remarks>
 /// <para>

@@ -3,7 +3,7 @@ namespace Xen.Store.Server;
 /// <summary>
 /// The bounded set of threads that serve a server's Unix-socket connections, and the queue of connections that are
 /// ready to be served. A connection is served by one worker at a time, from when it becomes readable until it has been
-/// quiet for <see cref="Keep"/> (then it parks in the runtime's epoll set, holding no thread) or until another
+/// quiet for <see cref="Keep"/> (then it parks, holding no thread: <see cref="AcceptedSocket.Park"/>) or until another
 /// connection waits for a worker (then it yields, to the back of the queue).
 /// </summary>
 /// <remarks>
@@ -56,11 +56,8 @@ internal sealed class SocketWorkers
 
     }
 
-    /// <summary>The bound of <see cref="Threads"/>.</summary>
+    /// <summary>The bound of the worker threads.</summary>
     public int MaxThreads { get; }
-
-    /// <summary>How many worker threads run now.</summary>
-    public int Threads => Volatile.Read(ref _threads);
 
     /// <summary>The most worker threads that ever ran at once.</summary>
     public int PeakThreads => Volatile.Read(ref _peakThreads);
