@@ -28,9 +28,6 @@ internal abstract class AcceptedSocket(string description) : IDisposable
     /// </summary>
     public abstract bool WaitReadable(TimeSpan timeout);
 
-    /// <summary>Whether <see cref="TryReceive"/> would find something now; never blocks.</summary>
-    public bool Readable() => WaitReadable(TimeSpan.Zero);
-
     /// <summary>Receives what is there: the byte count, 0 when the client closed its end, -1 when nothing is there yet.</summary>
     /// <exception cref="IOException">The connection failed.</exception>
     public abstract int TryReceive(Span<byte> buffer);

@@ -33,6 +33,7 @@ internal sealed class SocketConnection : ByteStreamConnection
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private byte[]? _buffer; // rented while served or while it holds part of a request
     private int _filled;
+    private int _spun; // what the spin's receive returned
 
     public SocketConnection(IStoreEngine engine, AcceptedSocket socket, int maxQueued, SocketWorkers workers)
         : base(engine, 0, socket.Description, maxQueued)
@@ -63,7 +64,7 @@ internal sealed class SocketConnection : ByteStreamConnection
             {
                 Span<byte> free = _buffer.AsSpan(_filled, BufferSize - _filled);
                 int n = _socket.TryReceive(free); // a pipelining client's next request is often there already
-                if (n < 0 && (!WaitForRequest() || (n = _socket.TryReceive(free)) < 0))
+                if (n < 0 && (n = WaitForRequest()) < 0)
                 {
                     Park(); // quiet for the keep time, or others wait for a worker
                     return;
@@ -95,26 +96,56 @@ internal sealed class SocketConnection : ByteStreamConnection
     }
 
     /// <summary>
-    /// Waits on this worker for the connection's next request: not at all when another connection waits for a worker;
-    /// otherwise the shared spin, then up to <see cref="SocketWorkers.Keep"/> in <c>poll</c> (whose timeout is precise,
-    /// where a receive timeout counts in the kernel's ticks).
+    /// Waits on this worker for the connection's next request and receives it: not at all when another connection waits
+    /// for a worker; otherwise the shared spin, then up to <see cref="SocketWorkers.Keep"/> in <c>poll</c> (whose timeout
+    /// is precise, where a receive timeout counts in the kernel's ticks).
     /// </summary>
-    /// <returns>Whether the socket became readable.</returns>
-    private bool WaitForRequest()
+    /// <remarks>
+    /// The spin tries the receive itself rather than <c>poll</c>: a non-blocking <c>recv</c> on an empty socket only
+    /// looks at its queue, where each <c>poll</c> joins and leaves the socket's wait queue, whose lock the client's
+    /// <c>send</c> then contends for; and the request, once there, is taken by the same call.
+    /// </remarks>
+    /// <returns>The byte count received (0: the client closed its end), or -1 when the connection should park.</returns>
+    private int WaitForRequest()
     {
         if (_workers.HasWaiting)
         {
-            return false;
+            return -1;
         }
 
-        if (_workers.Spin is not { } spin)
+        if (_workers.Spin is { } spin)
         {
-            return _socket.WaitReadable(SocketWorkers.Keep);
+            try
+            {
+                _spun = -1;
+                if (spin.Sleeping(this, this, static c => c.ReceiveSpinning()))
+                {
+                    return _spun;
+                }
+
+                if (!_socket.WaitReadable(SocketWorkers.Keep))
+                {
+                    return -1;
+                }
+            }
+            finally
+            {
+                spin.Woke(this);
+            }
+        }
+        else if (!_socket.WaitReadable(SocketWorkers.Keep))
+        {
+            return -1;
         }
 
-        bool readable = spin.Sleeping(this, _socket, static s => s.Readable()) || _socket.WaitReadable(SocketWorkers.Keep);
-        spin.Woke(this);
-        return readable;
+        return _socket.TryReceive(_buffer.AsSpan(_filled, BufferSize - _filled));
+    }
+
+    /// <summary>The spin's check: a receive that does not wait, its byte count kept in <see cref="_spun"/>.</summary>
+    private bool ReceiveSpinning()
+    {
+        _spun = _socket.TryReceive(_buffer.AsSpan(_filled, BufferSize - _filled));
+        return _spun >= 0;
     }
 
     /// <summary>Leaves the workers until the socket is readable; the receive buffer goes back to the pool unless it holds part of a request.</summary>
