@@ -88,13 +88,17 @@ public sealed class WatchEventTimeoutTests
         Assert.Equal(frame.Length, new XenStoreGuestRing(page.Memory.Span).Write(frame));
     }
 
-    /// <summary>Reads the ring, kicking after each read, until nothing more has come for half a second.</summary>
+    /// <summary>
+    /// Reads the ring, kicking after each read, until nothing more has come for half a second and what came ends on a
+    /// whole message (a daemon slowed by a loaded machine may pause between a message's header and its payload).
+    /// </summary>
     private static async Task<string[]> ReadMessagesAsync(SharedPage page, Xen.Rings.Events.IEventChannel kick)
     {
         var bytes = new List<byte>();
         byte[] buffer = new byte[XenStoreRingLayout.RingSize];
         var quiet = Stopwatch.StartNew();
-        while (quiet.Elapsed < TimeSpan.FromSeconds(0.5) || bytes.Count == 0 && quiet.Elapsed < Deadline.Default)
+        var total = Stopwatch.StartNew();
+        while ((quiet.Elapsed < TimeSpan.FromSeconds(0.5) || bytes.Count == 0 || !EndsOnMessage(bytes)) && total.Elapsed < Deadline.Default)
         {
             int n = new XenStoreGuestRing(page.Memory.Span).Read(buffer);
             if (n > 0)
@@ -121,5 +125,18 @@ public sealed class WatchEventTimeoutTests
         }
 
         return [.. messages];
+    }
+
+    /// <summary>Whether <paramref name="bytes"/> are whole messages, none cut short.</summary>
+    private static bool EndsOnMessage(List<byte> bytes)
+    {
+        byte[] all = [.. bytes];
+        int at = 0;
+        while (all.Length - at >= XsHeader.HeaderLength)
+        {
+            at += XsHeader.HeaderLength + (int)BinaryPrimitives.ReadUInt32LittleEndian(all.AsSpan(at + 12));
+        }
+
+        return at == all.Length;
     }
 }
