@@ -47,8 +47,11 @@ public sealed class ManyConnectionsTests
             int threads = ProcessStat.Threads(store.DaemonProcessId);
             if (kind == XenstoredKind.Embedded)
             {
-                // At most the socket workers (2 per processor + 2) more than with ten connections, and nowhere near one a connection.
-                Assert.InRange(threads - threadsAtTen, int.MinValue, (2 * Environment.ProcessorCount) + 2);
+                // At most the socket workers (2 per processor + 2) more than with ten connections, plus a few the runtime
+                // starts on its own under load (thread-pool threads for the asynchronous sends, tiered compilation), and
+                // nowhere near one a connection.
+                const int RuntimeThreads = 8;
+                Assert.InRange(threads - threadsAtTen, int.MinValue, (2 * Environment.ProcessorCount) + 2 + RuntimeThreads);
                 Assert.InRange(threads, 1, 64);
             }
         }
