@@ -62,8 +62,7 @@ internal sealed class SocketConnection : ByteStreamConnection
         {
             while (!IsClosed)
             {
-                Span<byte> free = _buffer.AsSpan(_filled, BufferSize - _filled);
-                int n = _socket.TryReceive(free); // a pipelining client's next request is often there already
+                int n = ReceiveNow(); // a pipelining client's next request is often there already
                 if (n < 0 && (n = WaitForRequest()) < 0)
                 {
                     Park(); // quiet for the keep time, or others wait for a worker
@@ -138,15 +137,18 @@ internal sealed class SocketConnection : ByteStreamConnection
             return -1;
         }
 
-        return _socket.TryReceive(_buffer.AsSpan(_filled, BufferSize - _filled));
+        return ReceiveNow();
     }
 
-    /// <summary>The spin's check: a receive that does not wait, its byte count kept in <see cref="_spun"/>.</summary>
+    /// <summary>The spin's check: <see cref="ReceiveNow"/>, its byte count kept in <see cref="_spun"/>.</summary>
     private bool ReceiveSpinning()
     {
-        _spun = _socket.TryReceive(_buffer.AsSpan(_filled, BufferSize - _filled));
+        _spun = ReceiveNow();
         return _spun >= 0;
     }
+
+    /// <summary>Receives into the buffer's free part without waiting (<see cref="AcceptedSocket.TryReceive"/>'s result).</summary>
+    private int ReceiveNow() => _socket.TryReceive(_buffer.AsSpan(_filled, BufferSize - _filled));
 
     /// <summary>Leaves the workers until the socket is readable; the receive buffer goes back to the pool unless it holds part of a request.</summary>
     private void Park()
