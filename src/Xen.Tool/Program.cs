@@ -11,6 +11,7 @@ Command store = StoreCommands.Create(); // read, write, ls, list, rm, exists, mk
 root.Subcommands.Add(store);
 root.Subcommands.Add(ConsoleCommand.Create());
 root.Subcommands.Add(BlktapCommands.Create());
+root.Subcommands.Add(VchanCommands.Create());
 
 // No @response files: xenstore watch paths (@introduceDomain, @releaseDomain) start with @.
 // No System.CommandLine SIGINT/SIGTERM handler: the commands that outlive a signal (serve, console) register their own
