@@ -175,7 +175,8 @@ public sealed class VchanStream : Stream
     /// Reads what is in the ring now, without waiting, and sends the peer an event if it asked for one. When the ring
     /// is empty it asks the peer to send one on its next write (so a wait after a 0 is not missed). Allocates nothing.
     /// </summary>
-    /// <returns>Bytes read; 0 when the ring is empty (see <see cref="IsPeerOpen"/> for whether more can come).</returns>
+    /// <returns>Bytes read; 0 when the ring is empty (see <see cref="IsPeerOpen"/> for whether more can come). Only a
+    /// call that returns 0 has asked for an event: call again before waiting.</returns>
     /// <exception cref="RingCorruptedException">The peer corrupted the ring indices; nothing was consumed.</exception>
     /// <exception cref="ObjectDisposedException">The stream was disposed.</exception>
     public int TryRead(Span<byte> buffer)
@@ -210,7 +211,8 @@ public sealed class VchanStream : Stream
     /// Writes what fits in the ring now, without waiting, and sends the peer an event if it asked for one. When the
     /// ring is full it asks the peer to send one on its next read. Allocates nothing.
     /// </summary>
-    /// <returns>Bytes written; 0 when the ring is full.</returns>
+    /// <returns>Bytes written; 0 when the ring is full. Only a call that returns 0 has asked for an event: after a
+    /// partial write, call again before waiting.</returns>
     /// <exception cref="IOException">The peer has closed: nothing was written.</exception>
     /// <exception cref="RingCorruptedException">The peer corrupted the ring indices; nothing was written.</exception>
     /// <exception cref="ObjectDisposedException">The stream was disposed.</exception>
@@ -282,13 +284,18 @@ public sealed class VchanStream : Stream
     {
         while (true)
         {
-            buffer = buffer[TryWrite(buffer.Span)..];
+            int n = TryWrite(buffer.Span);
+            buffer = buffer[n..];
             if (buffer.IsEmpty)
             {
                 return;
             }
 
-            await _pump.WaitAsync(WriterRole, cancellationToken).ConfigureAwait(false);
+            // Wait only after a try that found the ring full: only that one asked the reader for an event.
+            if (n == 0)
+            {
+                await _pump.WaitAsync(WriterRole, cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 
@@ -353,13 +360,17 @@ public sealed class VchanStream : Stream
     {
         while (true)
         {
-            buffer = buffer[TryWrite(buffer)..];
+            int n = TryWrite(buffer);
+            buffer = buffer[n..];
             if (buffer.IsEmpty)
             {
                 return;
             }
 
-            _pump.WaitAsync(WriterRole, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+            if (n == 0)
+            {
+                _pump.WaitAsync(WriterRole, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+            }
         }
     }
 
