@@ -11,7 +11,7 @@ using Xen.Rings.Host;
 // Commands (D domid, P port, R grant ref, cN a port and mN a mapping named by an earlier answer):
 //   open | bind-interdomain D P | bind-unbound D | bind-virq V | notify cN | wait cN | unbind cN | close-evtchn
 //   map-grant D R | map-grants D R... | map-notify D R OFFSET cN | share D COUNT | share-notify D OFFSET cN
-//   foreign D PFN... | write mN OFFSET TEXT | read mN OFFSET LENGTH | unmap mN
+//   foreign D PFN... | write mN OFFSET TEXT | read mN OFFSET LENGTH | poke mN OFFSET HEX | peek mN OFFSET LENGTH | unmap mN
 //   copy-to D R OFFSET TEXT | copy-from D R OFFSET LENGTH | domain D | domains | exit
 var probe = new Probe();
 string? line;
@@ -111,6 +111,11 @@ internal sealed class Probe
                 return "";
             case "read":
                 return " " + Encoding.ASCII.GetString(_mappings[w[1]].GetSpan().Slice(I(w[2]), I(w[3])));
+            case "poke":
+                Convert.FromHexString(w[3]).CopyTo(_mappings[w[1]].GetSpan()[I(w[2])..]);
+                return "";
+            case "peek":
+                return " " + Convert.ToHexString(_mappings[w[1]].GetSpan().Slice(I(w[2]), I(w[3])));
             case "unmap":
                 ((IDisposable)_mappings[w[1]]).Dispose();
                 return "";

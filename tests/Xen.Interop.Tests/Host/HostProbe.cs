@@ -14,12 +14,18 @@ internal sealed class HostProbe : IDisposable
 
     private HostProbe(Process process) => _process = process;
 
-    public static HostProbe Start(ShimDirectory shim, uint domainId = 0, bool preload = true)
+    public static HostProbe Start(ShimDirectory shim, uint domainId = 0, bool preload = true) =>
+        Start(shim.Path, preload ? shim.LibraryPath : null, domainId);
+
+    /// <summary>Starts it in a real xenstored's shim directory (the stand-in hypervisor the daemon and its clients share).</summary>
+    public static HostProbe Start(XenstoredPeer xenstore, uint domainId) => Start(xenstore.StateDirectory, xenstore.ShimLibraryPath, domainId);
+
+    private static HostProbe Start(string shimDirectory, string? shimLibrary, uint domainId)
     {
-        var environment = new Dictionary<string, string> { ["XENSHIM_DIR"] = shim.Path, ["XENSHIM_DOMID"] = domainId.ToString(System.Globalization.CultureInfo.InvariantCulture) };
-        if (preload)
+        var environment = new Dictionary<string, string> { ["XENSHIM_DIR"] = shimDirectory, ["XENSHIM_DOMID"] = domainId.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        if (shimLibrary is not null)
         {
-            environment["LD_PRELOAD"] = shim.LibraryPath;
+            environment["LD_PRELOAD"] = shimLibrary;
         }
 
         ProcessStartInfo start = PeerCommand.StartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Xen.HostProbe.dll")], environment);
