@@ -27,7 +27,12 @@ namespace Xen.Rings.Vchan;
 /// xenstore nodes). A peer that closes or dies (its unmap or unshare notification clears its byte) ends our reads
 /// after the data already in the ring, and fails our writes with <see cref="IOException"/>.
 /// </para>
-/// <para>One read and one write may run concurrently; concurrent reads, or concurrent writes, are not supported.</para>
+/// <para>
+/// One read and one write may run concurrently; concurrent reads, or concurrent writes, are not supported. Disposing
+/// while a read or write runs on another thread is safe: every touch of the shared memory happens between an
+/// <c>Enter</c> that fails once the stream is disposed and an <c>Exit</c>, and disposal waits for those (each is a
+/// few loads and stores, never a wait) before the owner unmaps the pages.
+/// </para>
 /// </remarks>
 public sealed class VchanStream : Stream
 {
@@ -42,6 +47,7 @@ public sealed class VchanStream : Stream
     private readonly IAsyncDisposable? _owner;
     private readonly NotificationPump _pump;
     private int _disposed;
+    private int _users; // calls inside Enter/Exit: the memory stays mapped until they have left
 
     private VchanStream(VchanRole role, Memory<byte> page, Memory<byte> readBuffer, Memory<byte> writeBuffer, IEventChannel channel, IAsyncDisposable? owner)
     {
@@ -97,10 +103,28 @@ public sealed class VchanStream : Stream
     public int WriteRingSize => _writeBuffer.Length;
 
     /// <summary>Whether the peer is still there (<c>libxenvchan_is_open</c>; for a server, a client not yet connected counts).</summary>
-    public bool IsPeerOpen => !IsDisposed && Shared.IsPeerOpen;
+    public bool IsPeerOpen
+    {
+        get
+        {
+            if (!TryEnter())
+            {
+                return false;
+            }
+
+            try
+            {
+                return Shared.IsPeerOpen;
+            }
+            finally
+            {
+                Exit();
+            }
+        }
+    }
 
     /// <summary>Whether the client has connected (for either end: the client's <c>cli_live</c> is 1).</summary>
-    public bool IsClientConnected => !IsDisposed && Shared.ClientLive == VchanLiveState.Connected;
+    public bool IsClientConnected => ClientLive() == VchanLiveState.Connected;
 
     /// <summary>
     /// Bytes that can be read now (<c>libxenvchan_data_ready</c>; it also asks the peer for an event when it writes).
@@ -110,9 +134,16 @@ public sealed class VchanStream : Stream
     {
         get
         {
-            ObjectDisposedException.ThrowIf(IsDisposed, this);
-            Shared.RequestNotify(VchanNotify.Write);
-            return ReadRing.BytesAvailable;
+            Enter();
+            try
+            {
+                Shared.RequestNotify(VchanNotify.Write);
+                return ReadRing.BytesAvailable;
+            }
+            finally
+            {
+                Exit();
+            }
         }
     }
 
@@ -124,9 +155,16 @@ public sealed class VchanStream : Stream
     {
         get
         {
-            ObjectDisposedException.ThrowIf(IsDisposed, this);
-            Shared.RequestNotify(VchanNotify.Read);
-            return WriteRing.BytesFree;
+            Enter();
+            try
+            {
+                Shared.RequestNotify(VchanNotify.Read);
+                return WriteRing.BytesFree;
+            }
+            finally
+            {
+                Exit();
+            }
         }
     }
 
@@ -181,12 +219,19 @@ public sealed class VchanStream : Stream
     /// <exception cref="ObjectDisposedException">The stream was disposed.</exception>
     public int TryRead(Span<byte> buffer)
     {
-        ObjectDisposedException.ThrowIf(IsDisposed, this);
-        if (buffer.IsEmpty)
+        Enter();
+        try
         {
-            return 0;
+            return buffer.IsEmpty ? 0 : ReadNow(buffer);
         }
+        finally
+        {
+            Exit();
+        }
+    }
 
+    private int ReadNow(Span<byte> buffer)
+    {
         ByteRing ring = ReadRing;
         int n = ring.Read(buffer);
         if (n == 0)
@@ -218,17 +263,19 @@ public sealed class VchanStream : Stream
     /// <exception cref="ObjectDisposedException">The stream was disposed.</exception>
     public int TryWrite(ReadOnlySpan<byte> buffer)
     {
-        ObjectDisposedException.ThrowIf(IsDisposed, this);
-        if (!Shared.IsPeerOpen)
+        Enter();
+        try
         {
-            throw PeerClosed();
+            return !Shared.IsPeerOpen ? throw PeerClosed() : buffer.IsEmpty ? 0 : WriteNow(buffer);
         }
-
-        if (buffer.IsEmpty)
+        finally
         {
-            return 0;
+            Exit();
         }
+    }
 
+    private int WriteNow(ReadOnlySpan<byte> buffer)
+    {
         ByteRing ring = WriteRing;
         int n = ring.Write(buffer);
         if (n == 0)
@@ -266,7 +313,7 @@ public sealed class VchanStream : Stream
                 return n;
             }
 
-            if (!Shared.IsPeerOpen)
+            if (!IsPeerOpen)
             {
                 return TryRead(buffer.Span); // what it wrote before it closed, then end of stream
             }
@@ -308,8 +355,7 @@ public sealed class VchanStream : Stream
     {
         while (true)
         {
-            ObjectDisposedException.ThrowIf(IsDisposed, this);
-            switch (Shared.ClientLive)
+            switch (ClientLive() ?? throw new ObjectDisposedException(nameof(VchanStream)))
             {
                 case VchanLiveState.Connected:
                     return;
@@ -343,7 +389,7 @@ public sealed class VchanStream : Stream
                 return n;
             }
 
-            if (!Shared.IsPeerOpen)
+            if (!IsPeerOpen)
             {
                 return TryRead(buffer);
             }
@@ -419,6 +465,12 @@ public sealed class VchanStream : Stream
             return false;
         }
 
+        var spin = new SpinWait();
+        while (Volatile.Read(ref _users) != 0)
+        {
+            spin.SpinOnce(); // a TryRead/TryWrite on another thread finishing its few loads and stores
+        }
+
         Shared.MarkClosed();
         try
         {
@@ -452,6 +504,41 @@ public sealed class VchanStream : Stream
         }
 
         return ownPages;
+    }
+
+    /// <summary>Marks a touch of the shared memory; false once the stream is disposed (then nothing may be touched).</summary>
+    private bool TryEnter()
+    {
+        Interlocked.Increment(ref _users); // a full fence: the disposed flag is read after it, as disposal reads _users after setting the flag
+        if (Volatile.Read(ref _disposed) == 0)
+        {
+            return true;
+        }
+
+        Interlocked.Decrement(ref _users);
+        return false;
+    }
+
+    private void Enter() => ObjectDisposedException.ThrowIf(!TryEnter(), this);
+
+    private void Exit() => Interlocked.Decrement(ref _users);
+
+    /// <summary><c>cli_live</c> now; null once disposed.</summary>
+    private VchanLiveState? ClientLive()
+    {
+        if (!TryEnter())
+        {
+            return null;
+        }
+
+        try
+        {
+            return Shared.ClientLive;
+        }
+        finally
+        {
+            Exit();
+        }
     }
 
     private IOException PeerClosed() =>
