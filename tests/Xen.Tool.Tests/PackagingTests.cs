@@ -11,7 +11,7 @@ namespace Xen.Tool.Tests;
 [Trait("Category", "Packaging")]
 public sealed class PackagingTests : IDisposable
 {
-    private static readonly string[] Libraries = ["Xen.Rings", "Xen.Store", "Xen.Blktap"];
+    private static readonly string[] Libraries = ["Xen.Rings", "Xen.Store", "Xen.Blktap", "Xen.Consoled"];
     private readonly string _work = Directory.CreateTempSubdirectory("xen-pack-").FullName;
 
     public void Dispose() => Directory.Delete(_work, recursive: true);

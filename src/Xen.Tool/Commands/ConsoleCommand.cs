@@ -81,6 +81,7 @@ internal static class ConsoleCommand
         var command = new Command("console", "Attach to a console ring page: print what the other end writes, send what is typed (raw bytes both ways). "
             + "By default the backend end, as xenconsoled: out[] to standard output, standard input to in[]. "
             + "Ends on SIGINT/SIGTERM, at the end of standard input (once the input is in the ring), or on Ctrl-] when standard input is a terminal.");
+        command.Subcommands.Add(ConsoleServeCommand.Create());
         command.Arguments.Add(domid);
         command.Options.Add(dir);
         command.Options.Add(page);

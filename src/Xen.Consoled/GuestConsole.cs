@@ -1,0 +1,83 @@
+using System.Buffers;
+using Xen.Rings;
+using Xen.Rings.Console;
+using Xen.Rings.Events;
+
+namespace Xen.Consoled;
+
+/// <summary>
+/// The state of one domain's PV console (xenconsoled's <c>struct console</c>): its page, event channel, terminal,
+/// log and output buffer. Every field is read and written under the daemon's IO lock; the ring IO methods are called
+/// with it held.
+/// </summary>
+internal sealed class GuestConsole
+{
+    public GuestConsole(uint domainId, string xenStorePath, ConsoleBuffer buffer)
+    {
+        DomainId = domainId;
+        XenStorePath = xenStorePath;
+        Buffer = buffer;
+    }
+
+    public uint DomainId { get; }
+
+    /// <summary><c>/local/domain/&lt;id&gt;/console</c>.</summary>
+    public string XenStorePath { get; }
+
+    public ConsoleBuffer Buffer { get; }
+
+    public MemoryManager<byte>? Page { get; set; }
+
+    /// <summary>The <c>ring-ref</c> the page was mapped from as foreign memory; null when it came from grant 0.</summary>
+    public uint? ForeignRingRef { get; set; }
+
+    public IEventChannel? Channel { get; set; }
+
+    public uint? RemotePort { get; set; }
+
+    public PseudoTerminal? Terminal { get; set; }
+
+    public GuestLog? Log { get; set; }
+
+    /// <summary>Set once the console is closed for good (domain gone, or its ring broken): nothing touches it after.</summary>
+    public bool IsClosed { get; set; }
+
+    /// <summary>Wakes an output task that stopped taking output because the buffer reached its limit (<c>--overflow-data=keep</c>).</summary>
+    public SemaphoreSlim Drained { get; } = new(0, 1);
+
+    /// <summary>Whether the page is mapped and the channel bound: the console is being served.</summary>
+    public bool IsServed => !IsClosed && Page is not null && Channel is not null;
+
+    /// <summary>Bytes the terminal may put into <c>in[]</c> now (0 when the page is not mapped).</summary>
+    /// <exception cref="RingCorruptedException">The guest corrupted the <c>in</c> indices.</exception>
+    public int InputRoom => IsServed ? new ConsoleBackend(Page!.GetSpan()).Input.BytesFree : 0;
+
+    /// <summary>
+    /// Takes everything the guest wrote to <c>out[]</c> (at most the ring's 2048 bytes), tells the guest, and returns
+    /// how much was taken into <paramref name="destination"/>.
+    /// </summary>
+    /// <exception cref="RingCorruptedException">The guest corrupted the <c>out</c> indices; nothing was taken.</exception>
+    public int TakeOutput(Span<byte> destination)
+    {
+        int n = new ConsoleBackend(Page!.GetSpan()).Read(destination);
+        if (n != 0)
+        {
+            Channel!.Notify(); // out_cons moved: the guest may be waiting for room
+        }
+
+        return n;
+    }
+
+    /// <summary>Puts what the terminal's client typed into <c>in[]</c> and tells the guest.</summary>
+    /// <exception cref="RingCorruptedException">The guest corrupted the <c>in</c> indices.</exception>
+    public void PutInput(ReadOnlySpan<byte> input)
+    {
+        _ = new ConsoleBackend(Page!.GetSpan()).Write(input);
+        Channel!.Notify();
+    }
+
+    /// <summary>Xen 4.21's <c>connection</c> byte: 0 once the daemon serves the ring.</summary>
+    public void MarkConnected() => new ConsoleBackend(Page!.GetSpan()).SetConnected(true);
+
+    public override string ToString() => $"domain {DomainId} console";
+}

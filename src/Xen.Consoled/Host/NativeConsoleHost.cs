@@ -1,0 +1,92 @@
+using System.Buffers;
+using Xen.Rings.Events;
+using Xen.Rings.Host;
+
+namespace Xen.Consoled.Host;
+
+/// <summary>The console daemon's host on Xen's tool libraries (or the LD_PRELOAD stand-in for them).</summary>
+internal sealed class NativeConsoleHost : IConsoleHost
+{
+    private readonly XenControl _control;
+    private readonly GrantTable? _grants;
+    private readonly ForeignMemory _foreign;
+    private readonly EventChannels _events;
+
+    private NativeConsoleHost(XenControl control, GrantTable? grants, ForeignMemory foreign, EventChannels events)
+    {
+        _control = control;
+        _grants = grants;
+        _foreign = foreign;
+        _events = events;
+    }
+
+    /// <summary>Opens the libraries; a grant device that will not open leaves foreign mapping (as xenconsoled does).</summary>
+    /// <exception cref="XenHostException">xenctrl, foreign memory or event channels could not be opened.</exception>
+    /// <exception cref="DllNotFoundException">Xen's tool libraries are not installed.</exception>
+    public static NativeConsoleHost Open()
+    {
+        var undo = new List<IDisposable>();
+        try
+        {
+            XenControl control = Keep(undo, XenControl.Open());
+            GrantTable? grants;
+            try
+            {
+                grants = Keep(undo, GrantTable.Open());
+            }
+            catch (XenHostException)
+            {
+                grants = null;
+            }
+
+            ForeignMemory foreign = Keep(undo, ForeignMemory.Open());
+            EventChannels events = Keep(undo, EventChannels.Open());
+            return new NativeConsoleHost(control, grants, foreign, events);
+        }
+        catch
+        {
+            foreach (IDisposable item in undo)
+            {
+                item.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    public IReadOnlyList<DomainInfo> ListDomains() => _control.GetDomains(firstDomainId: 1);
+
+    public (MemoryManager<byte> Page, bool FromGrant) MapConsolePage(uint domainId, uint ringRef)
+    {
+        if (_grants is not null)
+        {
+            try
+            {
+                return (_grants.MapGrantRef(domainId, GrantTable.ReservedConsole), true);
+            }
+            catch (XenHostException)
+            {
+                // No grant 0 (an old guest, or no grant table): the frame number, as xenconsoled falls back to.
+            }
+        }
+
+        return (_foreign.Map(domainId, [ringRef]), false);
+    }
+
+    public IEventChannel BindInterdomain(uint domainId, uint remotePort) => _events.BindInterdomain(domainId, remotePort);
+
+    public void Dispose()
+    {
+        _events.Dispose();
+        _foreign.Dispose();
+        _grants?.Dispose();
+        _control.Dispose();
+    }
+
+    private static T Keep<T>(List<IDisposable> undo, T item)
+        where T : IDisposable
+    {
+        undo.Add(item);
+        return item;
+    }
+}
