@@ -10,11 +10,14 @@ namespace Xen.Interop.Tests.Console;
 [Trait("Category", "Interop")]
 public class XenconsoledEventChannelTests
 {
+    /// <summary>The daemon under test: the real xenconsoled here, ours in the derived class.</summary>
+    protected virtual ConsoleDaemonKind Daemon => ConsoleDaemonKind.Xenconsoled;
+
     [Fact]
     public async Task Our_notification_wakes_xenconsoled_and_its_notification_wakes_our_wait()
     {
         await using var store = await XenstoredPeer.StartAsync();
-        await using var console = await XenconsoledPeer.StartAsync(store);
+        await using var console = await XenconsoledPeer.StartAsync(store, daemon: Daemon);
         using var guest = ConsoleGuest.Attach(console);
 
         var expected = new StringBuilder();
@@ -45,7 +48,7 @@ public class XenconsoledEventChannelTests
     public async Task A_cancelled_wait_does_not_swallow_the_next_notification_from_xenconsoled()
     {
         await using var store = await XenstoredPeer.StartAsync();
-        await using var console = await XenconsoledPeer.StartAsync(store);
+        await using var console = await XenconsoledPeer.StartAsync(store, daemon: Daemon);
         using var guest = ConsoleGuest.Attach(console);
 
         // A second channel of the same guest, notified through the same socket, marks how far the guest's

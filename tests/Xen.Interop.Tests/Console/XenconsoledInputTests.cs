@@ -7,6 +7,9 @@ namespace Xen.Interop.Tests.Console;
 [Trait("Category", "Interop")]
 public class XenconsoledInputTests
 {
+    /// <summary>The daemon under test: the real xenconsoled here, ours in the derived class.</summary>
+    protected virtual ConsoleDaemonKind Daemon => ConsoleDaemonKind.Xenconsoled;
+
     [Theory]
     [InlineData(0u)]
     [InlineData(0xFFFF_FE00u)] // the indices cross 2^32 during the first round
@@ -16,7 +19,7 @@ public class XenconsoledInputTests
         await using var console = await XenconsoledPeer.StartAsync(store, new ConsoleGuestOptions
         {
             PreparePage = page => new ConsoleFrontend(page).Reset(startIndex),
-        });
+        }, Daemon);
         using var guest = ConsoleGuest.Attach(console);
         await using FileStream tty = await console.OpenTtyAsync();
 

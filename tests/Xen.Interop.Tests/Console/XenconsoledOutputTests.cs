@@ -9,6 +9,9 @@ namespace Xen.Interop.Tests.Console;
 [Trait("Category", "Interop")]
 public class XenconsoledOutputTests
 {
+    /// <summary>The daemon under test: the real xenconsoled here, ours in the derived class.</summary>
+    protected virtual ConsoleDaemonKind Daemon => ConsoleDaemonKind.Xenconsoled;
+
     [Theory]
     [InlineData(0u)]
     [InlineData(0xFFFF_F000u)] // the indices cross 2^32 half-way through
@@ -22,7 +25,7 @@ public class XenconsoledOutputTests
         await using var console = await XenconsoledPeer.StartAsync(store, new ConsoleGuestOptions
         {
             PreparePage = page => new ConsoleFrontend(page).Reset(startIndex),
-        });
+        }, Daemon);
         using var guest = ConsoleGuest.Attach(console);
 
         // Uneven pieces, as a guest's printk calls come: some fit in the free space, some need several waits.
@@ -51,7 +54,7 @@ public class XenconsoledOutputTests
         byte[] expected = Encoding.ASCII.GetBytes(text.Replace("\n", "\r\n", StringComparison.Ordinal));
 
         await using var store = await XenstoredPeer.StartAsync();
-        await using var console = await XenconsoledPeer.StartAsync(store);
+        await using var console = await XenconsoledPeer.StartAsync(store, daemon: Daemon);
         using var guest = ConsoleGuest.Attach(console);
 
         await guest.WriteAllAsync("x"u8.ToArray()); // makes the prefix odd: 1 + 22 bytes

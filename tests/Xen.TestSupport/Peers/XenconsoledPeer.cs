@@ -75,10 +75,14 @@ public sealed partial class XenconsoledPeer : IAsyncDisposable
     /// <summary>Sets up the guest's console and starts xenconsoled; returns once it serves the console.</summary>
     /// <exception cref="PeerUnavailableException">xenconsoled or stty is missing.</exception>
     /// <exception cref="TimeoutException">xenconsoled did not take up the console (the message quotes its output).</exception>
-    public static async Task<XenconsoledPeer> StartAsync(XenstoredPeer store, ConsoleGuestOptions? guest = null)
+    /// <param name="store">The xenstored the daemon talks to.</param>
+    /// <param name="guest">The guest's console.</param>
+    /// <param name="daemon">The real xenconsoled, or ours in its place (same options, same shim).</param>
+    /// <param name="daemonOptions">More of xenconsoled's options (e.g. <c>--timestamp=guest</c>), after the usual ones.</param>
+    public static async Task<XenconsoledPeer> StartAsync(XenstoredPeer store, ConsoleGuestOptions? guest = null, ConsoleDaemonKind daemon = ConsoleDaemonKind.Xenconsoled, IReadOnlyList<string>? daemonOptions = null)
     {
         ArgumentNullException.ThrowIfNull(store);
-        PeerPrograms.Require(requirePeersScripts: false, PeerPrograms.Xenconsoled, "stty");
+        PeerPrograms.Require(requirePeersScripts: false, daemon == ConsoleDaemonKind.Xenconsoled ? PeerPrograms.Xenconsoled : PeerPrograms.XenTool, "stty");
         guest ??= new ConsoleGuestOptions();
         string dir = store.StateDirectory;
         string domains = Path.Combine(dir, "domains");
@@ -99,17 +103,20 @@ public sealed partial class XenconsoledPeer : IAsyncDisposable
             ($"{domainPath}/console/port", guest.Port.ToString(CultureInfo.InvariantCulture)),
             ($"{domainPath}/console/type", "xenconsoled")).ConfigureAwait(false);
 
-        PeerDaemon daemon = store.StartShimmed(PeerPrograms.Xenconsoled, ["-i", "--log=guest", $"--log-dir={logs}"]);
-        var peer = new XenconsoledPeer(store, guest, daemon, Path.Combine(logs, $"guest-{guest.Name}.log"));
+        string[] options = ["-i", "--log=guest", $"--log-dir={logs}", .. daemonOptions ?? []];
+        PeerDaemon process = daemon == ConsoleDaemonKind.Xenconsoled
+            ? store.StartShimmed(PeerPrograms.Xenconsoled, options)
+            : store.StartShimmed("dotnet", [PeerPrograms.XenTool, "console", "serve", .. options]);
+        var peer = new XenconsoledPeer(store, guest, process, Path.Combine(logs, $"guest-{guest.Name}.log"));
         try
         {
             string portSocket = Path.Combine(dir, $"port-{guest.DomainId}-{guest.Port}");
             await Deadline.PollAsync(
-                () => daemon.HasExited || (File.Exists(portSocket) && File.Exists(peer.LogPath)),
-                () => $"xenconsoled did not bind {portSocket} and open {peer.LogPath}; its output: {daemon.Output}").ConfigureAwait(false);
-            if (daemon.HasExited)
+                () => process.HasExited || (File.Exists(portSocket) && File.Exists(peer.LogPath)),
+                () => $"xenconsoled did not bind {portSocket} and open {peer.LogPath}; its output: {process.Output}").ConfigureAwait(false);
+            if (process.HasExited)
             {
-                throw new InvalidOperationException($"xenconsoled exited before serving the console; its output: {daemon.Output}");
+                throw new InvalidOperationException($"xenconsoled exited before serving the console; its output: {process.Output}");
             }
 
             peer.TtyPath = await store.ReadAsync($"{domainPath}/console/tty").ConfigureAwait(false);
@@ -117,7 +124,7 @@ public sealed partial class XenconsoledPeer : IAsyncDisposable
         }
         catch
         {
-            daemon.Dispose();
+            process.Dispose();
             throw;
         }
     }
