@@ -10,14 +10,12 @@ internal sealed class NativeConsoleHost : IConsoleHost
     private readonly XenControl _control;
     private readonly GrantTable? _grants;
     private readonly ForeignMemory _foreign;
-    private readonly EventChannels _events;
 
-    private NativeConsoleHost(XenControl control, GrantTable? grants, ForeignMemory foreign, EventChannels events)
+    private NativeConsoleHost(XenControl control, GrantTable? grants, ForeignMemory foreign)
     {
         _control = control;
         _grants = grants;
         _foreign = foreign;
-        _events = events;
     }
 
     /// <summary>Opens the libraries; a grant device that will not open leaves foreign mapping (as xenconsoled does).</summary>
@@ -40,8 +38,7 @@ internal sealed class NativeConsoleHost : IConsoleHost
             }
 
             ForeignMemory foreign = Keep(undo, ForeignMemory.Open());
-            EventChannels events = Keep(undo, EventChannels.Open());
-            return new NativeConsoleHost(control, grants, foreign, events);
+            return new NativeConsoleHost(control, grants, foreign);
         }
         catch
         {
@@ -73,11 +70,27 @@ internal sealed class NativeConsoleHost : IConsoleHost
         return (_foreign.Map(domainId, [ringRef]), false);
     }
 
-    public IEventChannel BindInterdomain(uint domainId, uint remotePort) => _events.BindInterdomain(domainId, remotePort);
+    /// <summary>
+    /// Binds the port on an event channel handle of its own, as xenconsoled does: one guest's events then never queue
+    /// behind another's (a shared handle is one queue of pending ports, which the LD_PRELOAD stand-in can overflow).
+    /// Every handle is waited on by the same poller thread, so this costs a descriptor per console, not a thread.
+    /// </summary>
+    public IEventChannel BindInterdomain(uint domainId, uint remotePort)
+    {
+        EventChannels handle = EventChannels.Open();
+        try
+        {
+            return new OwnPort(handle, handle.BindInterdomain(domainId, remotePort));
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
 
     public void Dispose()
     {
-        _events.Dispose();
         _foreign.Dispose();
         _grants?.Dispose();
         _control.Dispose();
@@ -88,5 +101,19 @@ internal sealed class NativeConsoleHost : IConsoleHost
     {
         undo.Add(item);
         return item;
+    }
+
+    /// <summary>A port and the handle it alone is bound on: disposing unbinds it and closes the handle.</summary>
+    private sealed class OwnPort(EventChannels handle, EventChannelPort port) : IEventChannel
+    {
+        public void Notify() => port.Notify();
+
+        public ValueTask WaitAsync(CancellationToken cancellationToken = default) => port.WaitAsync(cancellationToken);
+
+        public void Dispose()
+        {
+            port.Dispose();
+            handle.Dispose();
+        }
     }
 }

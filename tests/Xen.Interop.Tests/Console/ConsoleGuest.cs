@@ -39,14 +39,17 @@ internal sealed class ConsoleGuest : IDisposable
 
     private ConsoleFrontend Frontend => new(_page.GetSpan());
 
-    public static ConsoleGuest Attach(XenconsoledPeer console)
+    public static ConsoleGuest Attach(XenconsoledPeer console) => Attach(console, console.Guest);
+
+    /// <summary>Attaches to one of the guests <paramref name="console"/> serves.</summary>
+    public static ConsoleGuest Attach(XenconsoledPeer console, ConsoleGuestOptions guest)
     {
-        SharedPage page = SharedPage.MapFile(console.RingPagePath);
+        SharedPage page = SharedPage.MapFile(console.RingPagePathOf(guest));
         ShimGuestDomain? domain = null;
         try
         {
-            domain = ShimEventChannels.BindGuest(console.StateDirectory, console.DomainId);
-            return new ConsoleGuest(console, page, domain, domain.OpenChannel(console.Port));
+            domain = ShimEventChannels.BindGuest(console.StateDirectory, guest.DomainId);
+            return new ConsoleGuest(console, page, domain, domain.OpenChannel(guest.Port));
         }
         catch
         {

@@ -11,7 +11,7 @@ namespace Xen.TestSupport.Peers;
 /// </summary>
 /// <remarks>
 /// <para>
-/// <see cref="StartAsync"/> does what a toolstack and the hypervisor would: it makes the guest exist for the shim
+/// <see cref="StartAsync(XenstoredPeer, IReadOnlyList{ConsoleGuestOptions}, ConsoleDaemonKind, IReadOnlyList{string}?)"/> does what a toolstack and the hypervisor would: it makes the guest exist for the shim
 /// (<c>domains/0</c> and <c>domains/&lt;domid&gt;</c>), creates the console page file <c>cons-ring-&lt;domid&gt;</c>,
 /// writes <c>/local/domain/&lt;domid&gt;/{name,console/ring-ref,console/port,console/type}</c>, and runs
 /// <c>xenconsoled -i --log=guest --log-dir=&lt;dir&gt;/logs</c>. It returns once xenconsoled has bound the event
@@ -31,12 +31,16 @@ public sealed partial class XenconsoledPeer : IAsyncDisposable
 
     private readonly PeerDaemon _daemon;
 
-    private XenconsoledPeer(XenstoredPeer store, ConsoleGuestOptions guest, PeerDaemon daemon, string logPath)
+    private readonly string _logDirectory;
+
+    private XenconsoledPeer(XenstoredPeer store, IReadOnlyList<ConsoleGuestOptions> guests, PeerDaemon daemon, string logDirectory)
     {
         Store = store;
-        Guest = guest;
+        Guests = guests;
+        Guest = guests[0];
         _daemon = daemon;
-        LogPath = logPath;
+        _logDirectory = logDirectory;
+        LogPath = LogPathOf(Guest);
     }
 
     /// <summary>The xenstored xenconsoled talks to.</summary>
@@ -63,7 +67,7 @@ public sealed partial class XenconsoledPeer : IAsyncDisposable
     /// <summary>xenconsoled's log of the guest's output (<c>logs/guest-&lt;name&gt;.log</c>).</summary>
     public string LogPath { get; }
 
-    /// <summary>The pty xenconsoled published at <c>console/tty</c> (set by <see cref="StartAsync"/>).</summary>
+    /// <summary>The pty xenconsoled published at <c>console/tty</c> (set by <see cref="StartAsync(XenstoredPeer, IReadOnlyList{ConsoleGuestOptions}, ConsoleDaemonKind, IReadOnlyList{string}?)"/>).</summary>
     public string TtyPath { get; private set; } = "";
 
     /// <summary>xenconsoled's stdout and stderr so far, for failure messages.</summary>
@@ -79,47 +83,59 @@ public sealed partial class XenconsoledPeer : IAsyncDisposable
     /// <param name="guest">The guest's console.</param>
     /// <param name="daemon">The real xenconsoled, or ours in its place (same options, same shim).</param>
     /// <param name="daemonOptions">More of xenconsoled's options (e.g. <c>--timestamp=guest</c>), after the usual ones.</param>
-    public static async Task<XenconsoledPeer> StartAsync(XenstoredPeer store, ConsoleGuestOptions? guest = null, ConsoleDaemonKind daemon = ConsoleDaemonKind.Xenconsoled, IReadOnlyList<string>? daemonOptions = null)
+    public static Task<XenconsoledPeer> StartAsync(XenstoredPeer store, ConsoleGuestOptions? guest = null, ConsoleDaemonKind daemon = ConsoleDaemonKind.Xenconsoled, IReadOnlyList<string>? daemonOptions = null) =>
+        StartAsync(store, [guest ?? new ConsoleGuestOptions()], daemon, daemonOptions);
+
+    /// <summary>
+    /// As <see cref="StartAsync(XenstoredPeer, ConsoleGuestOptions?, ConsoleDaemonKind, IReadOnlyList{string}?)"/> for
+    /// several guests at once (distinct domids); the single-guest members describe the first.
+    /// </summary>
+    public static async Task<XenconsoledPeer> StartAsync(XenstoredPeer store, IReadOnlyList<ConsoleGuestOptions> guests, ConsoleDaemonKind daemon = ConsoleDaemonKind.Xenconsoled, IReadOnlyList<string>? daemonOptions = null)
     {
         ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(guests);
         PeerPrograms.Require(requirePeersScripts: false, daemon == ConsoleDaemonKind.Xenconsoled ? PeerPrograms.Xenconsoled : PeerPrograms.XenTool, "stty");
-        guest ??= new ConsoleGuestOptions();
         string dir = store.StateDirectory;
         string domains = Path.Combine(dir, "domains");
         string logs = Path.Combine(dir, "logs");
         Directory.CreateDirectory(domains);
         Directory.CreateDirectory(logs);
         await File.WriteAllBytesAsync(Path.Combine(domains, "0"), []).ConfigureAwait(false);
-        await File.WriteAllBytesAsync(Path.Combine(domains, guest.DomainId.ToString(CultureInfo.InvariantCulture)), []).ConfigureAwait(false);
-
-        byte[] page = new byte[4096];
-        guest.PreparePage?.Invoke(page);
-        await File.WriteAllBytesAsync(Path.Combine(dir, $"cons-ring-{guest.DomainId}"), page).ConfigureAwait(false);
-
-        string domainPath = $"/local/domain/{guest.DomainId}";
-        await store.WriteAsync(
-            ($"{domainPath}/name", guest.Name),
-            ($"{domainPath}/console/ring-ref", "1"),
-            ($"{domainPath}/console/port", guest.Port.ToString(CultureInfo.InvariantCulture)),
-            ($"{domainPath}/console/type", "xenconsoled")).ConfigureAwait(false);
+        foreach (ConsoleGuestOptions guest in guests)
+        {
+            await File.WriteAllBytesAsync(Path.Combine(domains, guest.DomainId.ToString(CultureInfo.InvariantCulture)), []).ConfigureAwait(false);
+            byte[] page = new byte[4096];
+            guest.PreparePage?.Invoke(page);
+            await File.WriteAllBytesAsync(Path.Combine(dir, $"cons-ring-{guest.DomainId}"), page).ConfigureAwait(false);
+            string domainPath = $"/local/domain/{guest.DomainId}";
+            await store.WriteAsync(
+                ($"{domainPath}/name", guest.Name),
+                ($"{domainPath}/console/ring-ref", "1"),
+                ($"{domainPath}/console/port", guest.Port.ToString(CultureInfo.InvariantCulture)),
+                ($"{domainPath}/console/type", "xenconsoled")).ConfigureAwait(false);
+        }
 
         string[] options = ["-i", "--log=guest", $"--log-dir={logs}", .. daemonOptions ?? []];
         PeerDaemon process = daemon == ConsoleDaemonKind.Xenconsoled
             ? store.StartShimmed(PeerPrograms.Xenconsoled, options)
             : store.StartShimmed("dotnet", [PeerPrograms.XenTool, "console", "serve", .. options]);
-        var peer = new XenconsoledPeer(store, guest, process, Path.Combine(logs, $"guest-{guest.Name}.log"));
+        var peer = new XenconsoledPeer(store, guests, process, logs);
         try
         {
-            string portSocket = Path.Combine(dir, $"port-{guest.DomainId}-{guest.Port}");
-            await Deadline.PollAsync(
-                () => process.HasExited || (File.Exists(portSocket) && File.Exists(peer.LogPath)),
-                () => $"xenconsoled did not bind {portSocket} and open {peer.LogPath}; its output: {process.Output}").ConfigureAwait(false);
-            if (process.HasExited)
+            foreach (ConsoleGuestOptions guest in guests)
             {
-                throw new InvalidOperationException($"xenconsoled exited before serving the console; its output: {process.Output}");
+                string portSocket = Path.Combine(dir, $"port-{guest.DomainId}-{guest.Port}");
+                string log = peer.LogPathOf(guest);
+                await Deadline.PollAsync(
+                    () => process.HasExited || (File.Exists(portSocket) && File.Exists(log)),
+                    () => $"the console daemon did not bind {portSocket} and open {log}; its output: {process.Output}").ConfigureAwait(false);
+                if (process.HasExited)
+                {
+                    throw new InvalidOperationException($"the console daemon exited before serving the console; its output: {process.Output}");
+                }
             }
 
-            peer.TtyPath = await store.ReadAsync($"{domainPath}/console/tty").ConfigureAwait(false);
+            peer.TtyPath = await store.ReadAsync($"/local/domain/{guests[0].DomainId}/console/tty").ConfigureAwait(false);
             return peer;
         }
         catch
@@ -129,12 +145,24 @@ public sealed partial class XenconsoledPeer : IAsyncDisposable
         }
     }
 
+    /// <summary>Every guest served.</summary>
+    public IReadOnlyList<ConsoleGuestOptions> Guests { get; }
+
+    /// <summary>The daemon's log of <paramref name="guest"/>'s output (<c>logs/guest-&lt;name&gt;.log</c>).</summary>
+    public string LogPathOf(ConsoleGuestOptions guest) => Path.Combine(_logDirectory, $"guest-{guest.Name}.log");
+
+    /// <summary>The console page file of <paramref name="guest"/>.</summary>
+    public string RingPagePathOf(ConsoleGuestOptions guest) => Path.Combine(StateDirectory, $"cons-ring-{guest.DomainId}");
+
     /// <summary>The log's bytes now (empty if xenconsoled has not created it).</summary>
-    public byte[] ReadLog()
+    public byte[] ReadLog() => ReadLog(Guest);
+
+    /// <summary><paramref name="guest"/>'s log's bytes now (empty if the daemon has not created it).</summary>
+    public byte[] ReadLog(ConsoleGuestOptions guest)
     {
         try
         {
-            return File.ReadAllBytes(LogPath);
+            return File.ReadAllBytes(LogPathOf(guest));
         }
         catch (FileNotFoundException)
         {
