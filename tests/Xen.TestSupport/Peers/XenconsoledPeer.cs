@@ -103,16 +103,7 @@ public sealed partial class XenconsoledPeer : IAsyncDisposable
         await File.WriteAllBytesAsync(Path.Combine(domains, "0"), []).ConfigureAwait(false);
         foreach (ConsoleGuestOptions guest in guests)
         {
-            await File.WriteAllBytesAsync(Path.Combine(domains, guest.DomainId.ToString(CultureInfo.InvariantCulture)), []).ConfigureAwait(false);
-            byte[] page = new byte[4096];
-            guest.PreparePage?.Invoke(page);
-            await File.WriteAllBytesAsync(Path.Combine(dir, $"cons-ring-{guest.DomainId}"), page).ConfigureAwait(false);
-            string domainPath = $"/local/domain/{guest.DomainId}";
-            await store.WriteAsync(
-                ($"{domainPath}/name", guest.Name),
-                ($"{domainPath}/console/ring-ref", "1"),
-                ($"{domainPath}/console/port", guest.Port.ToString(CultureInfo.InvariantCulture)),
-                ($"{domainPath}/console/type", "xenconsoled")).ConfigureAwait(false);
+            await CreateGuestAsync(store, guest).ConfigureAwait(false);
         }
 
         string[] options = ["-i", "--log=guest", $"--log-dir={logs}", .. daemonOptions ?? []];
@@ -143,6 +134,29 @@ public sealed partial class XenconsoledPeer : IAsyncDisposable
             process.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Makes a guest exist as a toolstack and the hypervisor would before its console is served: the shim's
+    /// <c>domains/&lt;domid&gt;</c>, the page <c>cons-ring-&lt;domid&gt;</c>, and its <c>name</c> and <c>console/*</c>
+    /// nodes. A daemon already running learns of it on the next <c>@introduceDomain</c>.
+    /// </summary>
+    public static async Task CreateGuestAsync(XenstoredPeer store, ConsoleGuestOptions guest)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(guest);
+        string dir = store.StateDirectory;
+        Directory.CreateDirectory(Path.Combine(dir, "domains"));
+        await File.WriteAllBytesAsync(Path.Combine(dir, "domains", guest.DomainId.ToString(CultureInfo.InvariantCulture)), []).ConfigureAwait(false);
+        byte[] page = new byte[4096];
+        guest.PreparePage?.Invoke(page);
+        await File.WriteAllBytesAsync(Path.Combine(dir, $"cons-ring-{guest.DomainId}"), page).ConfigureAwait(false);
+        string domainPath = $"/local/domain/{guest.DomainId}";
+        await store.WriteAsync(
+            ($"{domainPath}/name", guest.Name),
+            ($"{domainPath}/console/ring-ref", "1"),
+            ($"{domainPath}/console/port", guest.Port.ToString(CultureInfo.InvariantCulture)),
+            ($"{domainPath}/console/type", "xenconsoled")).ConfigureAwait(false);
     }
 
     /// <summary>Every guest served.</summary>
