@@ -39,7 +39,7 @@ namespace Xen.Consoled;
 /// (<c>device/console/N</c>) are not served; the timestamp "line start" is per log, not shared by all guests.
 /// </para>
 /// </remarks>
-public sealed class ConsoleDaemon : IAsyncDisposable
+public sealed partial class ConsoleDaemon : IAsyncDisposable
 {
     private const string DomainListToken = "domlist";
     private readonly XenStoreClient _store;
@@ -61,7 +61,7 @@ public sealed class ConsoleDaemon : IAsyncDisposable
         _host = host;
         _options = options;
         _logger = logger;
-        _terminals = new TerminalLoop(_gate, () => [.. _domains.Values.Select(d => d.Console)], (console, why) => Close(console, why), logger);
+        _terminals = new TerminalLoop(_gate, () => [.. _domains.Values.SelectMany(d => d.Consoles)], (console, why) => Close(console, why), logger);
     }
 
     /// <summary>
@@ -194,6 +194,12 @@ public sealed class ConsoleDaemon : IAsyncDisposable
                 {
                     await EnumerateDomainsAsync().ConfigureAwait(false);
                 }
+                else if (token.StartsWith(SecondaryTokenPrefix, StringComparison.Ordinal)
+                    && uint.TryParse(token.AsSpan(SecondaryTokenPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out uint id)
+                    && _domains.TryGetValue(id, out DomainEntry? owner) && !owner.IsDead)
+                {
+                    await SetUpSecondariesAsync(owner).ConfigureAwait(false);
+                }
                 else if (uint.TryParse(token.AsSpan(3), NumberStyles.None, CultureInfo.InvariantCulture, out uint domainId)
                     && _domains.TryGetValue(domainId, out DomainEntry? entry) && !entry.IsDead)
                 {
@@ -259,6 +265,7 @@ public sealed class ConsoleDaemon : IAsyncDisposable
 
         Log.NewDomain(_logger, domainId);
         Forward(entry.Watch, token); // its first event (at once) sets the console up
+        await WatchSecondariesAsync(entry).ConfigureAwait(false);
     }
 
     /// <summary>xenconsoled's <c>console_create_ring</c>: (re)maps, (re)binds, makes the terminal and the log as needed.</summary>
@@ -304,25 +311,14 @@ public sealed class ConsoleDaemon : IAsyncDisposable
                 return;
             }
 
-            if (!MapAndBind(entry, ringRef, port))
+            if (!MapAndBind(console, ringRef, port))
             {
                 return;
             }
 
-            if (console.Terminal is null)
+            if (!EnsureTerminal(console, limitText, out terminalPath))
             {
-                try
-                {
-                    console.Terminal = PseudoTerminal.Open();
-                    console.Buffer.MaxCapacity = limitText is not null && TryParseLeadingNumber(limitText, out uint limit) ? (int)Math.Min(limit, int.MaxValue) : 0;
-                    terminalPath = console.Terminal.SlavePath;
-                }
-                catch (IOException e)
-                {
-                    Log.TerminalFailed(_logger, entry.DomainId, e.Message);
-                    UnbindLocked(console);
-                    return;
-                }
+                return;
             }
 
             logWanted = _options.LogGuests && console.Log is null;
@@ -357,13 +353,40 @@ public sealed class ConsoleDaemon : IAsyncDisposable
         _terminals.Wake();
     }
 
-    /// <summary>Maps the page and binds the port unless already done for these values; false (logged) when either fails.</summary>
-    private bool MapAndBind(DomainEntry entry, uint ringRef, uint port)
+    /// <summary>
+    /// Makes the console's pty if it has none (IO lock held), its buffer limit from the <c>limit</c> node's text;
+    /// <paramref name="newPath"/> is the new pty's path (to publish), null when it had one. False (logged, channel
+    /// unbound) when no pty could be made.
+    /// </summary>
+    private bool EnsureTerminal(GuestConsole console, string? limitText, out string? newPath)
     {
-        GuestConsole console = entry.Console;
-        if (console.Page is not null && console.ForeignRingRef is uint mappedRef && mappedRef != ringRef)
+        newPath = null;
+        if (console.Terminal is not null)
         {
-            UnbindLocked(console); // a foreign-mapped page moved: map the new frame
+            return true;
+        }
+
+        try
+        {
+            console.Terminal = PseudoTerminal.Open();
+            console.Buffer.MaxCapacity = limitText is not null && TryParseLeadingNumber(limitText, out uint limit) ? (int)Math.Min(limit, int.MaxValue) : 0;
+            newPath = console.Terminal.SlavePath;
+            return true;
+        }
+        catch (IOException e)
+        {
+            Log.TerminalFailed(_logger, console.DomainId, e.Message);
+            UnbindLocked(console);
+            return false;
+        }
+    }
+
+    /// <summary>Maps the page and binds the port unless already done for these values; false (logged) when either fails.</summary>
+    private bool MapAndBind(GuestConsole console, uint ringRef, uint port)
+    {
+        if (console.Page is not null && console.MappedRingRef is uint mappedRef && mappedRef != ringRef)
+        {
+            UnbindLocked(console); // the page moved (a new frame, or a new grant): map the new one
             ((IDisposable)console.Page).Dispose();
             console.Page = null;
         }
@@ -372,12 +395,20 @@ public sealed class ConsoleDaemon : IAsyncDisposable
         {
             try
             {
-                (console.Page, bool fromGrant) = _host.MapConsolePage(entry.DomainId, ringRef);
-                console.ForeignRingRef = fromGrant ? null : ringRef;
+                if (console.RingRefIsGrant)
+                {
+                    console.Page = _host.MapGrant(console.DomainId, ringRef);
+                    console.MappedRingRef = ringRef;
+                }
+                else
+                {
+                    (console.Page, bool fromGrant) = _host.MapConsolePage(console.DomainId, ringRef);
+                    console.MappedRingRef = fromGrant ? null : ringRef; // grant 0 does not move with ring-ref
+                }
             }
             catch (XenHostException e)
             {
-                Log.MapFailed(_logger, entry.DomainId, ringRef, e.Message);
+                Log.MapFailed(_logger, console.DomainId, ringRef, e.Message);
                 return false;
             }
         }
@@ -390,16 +421,17 @@ public sealed class ConsoleDaemon : IAsyncDisposable
         UnbindLocked(console);
         try
         {
-            console.Channel = _host.BindInterdomain(entry.DomainId, port);
+            console.Channel = _host.BindInterdomain(console.DomainId, port);
             console.RemotePort = port;
         }
         catch (XenHostException e)
         {
-            Log.BindFailed(_logger, entry.DomainId, port, e.Message);
+            Log.BindFailed(_logger, console.DomainId, port, e.Message);
             return false;
         }
 
-        entry.Output = Task.Run(() => RunOutputAsync(entry, console.Channel));
+        Rings.Events.IEventChannel channel = console.Channel;
+        console.Output = Task.Run(() => RunOutputAsync(console, channel));
         return true;
     }
 
@@ -407,9 +439,8 @@ public sealed class ConsoleDaemon : IAsyncDisposable
     /// The console's output task: on each event takes the guest's output, logs it and hands it to the terminal, under
     /// xenconsoled's rate limit. Ends when the channel is unbound or the console closed.
     /// </summary>
-    private async Task RunOutputAsync(DomainEntry entry, Rings.Events.IEventChannel channel)
+    private async Task RunOutputAsync(GuestConsole console, Rings.Events.IEventChannel channel)
     {
-        GuestConsole console = entry.Console;
         TimeProvider clock = _options.Clock;
         long periodEnd = clock.GetTimestamp() + Ticks(_options.RateLimitPeriod, clock);
         int events = 0;
@@ -440,7 +471,7 @@ public sealed class ConsoleDaemon : IAsyncDisposable
                         full = !console.Buffer.CanTakeMore;
                         if (!full)
                         {
-                            TakeOutput(entry, chunk);
+                            TakeOutput(console, chunk);
                         }
                     }
 
@@ -471,9 +502,8 @@ public sealed class ConsoleDaemon : IAsyncDisposable
     }
 
     /// <summary>Takes the guest's output into the buffer and the log (IO lock held).</summary>
-    private void TakeOutput(DomainEntry entry, byte[] chunk)
+    private void TakeOutput(GuestConsole console, byte[] chunk)
     {
-        GuestConsole console = entry.Console;
         int n;
         try
         {
@@ -496,7 +526,7 @@ public sealed class ConsoleDaemon : IAsyncDisposable
         }
         catch (IOException e)
         {
-            Log.LogWriteFailed(_logger, entry.DomainId, e.Message);
+            Log.LogWriteFailed(_logger, console.DomainId, e.Message);
         }
 
         console.Buffer.Append(chunk.AsSpan(0, n));
@@ -540,14 +570,14 @@ public sealed class ConsoleDaemon : IAsyncDisposable
         lock (_gate)
         {
             _domains.Remove(entry.DomainId);
-            if (!entry.Console.IsClosed)
+            Log.RemovingDomain(_logger, entry.DomainId, why);
+            foreach (GuestConsole console in entry.Consoles.Where(c => !c.IsClosed))
             {
-                Log.RemovingDomain(_logger, entry.DomainId, why);
-                Release(entry.Console);
+                Release(console);
             }
         }
 
-        if (entry.Watch is XenStoreWatch watch)
+        foreach (XenStoreWatch watch in new[] { entry.Watch, entry.SecondaryWatch, entry.FrontendWatch }.OfType<XenStoreWatch>())
         {
             await DisposeWatchAsync(watch).ConfigureAwait(false);
         }
@@ -630,11 +660,22 @@ public sealed class ConsoleDaemon : IAsyncDisposable
     {
         public uint DomainId { get; } = domainId;
 
+        /// <summary>The domain's first console (<c>console/</c>).</summary>
         public GuestConsole Console { get; } = console;
+
+        /// <summary>Its other consoles (<c>device/console/N</c>) by device number.</summary>
+        public Dictionary<string, GuestConsole> Secondaries { get; } = [];
+
+        /// <summary>Every console of the domain, the first first.</summary>
+        public IEnumerable<GuestConsole> Consoles => Secondaries.Values.Prepend(Console);
 
         public XenStoreWatch? Watch { get; set; }
 
-        public Task? Output { get; set; }
+        /// <summary>The watch on the secondary consoles' backend directory.</summary>
+        public XenStoreWatch? SecondaryWatch { get; set; }
+
+        /// <summary>The watch on the secondary consoles' frontend directory.</summary>
+        public XenStoreWatch? FrontendWatch { get; set; }
 
         public string? Name { get; set; }
 

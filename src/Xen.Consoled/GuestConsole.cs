@@ -28,8 +28,17 @@ internal sealed class GuestConsole
 
     public MemoryManager<byte>? Page { get; set; }
 
-    /// <summary>The <c>ring-ref</c> the page was mapped from as foreign memory; null when it came from grant 0.</summary>
-    public uint? ForeignRingRef { get; set; }
+    /// <summary>
+    /// Whether <c>ring-ref</c> is a grant reference (a secondary console's frontend grants its page) rather than the
+    /// frame of a primary console, which is mapped through grant 0 when it can be.
+    /// </summary>
+    public bool RingRefIsGrant { get; init; }
+
+    /// <summary>The <c>ring-ref</c> the page was mapped from, so a new one remaps it; null when it came from grant 0.</summary>
+    public uint? MappedRingRef { get; set; }
+
+    /// <summary>The task taking output on the current channel.</summary>
+    public Task? Output { get; set; }
 
     public IEventChannel? Channel { get; set; }
 

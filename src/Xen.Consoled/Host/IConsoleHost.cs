@@ -21,6 +21,10 @@ internal interface IConsoleHost : IDisposable
     /// <exception cref="XenHostException">Neither could be mapped.</exception>
     (MemoryManager<byte> Page, bool FromGrant) MapConsolePage(uint domainId, uint ringRef);
 
+    /// <summary>Maps grant <paramref name="grantRef"/> of domain <paramref name="domainId"/> (a secondary console's page).</summary>
+    /// <exception cref="XenHostException">It could not be mapped.</exception>
+    MemoryManager<byte> MapGrant(uint domainId, uint grantRef);
+
     /// <summary>Binds the daemon's end of the console's event channel (<c>xenevtchn_bind_interdomain</c>).</summary>
     /// <exception cref="XenHostException">The bind failed.</exception>
     IEventChannel BindInterdomain(uint domainId, uint remotePort);

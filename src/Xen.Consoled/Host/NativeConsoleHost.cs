@@ -70,6 +70,9 @@ internal sealed class NativeConsoleHost : IConsoleHost
         return (_foreign.Map(domainId, [ringRef]), false);
     }
 
+    public MemoryManager<byte> MapGrant(uint domainId, uint grantRef) =>
+        (_grants ?? throw new XenHostException("xengnttab_open", 19 /* ENODEV */)).MapGrantRef(domainId, grantRef);
+
     /// <summary>
     /// Binds the port on an event channel handle of its own, as xenconsoled does: one guest's events then never queue
     /// behind another's (a shared handle is one queue of pending ports, which the LD_PRELOAD stand-in can overflow).

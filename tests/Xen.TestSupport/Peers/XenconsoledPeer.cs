@@ -73,6 +73,9 @@ public sealed partial class XenconsoledPeer : IAsyncDisposable
     /// <summary>xenconsoled's stdout and stderr so far, for failure messages.</summary>
     public string Output => _daemon.Output;
 
+    /// <summary>The daemon's pid (the <c>dotnet</c> process running ours), for signals.</summary>
+    public int DaemonProcessId => _daemon.ProcessId;
+
     /// <summary>Whether xenconsoled has exited.</summary>
     public bool HasExited => _daemon.HasExited;
 
