@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using Xen.Rings.Console;
 using Xen.Rings.Events;
@@ -16,7 +15,6 @@ namespace Xen.Interop.Tests.Console;
 [Trait("Category", "Interop")]
 public sealed class SecondaryConsoleTests
 {
-    private const string Xenconsole = PeerPrograms.XenToolsDirectory + "/xenconsole";
     private const string Backend = "/local/domain/0/backend/console/5/1";
     private const string Frontend = "/local/domain/5/device/console/1";
     private const uint GrantRef = 20;
@@ -25,7 +23,6 @@ public sealed class SecondaryConsoleTests
     [Fact]
     public async Task A_second_console_goes_through_the_xenbus_handshake_and_xenconsole_num_1_talks_to_it()
     {
-        PeerPrograms.Require(requirePeersScripts: false, Xenconsole, "script");
         await using XenstoredPeer store = await XenstoredPeer.StartAsync();
         await using XenconsoledPeer console = await XenconsoledPeer.StartAsync(store, daemon: ConsoleDaemonKind.Ours);
         using ConsoleGuest guest = ConsoleGuest.Attach(console); // the guest's event channel socket, shared by its consoles
@@ -55,45 +52,17 @@ public sealed class SecondaryConsoleTests
         Assert.StartsWith("/dev/pts/", tty, StringComparison.Ordinal);
         Assert.NotEqual(await dom0.ReadStringAsync("/local/domain/5/console/tty"), tty);
 
-        var environment = new Dictionary<string, string>(store.ClientEnvironment) { ["LD_PRELOAD"] = store.ShimLibraryPath, ["XENSHIM_DIR"] = store.StateDirectory };
-        using Process client = Process.Start(PeerCommand.StartInfo("script", ["-qfec", $"{Xenconsole} --num 1 5", "/dev/null"], environment))!;
-        var screen = new StringBuilder();
-        Task reader = Task.Run(async () =>
+        await using (XenconsoleSession client = XenconsoleSession.Start(store, 5, number: 1))
         {
-            byte[] buffer = new byte[4096];
-            int n;
-            while ((n = await client.StandardOutput.BaseStream.ReadAsync(buffer)) > 0)
+            await client.WaitUntilShownAsync("second console", line =>
             {
-                lock (screen)
-                {
-                    screen.Append(Encoding.Latin1.GetString(buffer, 0, n));
-                }
-            }
-        });
-        try
-        {
-            string Screen()
-            {
-                lock (screen)
-                {
-                    return screen.ToString();
-                }
-            }
-
-            await Deadline.RunAsync(async token =>
-            {
-                for (int line = 0; !Screen().Contains("second console", StringComparison.Ordinal); line++)
-                {
-                    int written = new ConsoleFrontend(page.GetSpan()).Write(Encoding.ASCII.GetBytes($"second console ({line})\r\n"));
-                    channel.Notify();
-                    Assert.True(written > 0, "the second console's out[] stayed full");
-                    await Task.Delay(Deadline.PollInterval * 10, token);
-                }
-            }, () => $"xenconsole --num 1 did not show the second console's output: {Screen()}; daemon: {console.Output}");
+                Assert.True(new ConsoleFrontend(page.GetSpan()).Write(Encoding.ASCII.GetBytes(line)) > 0, "the second console's out[] stayed full");
+                channel.Notify();
+                return Task.CompletedTask;
+            }, () => console.Output);
 
             byte[] keys = "typed on console 1\r"u8.ToArray();
-            await client.StandardInput.BaseStream.WriteAsync(keys);
-            await client.StandardInput.BaseStream.FlushAsync();
+            await client.TypeAsync(keys);
             byte[] received = new byte[keys.Length];
             await Deadline.RunAsync(async token =>
             {
@@ -109,12 +78,6 @@ public sealed class SecondaryConsoleTests
                 }
             }, () => $"the keys did not reach the second console's in[]; daemon: {console.Output}");
             Assert.Equal(keys, received);
-        }
-        finally
-        {
-            client.Kill(entireProcessTree: true);
-            await client.WaitForExitAsync();
-            await reader;
         }
 
         // The front end closes: the daemon lets the console go and says Closed.

@@ -18,6 +18,29 @@ internal static class VchanPair
         return xenstore;
     }
 
+    /// <summary>
+    /// A server and a client at <paramref name="path"/>: ours (<c>xen vchan serve|connect</c>) in the role
+    /// <paramref name="oursIsServer"/> says, Xen's <c>vchan-socket-proxy</c> in the other.
+    /// </summary>
+    public static (VchanProcess Server, VchanProcess Client) StartWithProxy(XenstoredPeer xenstore, bool oursIsServer, string path)
+    {
+        VchanProcess server = oursIsServer
+            ? VchanProcess.Ours(xenstore, ServerDomain, "serve", "2", path)
+            : VchanProcess.Proxy(xenstore, ServerDomain, "server", ClientDomain, path);
+        try
+        {
+            VchanProcess client = oursIsServer
+                ? VchanProcess.Proxy(xenstore, ClientDomain, "client", ServerDomain, path)
+                : VchanProcess.Ours(xenstore, ClientDomain, "connect", "1", path);
+            return (server, client);
+        }
+        catch
+        {
+            server.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>A path in Qubes' convention under the server domain's home.</summary>
     public static string Path(int port) => Xen.Store.Vchan.VchanPaths.Qubes(ServerDomain, ClientDomain, (uint)port);
 

@@ -23,12 +23,9 @@ public sealed class VchanSocketProxyTests
     {
         await using XenstoredPeer xenstore = await VchanPair.StartXenstoreAsync();
         string path = VchanPair.Path(5000);
-        using VchanProcess server = oursIsServer
-            ? VchanProcess.Ours(xenstore, VchanPair.ServerDomain, "serve", "2", path)
-            : VchanProcess.Proxy(xenstore, VchanPair.ServerDomain, "server", VchanPair.ClientDomain, path);
-        using VchanProcess client = oursIsServer
-            ? VchanProcess.Proxy(xenstore, VchanPair.ClientDomain, "client", VchanPair.ServerDomain, path)
-            : VchanProcess.Ours(xenstore, VchanPair.ClientDomain, "connect", "1", path);
+        (VchanProcess server, VchanProcess client) = VchanPair.StartWithProxy(xenstore, oursIsServer, path);
+        using VchanProcess serverEnd = server;
+        using VchanProcess clientEnd = client;
 
         byte[] toServer = VchanPair.RandomBytes(BulkBytes, 1);
         byte[] toClient = VchanPair.RandomBytes(BulkBytes, 2);
@@ -49,12 +46,9 @@ public sealed class VchanSocketProxyTests
     {
         await using XenstoredPeer xenstore = await VchanPair.StartXenstoreAsync();
         string path = VchanPair.Path(5001);
-        using VchanProcess server = oursIsServer
-            ? VchanProcess.Ours(xenstore, VchanPair.ServerDomain, "serve", "2", path)
-            : VchanProcess.Proxy(xenstore, VchanPair.ServerDomain, "server", VchanPair.ClientDomain, path);
-        using VchanProcess client = oursIsServer
-            ? VchanProcess.Proxy(xenstore, VchanPair.ClientDomain, "client", VchanPair.ServerDomain, path)
-            : VchanProcess.Ours(xenstore, VchanPair.ClientDomain, "connect", "1", path);
+        (VchanProcess server, VchanProcess client) = VchanPair.StartWithProxy(xenstore, oursIsServer, path);
+        using VchanProcess serverEnd = server;
+        using VchanProcess clientEnd = client;
         using var stop = new CancellationTokenSource();
         Task echo = VchanPair.EchoAsync(server, stop.Token);
 
@@ -107,12 +101,9 @@ public sealed class VchanSocketProxyTests
         string path = VchanPair.Path(5002);
         for (int round = 0; round < 2; round++)
         {
-            using VchanProcess server = oursIsServer
-                ? VchanProcess.Ours(xenstore, VchanPair.ServerDomain, "serve", "2", path)
-                : VchanProcess.Proxy(xenstore, VchanPair.ServerDomain, "server", VchanPair.ClientDomain, path);
-            using VchanProcess client = oursIsServer
-                ? VchanProcess.Proxy(xenstore, VchanPair.ClientDomain, "client", VchanPair.ServerDomain, path)
-                : VchanProcess.Ours(xenstore, VchanPair.ClientDomain, "connect", "1", path);
+            (VchanProcess server, VchanProcess client) = VchanPair.StartWithProxy(xenstore, oursIsServer, path);
+            using VchanProcess serverEnd = server;
+            using VchanProcess clientEnd = client;
             await VchanPair.OneByteAsync(client, server, (byte)(round + 'a'));
             await VchanPair.OneByteAsync(server, client, (byte)(round + 'A'));
             if (round == 1)
