@@ -4,7 +4,8 @@ namespace Xen.Consoled;
 /// Guest output on its way to the pseudo-terminal, with xenconsoled's bounds. Output is always taken from the ring (so
 /// the guest never blocks on a client that does not read) and appended here; with a limit (<c>console/limit</c>):
 /// under <c>--overflow-data=discard</c> (the default), once more than 5/4 of the limit is waiting, the oldest output
-/// already written goes, or else the middle of what waits (the first half-limit and the newest bytes stay); under
+/// already written goes, or else the middle of what waits (the first half-limit and the newest bytes stay), so at
+/// most 5/4 of the limit waits after any append (xenconsoled's rule; it only bounds pieces up to half the limit); under
 /// <c>keep</c>, the ring is not read while the limit is reached, so the guest's own ring holds it back.
 /// </summary>
 /// <remarks>Not thread-safe: the daemon's loop owns it.</remarks>
@@ -47,22 +48,31 @@ internal sealed class ConsoleBuffer
 
         output.CopyTo(_data.AsSpan(_size));
         _size += output.Length;
-        if (DiscardOverflow && MaxCapacity != 0 && _size > 5 * MaxCapacity / 4)
+        int most = 5 * MaxCapacity / 4;
+        if (!DiscardOverflow || MaxCapacity == 0 || _size <= most)
         {
-            if (_consumed > MaxCapacity / 4)
-            {
-                // Most of the front is already written: move the rest up.
-                _data.AsSpan(_consumed, _size - _consumed).CopyTo(_data);
-                _size -= _consumed;
-                _consumed = 0;
-            }
-            else
-            {
-                // Drop the middle: keep the first half-limit and the newest bytes.
-                int over = _size - MaxCapacity;
-                _data.AsSpan(MaxCapacity, over).CopyTo(_data.AsSpan(MaxCapacity / 2));
-                _size = (MaxCapacity / 2) + over;
-            }
+            return;
+        }
+
+        if (_consumed > MaxCapacity / 4)
+        {
+            // Most of the front is already written: move the rest up (xenconsoled's first choice).
+            _data.AsSpan(_consumed, _size - _consumed).CopyTo(_data);
+            _size -= _consumed;
+            _consumed = 0;
+        }
+        else
+        {
+            // Drop the middle: keep the first half-limit and the newest bytes. xenconsoled drops one half-limit
+            // (bytes limit/2 to limit) each time, which leaves more than 5/4 of the limit waiting when a piece is
+            // larger than half the limit, and lets a small limit grow without bound; so as many half-limits go as
+            // bring it back under 5/4. For pieces up to half the limit (a ring's 2048 bytes against libxl's 1 MiB)
+            // that is exactly one, as in xenconsoled.
+            int half = Math.Max(1, MaxCapacity / 2);
+            int drop = (_size - most + half - 1) / half * half;
+            int keepFrom = (MaxCapacity / 2) + drop;
+            _data.AsSpan(keepFrom, _size - keepFrom).CopyTo(_data.AsSpan(MaxCapacity / 2));
+            _size -= drop;
         }
     }
 
