@@ -54,6 +54,7 @@ public sealed partial class ConsoleDaemon : IAsyncDisposable
     private readonly TerminalLoop _terminals;
     private Task _controlLoop = Task.CompletedTask;
     private int _disposed;
+    private int _storeLost;
 
     private ConsoleDaemon(XenStoreClient store, IConsoleHost host, ConsoleDaemonOptions options, ILogger logger)
     {
@@ -123,7 +124,11 @@ public sealed partial class ConsoleDaemon : IAsyncDisposable
         }
     }
 
-    /// <summary>Completes when the daemon stops: faulted if its xenstore connection failed.</summary>
+    /// <summary>
+    /// Completes when the daemon stops, faulted if a xenstore request of the control loop failed with something other
+    /// than an error reply. A connection that fails while the daemon waits only stops it following the domains: the
+    /// consoles it serves go on being served, as xenconsoled's do.
+    /// </summary>
     public Task Completion => _controlLoop;
 
     /// <summary>Closes and reopens every guest log (what SIGHUP does to xenconsoled, for logrotate).</summary>
@@ -623,12 +628,33 @@ public sealed partial class ConsoleDaemon : IAsyncDisposable
                 {
                     _control.Writer.TryWrite(token);
                 }
+
+                if (_store.IsFaulted)
+                {
+                    LoseStore($"the connection to {_store.Description} failed"); // the stream ended because the connection did
+                }
+            }
+            catch (XenStoreConnectionException e)
+            {
+                LoseStore(e.Message);
             }
             catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or XenStoreException)
             {
-                // The watch was removed, the daemon stopped, or the connection failed (the control loop sees that).
+                // The watch was removed or the daemon stopped.
             }
         });
+
+    /// <summary>
+    /// The xenstore connection is gone: said once. The consoles served go on being served (their rings and ptys do not
+    /// need xenstore, and xenconsoled keeps them too); domains that come or go are not seen until a restart.
+    /// </summary>
+    private void LoseStore(string why)
+    {
+        if (Interlocked.Exchange(ref _storeLost, 1) == 0)
+        {
+            Log.StoreLost(_logger, why);
+        }
+    }
 
     private static async Task DisposeWatchAsync(XenStoreWatch watch)
     {

@@ -38,6 +38,9 @@ internal static partial class Log
     [LoggerMessage(11, LogLevel.Warning, "xenstore refused a request while handling {Token}: {Message}")]
     public static partial void StoreRefused(ILogger logger, string token, string message);
 
+    [LoggerMessage(13, LogLevel.Error, "Lost xenstore ({Reason}): the consoles served go on; new and dead domains are not seen until a restart")]
+    public static partial void StoreLost(ILogger logger, string reason);
+
     [LoggerMessage(12, LogLevel.Error, "The console terminal loop's poll failed: errno {Errno}; terminals are no longer served")]
     public static partial void PollFailed(ILogger logger, int errno);
 }

@@ -56,4 +56,21 @@ public sealed class ConsoleServeCommandLineTests
         await Deadline.PollAsync(() => page.GetSpan()[ConsoleLayout.ConnectionOffset] == ConsoleLayout.Connected,
             () => $"the connection byte is still {page.GetSpan()[ConsoleLayout.ConnectionOffset]}; {console.Output}");
     }
+
+    public static TheoryData<ConsoleDaemonKind> Daemons => new() { ConsoleDaemonKind.Xenconsoled, ConsoleDaemonKind.Ours };
+
+    [Theory]
+    [MemberData(nameof(Daemons))]
+    public async Task When_xenstored_dies_the_consoles_already_served_keep_being_served(ConsoleDaemonKind daemon)
+    {
+        await using XenstoredPeer store = await XenstoredPeer.StartAsync();
+        await using XenconsoledPeer console = await XenconsoledPeer.StartAsync(store, daemon: daemon);
+        using ConsoleGuest guest = ConsoleGuest.Attach(console);
+        await PeerCommand.RunAsync("/bin/kill", ["-KILL", store.DaemonProcessId.ToString(CultureInfo.InvariantCulture)]);
+        await Deadline.PollAsync(() => !Directory.Exists($"/proc/{store.DaemonProcessId}"), () => "xenstored did not die");
+
+        await guest.WriteAllAsync("still logged\n"u8.ToArray());
+        Assert.Equal("still logged\n", System.Text.Encoding.ASCII.GetString(await console.WaitForLogAsync(13)));
+        Assert.False(console.HasExited, console.Output);
+    }
 }
