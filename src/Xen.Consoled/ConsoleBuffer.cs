@@ -43,7 +43,8 @@ internal sealed class ConsoleBuffer
     {
         if (_data.Length - _size < output.Length)
         {
-            Array.Resize(ref _data, _size + output.Length + 1024);
+            // Doubling: a client that reads slowly must not cost a copy of everything waiting per append.
+            Array.Resize(ref _data, Math.Max(_size + output.Length, 2 * _data.Length));
         }
 
         output.CopyTo(_data.AsSpan(_size));

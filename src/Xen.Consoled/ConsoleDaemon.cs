@@ -36,12 +36,17 @@ namespace Xen.Consoled;
 /// </para>
 /// <para>
 /// Differences from xenconsoled: the hypervisor's own console (<c>--log=hv</c>) is not read; secondary consoles
-/// (<c>device/console/N</c>) are not served; the timestamp "line start" is per log, not shared by all guests.
+/// (<c>device/console/N</c>) of type <c>xenconsoled</c> are served (it serves none); a console without a <c>limit</c>
+/// node holds at most 1 MiB for its pty (libxl's default; xenconsoled holds all); at most 5/4 of the limit waits
+/// whatever the piece sizes; the timestamp "line start" is per log, not shared by all guests.
 /// </para>
 /// </remarks>
 public sealed partial class ConsoleDaemon : IAsyncDisposable
 {
     private const string DomainListToken = "domlist";
+
+    /// <summary>The output a console without a <c>limit</c> node may hold for its pty: libxl's <c>LIBXL_XENCONSOLE_LIMIT</c>.</summary>
+    internal const int DefaultBufferLimit = 1024 * 1024;
     private readonly XenStoreClient _store;
     private readonly IConsoleHost _host;
     private readonly ConsoleDaemonOptions _options;
@@ -374,7 +379,10 @@ public sealed partial class ConsoleDaemon : IAsyncDisposable
         try
         {
             console.Terminal = PseudoTerminal.Open();
-            console.Buffer.MaxCapacity = limitText is not null && TryParseLeadingNumber(limitText, out uint limit) ? (int)Math.Min(limit, int.MaxValue) : 0;
+            // No limit node: libxl's default (it writes 1 MiB for every console) rather than xenconsoled's none, so a
+            // console nobody reads cannot grow without bound. A node holding 0 still means no limit, as there.
+            console.Buffer.MaxCapacity = limitText is null ? DefaultBufferLimit
+                : TryParseLeadingNumber(limitText, out uint limit) ? (int)Math.Min(limit, int.MaxValue) : 0;
             newPath = console.Terminal.SlavePath;
             return true;
         }
@@ -463,6 +471,7 @@ public sealed partial class ConsoleDaemon : IAsyncDisposable
                 }
 
                 events++;
+                bool wake;
                 while (true)
                 {
                     bool full;
@@ -478,6 +487,9 @@ public sealed partial class ConsoleDaemon : IAsyncDisposable
                         {
                             TakeOutput(console, chunk);
                         }
+
+                        // The loop must look again only if output waits for the pty or the pty waits for in[] room.
+                        wake = !console.Buffer.IsEmpty || console.InputWaitsForRoom;
                     }
 
                     if (!full)
@@ -488,7 +500,10 @@ public sealed partial class ConsoleDaemon : IAsyncDisposable
                     await console.Drained.WaitAsync(_stop.Token).ConfigureAwait(false); // --overflow-data=keep: the terminal must drain first
                 }
 
-                _terminals.Wake();
+                if (wake)
+                {
+                    _terminals.Wake();
+                }
                 if (events >= _options.RateLimitEvents)
                 {
                     // This guest used its allowance: leave its events pending until the period ends.

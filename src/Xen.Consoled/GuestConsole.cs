@@ -51,6 +51,12 @@ internal sealed class GuestConsole
     /// <summary>Set once the console is closed for good (domain gone, or its ring broken): nothing touches it after.</summary>
     public bool IsClosed { get; set; }
 
+    /// <summary>
+    /// Set by the terminal loop when it left the pty unread because <c>in[]</c> was full: the guest's next event (it
+    /// consumed some) must wake the loop. Otherwise an event that left nothing waiting for the pty needs no wake-up.
+    /// </summary>
+    public bool InputWaitsForRoom { get; set; }
+
     /// <summary>Wakes an output task that stopped taking output because the buffer reached its limit (<c>--overflow-data=keep</c>).</summary>
     public SemaphoreSlim Drained { get; } = new(0, 1);
 

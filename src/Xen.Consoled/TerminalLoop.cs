@@ -175,6 +175,11 @@ internal sealed unsafe class TerminalLoop : IDisposable
             if (console.InputRoom > 0)
             {
                 events |= LibC.PollIn;
+                console.InputWaitsForRoom = false;
+            }
+            else
+            {
+                console.InputWaitsForRoom = true; // the guest's next event (it consumed in[]) must wake the loop
             }
         }
         catch (RingCorruptedException e)
