@@ -32,6 +32,18 @@ if (args is [EventChannelFigures.ShimmedCommand, string shimDirectory])
     return await EventChannelFigures.RunShimmedAsync(shimDirectory).ConfigureAwait(false);
 }
 
+if (args is [VchanFigures.Command, .. var vchanOptions]
+    && vchanOptions.Length == vchanOptions.Distinct().Count()
+    && vchanOptions.All(o => o is VchanFigures.PinnedOption or VchanFigures.TieredOption))
+{
+    return await VchanFigures.RunAsync(vchanOptions.Contains(VchanFigures.PinnedOption), vchanOptions.Contains(VchanFigures.TieredOption)).ConfigureAwait(false);
+}
+
+if (args is [VchanPeer.Command, .. var vchanRest])
+{
+    return await VchanPeer.RunAsync(vchanRest).ConfigureAwait(false);
+}
+
 if (args is [XenStoreDaemons.ServeCommand, string socket])
 {
     return await XenStoreDaemons.ServeAsync(socket).ConfigureAwait(false);
