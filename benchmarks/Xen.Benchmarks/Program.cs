@@ -32,6 +32,11 @@ if (args is [EventChannelFigures.ShimmedCommand, string shimDirectory])
     return await EventChannelFigures.RunShimmedAsync(shimDirectory).ConfigureAwait(false);
 }
 
+if (args is [ConsoleFigures.Command])
+{
+    return await ConsoleFigures.RunAsync().ConfigureAwait(false);
+}
+
 if (args is [VchanFigures.Command, .. var vchanOptions]
     && vchanOptions.Length == vchanOptions.Distinct().Count()
     && vchanOptions.All(o => o is VchanFigures.PinnedOption or VchanFigures.TieredOption))
