@@ -12,6 +12,11 @@
  *         RING_SIZE(T,n)   __CONST_RING_SIZE(T, n): entries in n bytes
  *         MACRO            the value of a macro from the headers
  *
+ * vchan_interface comes from libxenvchan.h (Xen's tools/libs/vchan), which
+ * includes <stdint.h> itself; grants[] is a flexible array, so its offset is
+ * printed with the size of one entry, and sizeof(vchan_interface) is the
+ * header without it.
+ *
  * The Xen 4.17 headers of Debian 12 predate two members appended in Xen
  * 4.21, xencons_interface.connection and xenstore_domain_interface.evtchn_port,
  * and the feature bits WATCHDEPTH and DOMID_ANY. What the installed headers
@@ -34,6 +39,7 @@
 #include <xen/io/xs_wire.h>
 #include <xen/io/blkif.h>
 #include <xen/io/protocols.h>
+#include <xen/io/libxenvchan.h>
 
 /*
  * The x86_32 ABI of blkif, as a 64-bit back end must read a 32-bit front
@@ -246,6 +252,25 @@ static void blkif_constants(void)
     STR(XEN_IO_PROTO_ABI_ARM);
 }
 
+static void vchan(void)
+{
+    FIELD(vchan_interface, left.cons);
+    FIELD(vchan_interface, left.prod);
+    FIELD(vchan_interface, right.cons);
+    FIELD(vchan_interface, right.prod);
+    FIELD(vchan_interface, left_order);
+    FIELD(vchan_interface, right_order);
+    FIELD(vchan_interface, cli_live);
+    FIELD(vchan_interface, srv_live);
+    FIELD(vchan_interface, cli_notify);
+    FIELD(vchan_interface, srv_notify);
+    OFF(vchan_interface, grants);
+    FSIZE(vchan_interface, grants[0]);
+    SIZE(vchan_interface);
+    VAL(VCHAN_NOTIFY_WRITE);
+    VAL(VCHAN_NOTIFY_READ);
+}
+
 int main(void)
 {
     console();
@@ -254,5 +279,6 @@ int main(void)
     blkif_native();
     blkif_x86_32();
     blkif_constants();
+    vchan();
     return fflush(stdout) == 0 ? 0 : 1;
 }

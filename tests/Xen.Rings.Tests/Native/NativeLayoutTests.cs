@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Xen.Rings.Blkif;
 using Xen.Rings.Console;
 using Xen.Rings.SharedRing;
+using Xen.Rings.Vchan;
 using Xen.Rings.XenStore;
 
 namespace Xen.Rings.Tests.Native;
@@ -34,6 +35,7 @@ public sealed class NativeLayoutTests(RingLayoutFixture c) : IClassFixture<RingL
             AddBlkifNative(rows);
             AddBlkifX86_32(rows);
             AddBlkifConstants(rows);
+            AddVchan(rows);
             return rows;
         }
     }
@@ -277,6 +279,37 @@ public sealed class NativeLayoutTests(RingLayoutFixture c) : IClassFixture<RingL
         rows.Add("VDISK_CDROM", BlkifConstants.VdiskCdrom);
         rows.Add("VDISK_REMOVABLE", BlkifConstants.VdiskRemovable);
         rows.Add("VDISK_READONLY", BlkifConstants.VdiskReadOnly);
+    }
+
+    private static void AddVchan(TheoryData<string, long> rows)
+    {
+        rows.Add("vchan_interface.left.cons", VchanLayout.LeftConsOffset);
+        rows.Add("sizeof(vchan_interface.left.cons)", sizeof(uint));
+        rows.Add("vchan_interface.left.prod", VchanLayout.LeftProdOffset);
+        rows.Add("sizeof(vchan_interface.left.prod)", sizeof(uint));
+        rows.Add("vchan_interface.right.cons", VchanLayout.RightConsOffset);
+        rows.Add("sizeof(vchan_interface.right.cons)", sizeof(uint));
+        rows.Add("vchan_interface.right.prod", VchanLayout.RightProdOffset);
+        rows.Add("sizeof(vchan_interface.right.prod)", sizeof(uint));
+        // VchanInterface reads the orders as 16-bit values and the live and notify bytes through their enums.
+        rows.Add("vchan_interface.left_order", VchanLayout.LeftOrderOffset);
+        rows.Add("sizeof(vchan_interface.left_order)", sizeof(ushort));
+        rows.Add("vchan_interface.right_order", VchanLayout.RightOrderOffset);
+        rows.Add("sizeof(vchan_interface.right_order)", sizeof(ushort));
+        rows.Add("vchan_interface.cli_live", VchanLayout.CliLiveOffset);
+        rows.Add("sizeof(vchan_interface.cli_live)", Unsafe.SizeOf<VchanLiveState>());
+        rows.Add("vchan_interface.srv_live", VchanLayout.SrvLiveOffset);
+        rows.Add("sizeof(vchan_interface.srv_live)", Unsafe.SizeOf<VchanLiveState>());
+        rows.Add("vchan_interface.cli_notify", VchanLayout.CliNotifyOffset);
+        rows.Add("sizeof(vchan_interface.cli_notify)", Unsafe.SizeOf<VchanNotify>());
+        rows.Add("vchan_interface.srv_notify", VchanLayout.SrvNotifyOffset);
+        rows.Add("sizeof(vchan_interface.srv_notify)", Unsafe.SizeOf<VchanNotify>());
+        rows.Add("vchan_interface.grants", VchanLayout.GrantsOffset);
+        rows.Add("sizeof(vchan_interface.grants[0])", sizeof(uint)); // VchanInterface.Grants is a Span<uint>
+        // grants[] is a flexible array: the structure's size is the header before it.
+        rows.Add("sizeof(vchan_interface)", VchanLayout.GrantsOffset);
+        rows.Add("VCHAN_NOTIFY_WRITE", (long)VchanNotify.Write);
+        rows.Add("VCHAN_NOTIFY_READ", (long)VchanNotify.Read);
     }
 
     /// <summary>Adds the offset (<c>name</c>) and size (<c>sizeof(name)</c>) of one struct field.</summary>
