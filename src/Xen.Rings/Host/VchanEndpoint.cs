@@ -58,14 +58,14 @@ public sealed class VchanEndpoint : IAsyncDisposable, IDisposable
     /// <param name="clientDomainId">The domain that will connect.</param>
     /// <param name="leftOrder">log2 of the client-to-server ring's size (10..20).</param>
     /// <param name="rightOrder">log2 of the server-to-client ring's size (10..20; not the same in-page order as the left).</param>
-    /// <exception cref="ArgumentOutOfRangeException">The orders are not a valid pair.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The orders are not a pair a server can set up (<see cref="VchanLayout.IsServablePair"/>).</exception>
     /// <exception cref="XenHostException">A library call failed (nothing is left allocated).</exception>
     /// <exception cref="DllNotFoundException">Xen's tool libraries are not installed.</exception>
     public static VchanEndpoint Share(uint clientDomainId, int leftOrder, int rightOrder)
     {
-        if (!VchanLayout.IsValidOrderPair(leftOrder, rightOrder))
+        if (!VchanLayout.IsServablePair(leftOrder, rightOrder))
         {
-            throw new ArgumentOutOfRangeException(nameof(leftOrder), $"Ring orders {leftOrder} and {rightOrder} are not a valid vchan pair (10..20 each, not both the same in-page order).");
+            throw new ArgumentOutOfRangeException(nameof(leftOrder), $"Ring orders {leftOrder} and {rightOrder} are not a vchan pair a server can set up (10..20 each, not both the same in-page order, the grant list ending before any in-page ring).");
         }
 
         var undo = new Stack<IDisposable>();

@@ -86,9 +86,9 @@ public readonly ref struct VchanInterface
             throw new InvalidOperationException("Only the server initializes the shared page.");
         }
 
-        if (!VchanLayout.IsValidOrderPair(leftOrder, rightOrder))
+        if (!VchanLayout.IsServablePair(leftOrder, rightOrder))
         {
-            throw new ArgumentOutOfRangeException(nameof(leftOrder), $"Ring orders {leftOrder} and {rightOrder} are not a valid vchan pair (10..20 each, not both the same in-page order).");
+            throw new ArgumentOutOfRangeException(nameof(leftOrder), $"Ring orders {leftOrder} and {rightOrder} are not a vchan pair a server can set up (10..20 each, not both the same in-page order, the grant list ending before any in-page ring).");
         }
 
         _page[..VchanLayout.GrantsOffset].Clear();

@@ -109,6 +109,26 @@ public static class VchanLayout
         && PageCount(leftOrder) + PageCount(rightOrder) <= MaxGrants;
 
     /// <summary>
+    /// Whether a server may set up this pair: valid (<see cref="IsValidOrderPair"/>) and with its grant list ending before
+    /// any ring in the page. A client accepts more (libxenvchan's check lets the 256 refs of an order-20 ring run past
+    /// offset 1024 into an order-10 ring, which it has read by then); a server that wrote such a page would corrupt its
+    /// own grant list with the first bytes through that ring. <see cref="ChooseOrders"/> never picks such a pair.
+    /// </summary>
+    public static bool IsServablePair(int leftOrder, int rightOrder)
+    {
+        if (!IsValidOrderPair(leftOrder, rightOrder))
+        {
+            return false;
+        }
+
+        int grantsEnd = GrantsOffset + (sizeof(uint) * (PageCount(leftOrder) + PageCount(rightOrder)));
+        int firstRing = Math.Min(InPageStart(leftOrder), InPageStart(rightOrder));
+        return grantsEnd <= firstRing;
+
+        static int InPageStart(int order) => InPageOffset(order) is int offset and >= 0 ? offset : PageSize;
+    }
+
+    /// <summary>
     /// The ring orders a server picks for rings of at least <paramref name="leftMinBytes"/> (client to server) and
     /// <paramref name="rightMinBytes"/> (server to client), as <c>libxenvchan_server_init</c> does: the in-page rings
     /// when both fit (1 KiB and 2 KiB, the larger for the side that asked for more), else one in-page ring where one

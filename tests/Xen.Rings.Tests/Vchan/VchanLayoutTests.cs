@@ -91,6 +91,41 @@ public class VchanLayoutTests
     public void IsValidOrderPair_accepts_what_a_libxenvchan_client_accepts(int left, int right) =>
         Assert.True(VchanLayout.IsValidOrderPair(left, right));
 
+    [Theory]
+    [InlineData(10, 20, false)] // 256 refs end at byte 1048, inside the order-10 ring at 1024
+    [InlineData(20, 10, false)]
+    [InlineData(10, 19, true)]  // 128 refs end at 536
+    [InlineData(11, 20, true)]  // the order-11 ring starts at 2048
+    [InlineData(20, 20, true)]  // 512 refs end at 2072, no ring in the page
+    [InlineData(10, 11, true)]
+    [InlineData(9, 11, false)]
+    public void IsServablePair_also_keeps_the_grant_list_out_of_the_rings_in_the_page(int left, int right, bool servable)
+    {
+        Assert.Equal(servable, VchanLayout.IsServablePair(left, right));
+        var page = new byte[VchanLayout.PageSize];
+        if (servable)
+        {
+            new VchanInterface(page, VchanRole.Server).InitializeServer(left, right);
+        }
+        else
+        {
+            Assert.Throws<ArgumentOutOfRangeException>(() => new VchanInterface(page, VchanRole.Server).InitializeServer(left, right));
+        }
+    }
+
+    [Fact]
+    public void Every_pair_ChooseOrders_picks_can_be_served()
+    {
+        foreach (int left in new[] { 0, 1, 1024, 1025, 2048, 2049, 4096, 65536, 1 << 19, (1 << 19) + 1, 1 << 20 })
+        {
+            foreach (int right in new[] { 0, 1, 1024, 1025, 2048, 2049, 4096, 65536, 1 << 19, (1 << 19) + 1, 1 << 20 })
+            {
+                (int l, int r) = VchanLayout.ChooseOrders(left, right);
+                Assert.True(VchanLayout.IsServablePair(l, r), $"ChooseOrders({left}, {right}) = ({l}, {r})");
+            }
+        }
+    }
+
     [Fact]
     public void IsValidOrderPair_is_the_libxenvchan_client_check_for_every_order_from_minus_2_to_25()
     {

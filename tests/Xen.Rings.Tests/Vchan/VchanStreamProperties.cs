@@ -33,7 +33,7 @@ public class VchanStreamProperties
     private static readonly Gen<int> Order = Gen.Frequency((6, Gen.Choose(10, 13)), (2, Gen.Choose(14, 17)), (1, Gen.Choose(18, 20)));
 
     private static readonly Gen<VchanRun> Runs =
-        from orders in (from l in Order from r in Order select (Left: l, Right: r)).Where(o => VchanLayout.IsValidOrderPair(o.Left, o.Right))
+        from orders in (from l in Order from r in Order select (Left: l, Right: r)).Where(o => VchanLayout.IsServablePair(o.Left, o.Right))
         from leftStart in IndexGen.Start(2 << orders.Left)
         from rightStart in IndexGen.Start(2 << orders.Right)
         from steps in Gen.ListOf(Step(orders.Left, orders.Right)).Select(l => l.Take(60).ToArray())
