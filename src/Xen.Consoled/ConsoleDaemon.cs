@@ -4,7 +4,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xen.Consoled.Host;
 using Xen.Rings;
-using Xen.Rings.Console;
 using Xen.Rings.Host;
 using Xen.Store;
 using Xen.Store.Client;
@@ -23,11 +22,12 @@ namespace Xen.Consoled;
 /// <para>
 /// Design. Three kinds of work, each in one place. Control: one task takes xenstore watch events in order
 /// (<c>@introduceDomain</c>/<c>@releaseDomain</c>: list the domains again; a domain's <c>console</c> directory: set its
-/// console up again), as xenconsoled's <c>handle_xs</c> does. Output: one task per console waits on its event channel,
-/// takes what the guest wrote (a ring's worth at most per event), logs it and hands it to the terminal, with
-/// xenconsoled's rate limit (after 30 events in a 200 ms period the console is not looked at until the period ends, so
-/// a flooding guest cannot starve the others). Terminals: one thread polls every terminal (<see cref="TerminalLoop"/>).
-/// An IO lock orders the three over a console's state; no lock is held across a wait.
+/// console up again), as xenconsoled's <c>handle_xs</c> does. Output: each guest event runs a short step on the
+/// event-channel poller thread (no hand-off per event) that takes what the guest wrote (a ring's worth at most), logs it
+/// and hands it to the terminal, with xenconsoled's rate limit (after 30 events in a 200 ms period the console is not
+/// looked at until the period ends, so a flooding guest cannot starve the others). Terminals: one thread polls every
+/// terminal (<see cref="TerminalLoop"/>). An IO lock orders the three over a console's state; no lock is held across a
+/// wait, and nothing under it blocks (the pty is non-blocking; a log write is a local file's).
 /// </para>
 /// <para>
 /// Bad guests. Indices a guest corrupts close that console with a log line (nothing is read or written outside the
@@ -67,7 +67,7 @@ public sealed partial class ConsoleDaemon : IAsyncDisposable
         _host = host;
         _options = options;
         _logger = logger;
-        _terminals = new TerminalLoop(_gate, () => [.. _domains.Values.SelectMany(d => d.Consoles)], (console, why) => Close(console, why), logger);
+        _terminals = new TerminalLoop(_gate, () => [.. _domains.Values.SelectMany(d => d.Consoles)], (console, why) => Close(console, why), Drained, logger);
     }
 
     /// <summary>
@@ -443,87 +443,124 @@ public sealed partial class ConsoleDaemon : IAsyncDisposable
             return false;
         }
 
-        Rings.Events.IEventChannel channel = console.Channel;
-        console.Output = Task.Run(() => RunOutputAsync(console, channel));
+        IConsoleChannel channel = console.Channel;
+        channel.SetEventHandler(() => OnEvent(console, channel));
         return true;
     }
 
     /// <summary>
-    /// The console's output task: on each event takes the guest's output, logs it and hands it to the terminal, under
-    /// xenconsoled's rate limit. Ends when the channel is unbound or the console closed.
+    /// The guest's event (on the event-channel poller thread): takes its output, logs it and hands it to the terminal,
+    /// under xenconsoled's rate limit. Past the allowance the console is left alone until the period ends, when
+    /// <see cref="Resume"/> takes what the guest wrote meanwhile (xenconsoled leaves the port masked until then).
     /// </summary>
-    private async Task RunOutputAsync(GuestConsole console, Rings.Events.IEventChannel channel)
+    private void OnEvent(GuestConsole console, IConsoleChannel channel)
     {
-        TimeProvider clock = _options.Clock;
-        long periodEnd = clock.GetTimestamp() + Ticks(_options.RateLimitPeriod, clock);
-        int events = 0;
-        byte[] chunk = new byte[ConsoleLayout.OutSize];
-        try
+        bool wake;
+        lock (_gate)
         {
-            while (true)
+            if (!ReferenceEquals(console.Channel, channel) || console.IsClosed)
             {
-                await channel.WaitAsync(_stop.Token).ConfigureAwait(false);
-                long now = clock.GetTimestamp();
-                if (now >= periodEnd)
-                {
-                    periodEnd = now + Ticks(_options.RateLimitPeriod, clock);
-                    events = 0;
-                }
-
-                events++;
-                bool wake;
-                while (true)
-                {
-                    bool full;
-                    lock (_gate)
-                    {
-                        if (!ReferenceEquals(console.Channel, channel) || console.IsClosed)
-                        {
-                            return;
-                        }
-
-                        full = !console.Buffer.CanTakeMore;
-                        if (!full)
-                        {
-                            TakeOutput(console, chunk);
-                        }
-
-                        // The loop must look again only if output waits for the pty or the pty waits for in[] room.
-                        wake = !console.Buffer.IsEmpty || console.InputWaitsForRoom;
-                    }
-
-                    if (!full)
-                    {
-                        break;
-                    }
-
-                    await console.Drained.WaitAsync(_stop.Token).ConfigureAwait(false); // --overflow-data=keep: the terminal must drain first
-                }
-
-                if (wake)
-                {
-                    _terminals.Wake();
-                }
-                if (events >= _options.RateLimitEvents)
-                {
-                    // This guest used its allowance: leave its events pending until the period ends.
-                    TimeSpan rest = clock.GetElapsedTime(clock.GetTimestamp(), periodEnd);
-                    if (rest > TimeSpan.Zero)
-                    {
-                        await Task.Delay(rest, clock, _stop.Token).ConfigureAwait(false);
-                    }
-                }
+                return;
             }
+
+            TimeProvider clock = _options.Clock;
+            long now = clock.GetTimestamp();
+            if (now >= console.PeriodEnd)
+            {
+                console.PeriodEnd = now + Ticks(_options.RateLimitPeriod, clock);
+                console.EventCount = 0;
+            }
+
+            if (console.EventCount >= _options.RateLimitEvents)
+            {
+                if (!console.Deferred)
+                {
+                    console.Deferred = true;
+                    console.PeriodTimer ??= clock.CreateTimer(
+                        static state =>
+                        {
+                            (ConsoleDaemon daemon, GuestConsole deferred) = ((ConsoleDaemon, GuestConsole))state!;
+                            _ = daemon.Resume(deferred);
+                        },
+                        (this, console),
+                        Timeout.InfiniteTimeSpan,
+                        Timeout.InfiniteTimeSpan);
+                    console.PeriodTimer.Change(clock.GetElapsedTime(now, console.PeriodEnd), Timeout.InfiniteTimeSpan);
+                }
+
+                return;
+            }
+
+            console.EventCount++;
+            wake = TakeOutputStep(console);
         }
-        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+
+        if (wake)
         {
-            // The channel was unbound (the console closed or rebound) or the daemon stopped.
+            _terminals.Wake();
+        }
+    }
+
+    /// <summary>The end of a period in which the console used its allowance: a new period, and the output that waited.</summary>
+    private bool Resume(GuestConsole console)
+    {
+        bool wake;
+        lock (_gate)
+        {
+            if (console.IsClosed || !console.Deferred)
+            {
+                return false;
+            }
+
+            console.Deferred = false;
+            TimeProvider clock = _options.Clock;
+            console.PeriodEnd = clock.GetTimestamp() + Ticks(_options.RateLimitPeriod, clock);
+            console.EventCount = 1;
+            wake = TakeOutputStep(console);
+        }
+
+        if (wake)
+        {
+            _terminals.Wake();
+        }
+
+        return wake;
+    }
+
+    /// <summary>
+    /// Takes output unless the buffer is at its limit under keep (then the terminal loop's drain takes it up again); IO
+    /// lock held. True when the terminal loop must look again: output waits for the pty, or the pty for room in in[].
+    /// </summary>
+    private bool TakeOutputStep(GuestConsole console)
+    {
+        if (!console.Buffer.CanTakeMore)
+        {
+            console.WaitsForDrain = true; // --overflow-data=keep: the guest's ring holds the rest
+            return true;
+        }
+
+        TakeOutput(console, console.Chunk);
+        return !console.IsClosed && ((!console.Buffer.IsEmpty && !console.TerminalWatchesOutput) || console.InputWaitsForRoom);
+    }
+
+    /// <summary>The terminal loop drained a buffer that was at its limit (IO lock held): take the output that waited.</summary>
+    private void Drained(GuestConsole console)
+    {
+        if (console.WaitsForDrain && !console.IsClosed && console.Buffer.CanTakeMore)
+        {
+            console.WaitsForDrain = false;
+            _ = TakeOutputStep(console);
         }
     }
 
     /// <summary>Takes the guest's output into the buffer and the log (IO lock held).</summary>
     private void TakeOutput(GuestConsole console, byte[] chunk)
     {
+        if (console.Page is null)
+        {
+            return;
+        }
+
         int n;
         try
         {
@@ -620,15 +657,13 @@ public sealed partial class ConsoleDaemon : IAsyncDisposable
         console.Terminal = null;
         console.Log?.Dispose();
         console.Log = null;
-        if (console.Drained.CurrentCount == 0)
-        {
-            console.Drained.Release(); // an output task waiting for room sees the console closed
-        }
+        console.PeriodTimer?.Dispose();
+        console.PeriodTimer = null;
     }
 
     private static void UnbindLocked(GuestConsole console)
     {
-        console.Channel?.Dispose(); // its output task's wait fails and the task ends
+        console.Channel?.Dispose(); // no more events: the handler is not called again
         console.Channel = null;
         console.RemotePort = null;
     }

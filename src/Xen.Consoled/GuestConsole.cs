@@ -1,7 +1,7 @@
 using System.Buffers;
 using Xen.Rings;
 using Xen.Rings.Console;
-using Xen.Rings.Events;
+using Xen.Consoled.Host;
 
 namespace Xen.Consoled;
 
@@ -37,10 +37,25 @@ internal sealed class GuestConsole
     /// <summary>The <c>ring-ref</c> the page was mapped from, so a new one remaps it; null when it came from grant 0.</summary>
     public uint? MappedRingRef { get; set; }
 
-    /// <summary>The task taking output on the current channel.</summary>
-    public Task? Output { get; set; }
+    /// <summary>Where output is taken from the ring to (one ring's worth), reused for every event.</summary>
+    public byte[] Chunk { get; } = new byte[ConsoleLayout.OutSize];
 
-    public IEventChannel? Channel { get; set; }
+    /// <summary>xenconsoled's rate limit: events in the current period, and when the period ends (a <see cref="TimeProvider"/> timestamp).</summary>
+    public int EventCount { get; set; }
+
+    /// <inheritdoc cref="EventCount"/>
+    public long PeriodEnd { get; set; }
+
+    /// <summary>The allowance ran out: output is taken again when the period ends (the guest's events wait, as when xenconsoled leaves the port masked).</summary>
+    public bool Deferred { get; set; }
+
+    /// <summary>Under <c>--overflow-data=keep</c> the buffer reached the limit: output is taken again once the pty has drained it.</summary>
+    public bool WaitsForDrain { get; set; }
+
+    /// <summary>Runs the deferred output step at the end of the period.</summary>
+    public ITimer? PeriodTimer { get; set; }
+
+    public IConsoleChannel? Channel { get; set; }
 
     public uint? RemotePort { get; set; }
 
@@ -57,8 +72,11 @@ internal sealed class GuestConsole
     /// </summary>
     public bool InputWaitsForRoom { get; set; }
 
-    /// <summary>Wakes an output task that stopped taking output because the buffer reached its limit (<c>--overflow-data=keep</c>).</summary>
-    public SemaphoreSlim Drained { get; } = new(0, 1);
+    /// <summary>
+    /// Set by the terminal loop while it polls the pty for writing (output was waiting when it looked): more output then
+    /// needs no wake-up, the pty's readiness brings the loop round.
+    /// </summary>
+    public bool TerminalWatchesOutput { get; set; }
 
     /// <summary>Whether the page is mapped and the channel bound: the console is being served.</summary>
     public bool IsServed => !IsClosed && Page is not null && Channel is not null;

@@ -21,6 +21,7 @@ internal sealed unsafe class TerminalLoop : IDisposable
     private readonly object _gate;
     private readonly Func<IReadOnlyCollection<GuestConsole>> _consoles;
     private readonly Action<GuestConsole, string> _broken;
+    private readonly Action<GuestConsole> _drained;
     private readonly ILogger _logger;
     private readonly int _wake;
     private readonly Thread _thread;
@@ -29,13 +30,15 @@ internal sealed unsafe class TerminalLoop : IDisposable
     /// <param name="gate">The daemon's IO lock (held while a console is touched).</param>
     /// <param name="consoles">The consoles now (called with <paramref name="gate"/> held).</param>
     /// <param name="broken">Closes a console whose ring or terminal failed (called with <paramref name="gate"/> held).</param>
+    /// <param name="drained">Takes output again for a console whose buffer was at its limit and is not now (called with <paramref name="gate"/> held).</param>
     /// <param name="logger">Where failures are reported.</param>
     /// <exception cref="IOException">The eventfd could not be made.</exception>
-    public TerminalLoop(object gate, Func<IReadOnlyCollection<GuestConsole>> consoles, Action<GuestConsole, string> broken, ILogger logger)
+    public TerminalLoop(object gate, Func<IReadOnlyCollection<GuestConsole>> consoles, Action<GuestConsole, string> broken, Action<GuestConsole> drained, ILogger logger)
     {
         _gate = gate;
         _consoles = consoles;
         _broken = broken;
+        _drained = drained;
         _logger = logger;
         _wake = LibC.EventFd(0, LibC.EfdNonBlock | LibC.EfdCloExec);
         if (_wake < 0)
@@ -83,9 +86,9 @@ internal sealed unsafe class TerminalLoop : IDisposable
             console.Buffer.Advance(n);
         }
 
-        if (wasFull && console.Buffer.CanTakeMore && console.Drained.CurrentCount == 0)
+        if (wasFull && console.Buffer.CanTakeMore)
         {
-            console.Drained.Release();
+            _drained(console);
         }
     }
 
@@ -193,6 +196,7 @@ internal sealed unsafe class TerminalLoop : IDisposable
             events |= LibC.PollOut;
         }
 
+        console.TerminalWatchesOutput = (events & LibC.PollOut) != 0;
         return events;
     }
 

@@ -9,7 +9,7 @@ using Xen.Rings.Host;
 //   ok [values...]                     the call succeeded
 //   error <ExceptionType> <errno> <message>
 // Commands (D domid, P port, R grant ref, cN a port and mN a mapping named by an earlier answer):
-//   open | bind-interdomain D P | bind-unbound D | bind-virq V | notify cN | wait cN | unbind cN | close-evtchn
+//   open | bind-interdomain D P | bind-unbound D | bind-virq V | notify cN | wait cN | handle cN | handled | unbind cN | close-evtchn
 //   map-grant D R | map-grants D R... | map-notify D R OFFSET cN | share D COUNT | share-notify D OFFSET cN
 //   foreign D PFN... | write mN OFFSET TEXT | read mN OFFSET LENGTH | poke mN OFFSET HEX | peek mN OFFSET LENGTH | unmap mN
 //   copy-to D R OFFSET TEXT | copy-from D R OFFSET LENGTH | domain D | domains | exit
@@ -57,6 +57,8 @@ internal sealed class Probe
     private ForeignMemory? _foreign;
     private XenControl? _xc;
     private int _next;
+    private int _handled;
+    private Func<int>? _handlerThread;
 
     public string Run(string[] w)
     {
@@ -88,6 +90,22 @@ internal sealed class Probe
                 }
 
                 return "";
+            case "handle":
+            {
+                // Events of cN go to a handler on the poller thread from now on; it counts them, notes its thread.
+                EventChannelPort port = _ports[w[1]];
+                int pollerThread = -1;
+                port.SetEventHandler(() =>
+                {
+                    Interlocked.Increment(ref _handled);
+                    pollerThread = Environment.CurrentManagedThreadId;
+                });
+                _handlerThread = () => pollerThread;
+                return "";
+            }
+
+            case "handled":
+                return $" {Volatile.Read(ref _handled)} {(_handlerThread?.Invoke() == Environment.CurrentManagedThreadId ? "same-thread" : "other-thread")}";
             case "unbind":
                 _ports[w[1]].Dispose();
                 return "";

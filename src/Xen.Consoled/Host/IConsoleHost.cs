@@ -1,5 +1,4 @@
 using System.Buffers;
-using Xen.Rings.Events;
 using Xen.Rings.Host;
 
 namespace Xen.Consoled.Host;
@@ -27,5 +26,5 @@ internal interface IConsoleHost : IDisposable
 
     /// <summary>Binds the daemon's end of the console's event channel (<c>xenevtchn_bind_interdomain</c>).</summary>
     /// <exception cref="XenHostException">The bind failed.</exception>
-    IEventChannel BindInterdomain(uint domainId, uint remotePort);
+    IConsoleChannel BindInterdomain(uint domainId, uint remotePort);
 }

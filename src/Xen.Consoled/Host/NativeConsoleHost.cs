@@ -1,5 +1,4 @@
 using System.Buffers;
-using Xen.Rings.Events;
 using Xen.Rings.Host;
 
 namespace Xen.Consoled.Host;
@@ -78,7 +77,7 @@ internal sealed class NativeConsoleHost : IConsoleHost
     /// behind another's (a shared handle is one queue of pending ports, which the LD_PRELOAD stand-in can overflow).
     /// Every handle is waited on by the same poller thread, so this costs a descriptor per console, not a thread.
     /// </summary>
-    public IEventChannel BindInterdomain(uint domainId, uint remotePort)
+    public IConsoleChannel BindInterdomain(uint domainId, uint remotePort)
     {
         EventChannels handle = EventChannels.Open();
         try
@@ -107,11 +106,11 @@ internal sealed class NativeConsoleHost : IConsoleHost
     }
 
     /// <summary>A port and the handle it alone is bound on: disposing unbinds it and closes the handle.</summary>
-    private sealed class OwnPort(EventChannels handle, EventChannelPort port) : IEventChannel
+    private sealed class OwnPort(EventChannels handle, EventChannelPort port) : IConsoleChannel
     {
         public void Notify() => port.Notify();
 
-        public ValueTask WaitAsync(CancellationToken cancellationToken = default) => port.WaitAsync(cancellationToken);
+        public void SetEventHandler(Action handler) => port.SetEventHandler(handler);
 
         public void Dispose()
         {

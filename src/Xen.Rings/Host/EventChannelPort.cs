@@ -33,7 +33,41 @@ public sealed class EventChannelPort : IEventChannel
     /// <summary>The virtual IRQ this port is bound to (null otherwise).</summary>
     public uint? Virq { get; }
 
+    private Action? _onEvent;
+
     internal AsyncSignal Signal { get; } = new();
+
+    /// <summary>
+    /// Runs <paramref name="handler"/> for each event of this port, on the process's event-channel poller thread, in
+    /// place of completing <see cref="WaitAsync"/>: no thread hand-off per event, for a daemon whose reaction is a few
+    /// non-blocking calls (xenconsoled's loop does its whole work there). The handler must be short and must not block
+    /// or wait (every port of the process shares the thread); an exception it throws ends the handling (waits fail with
+    /// it). Null goes back to <see cref="WaitAsync"/>.
+    /// </summary>
+    public void SetEventHandler(Action? handler) => Volatile.Write(ref _onEvent, handler);
+
+    /// <summary>Called by the poller for each event of this port.</summary>
+    internal void Deliver()
+    {
+        Action? handler = Volatile.Read(ref _onEvent);
+        if (handler is null)
+        {
+            Signal.Set();
+            return;
+        }
+
+        try
+        {
+            handler();
+        }
+#pragma warning disable CA1031 // the poller thread serves every port: the failure goes to this port's waiters
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Volatile.Write(ref _onEvent, null);
+            Signal.Dispose(e);
+        }
+    }
 
     /// <summary>Notifies the peer (<c>xenevtchn_notify</c>). Never blocks.</summary>
     /// <exception cref="NotSupportedException">The port is a VIRQ: only the hypervisor raises it.</exception>

@@ -179,7 +179,7 @@ public sealed class EventChannels : IDisposable
             _ports.TryGetValue((uint)pending, out port);
         }
 
-        port?.Signal.Set();
+        port?.Deliver();
     }
 
     /// <summary>The descriptor failed (closed under us, or the device broke): every waiter learns why.</summary>

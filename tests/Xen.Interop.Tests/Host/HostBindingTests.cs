@@ -57,6 +57,27 @@ public sealed class HostBindingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_event_handler_runs_for_each_kick_on_the_poller_thread_instead_of_the_wait()
+    {
+        using HostProbe probe = HostProbe.Start(_shim);
+        await probe.OkAsync("open");
+        string[] bound = await probe.OkAsync($"bind-interdomain {Guest} 7");
+        await probe.OkAsync($"handle {bound[0]}");
+
+        using ShimGuestDomain guest = ShimEventChannels.BindGuest(_shim.Path, Guest);
+        using IEventChannel guestEnd = guest.OpenChannel(7);
+        for (int kick = 1; kick <= 3; kick++)
+        {
+            guestEnd.Notify();
+            string[] handled = [];
+            await Deadline.PollAsync(
+                () => int.Parse((handled = probe.OkAsync("handled").GetAwaiter().GetResult())[0], System.Globalization.CultureInfo.InvariantCulture) >= kick,
+                () => $"the handler ran {string.Join(' ', handled)} times for {kick} kicks");
+            Assert.Equal("other-thread", handled[1]); // the poller's thread, not the probe's command thread
+        }
+    }
+
+    [Fact]
     public async Task A_virq_wakes_when_the_hypervisor_raises_it_and_cannot_be_notified()
     {
         using HostProbe probe = HostProbe.Start(_shim);
