@@ -8,7 +8,7 @@ namespace Xen.Interop.Tests.Console;
 /// <summary>
 /// The same guest output through the real xenconsoled and through ours (<c>xen console serve</c>), each started the
 /// same way with the same options: the two log files are the same bytes (timestamps masked: xenconsoled's clock cannot
-/// be fixed), and each leaves the same xenstore nodes behind.
+/// be fixed), and each leaves the same xenstore nodes behind, with the same permissions.
 /// </summary>
 [Trait("Category", "Interop")]
 public sealed partial class ConsoleTranscriptTests
@@ -70,14 +70,15 @@ public sealed partial class ConsoleTranscriptTests
         return (Stamp().Replace(log, "[STAMP] "), [.. nodes.Order(StringComparer.Ordinal)]);
     }
 
-    /// <summary>Every node below <paramref name="path"/> with its value, but the pty's number (each daemon gets its own).</summary>
+    /// <summary>Every node below <paramref name="path"/> with its value and permissions, but the pty's number (each daemon gets its own).</summary>
     private static async Task ListAsync(XenStoreClient client, string path, List<string> nodes)
     {
         foreach (string child in await client.DirectoryAsync(path))
         {
             string full = $"{path}/{child}";
             string value = await client.ReadStringAsync(full);
-            nodes.Add($"{full} = {(child == "tty" ? PtsNumber().Replace(value, "/dev/pts/N") : value)}");
+            string permissions = string.Join(',', (await client.GetPermissionsAsync(full)).Select(p => p.ToString()));
+            nodes.Add($"{full} = {(child == "tty" ? PtsNumber().Replace(value, "/dev/pts/N") : value)} ({permissions})");
             await ListAsync(client, full, nodes);
         }
     }
