@@ -17,12 +17,18 @@ public sealed class NotificationPump : IDisposable
     private readonly Action? _onNotification;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
+    private readonly IEventHandlerSource? _handlerSource;
 
     /// <summary>Starts the loop that waits on <paramref name="channel"/>.</summary>
     /// <param name="channel">The channel; the pump does not dispose it.</param>
     /// <param name="roleCount">How many independent waiting roles there are (e.g. 2: reader and writer).</param>
     /// <param name="onNotification">Runs on every notification before the roles are woken (e.g. flush output); if it throws, every wait fails with that exception.</param>
-    public NotificationPump(IEventChannel channel, int roleCount, Action? onNotification = null)
+    /// <param name="wakeOnEventThread">
+    /// When the channel is an <see cref="IEventHandlerSource"/>, wake the roles on the thread that receives the event
+    /// (the event-channel poller) instead of from the pump's own wait: one thread hand-off less per event. The wait then
+    /// only watches for the channel's end. <paramref name="onNotification"/> would run on that thread too, so keep it short.
+    /// </param>
+    public NotificationPump(IEventChannel channel, int roleCount, Action? onNotification = null, bool wakeOnEventThread = false)
     {
         ArgumentNullException.ThrowIfNull(channel);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(roleCount);
@@ -33,6 +39,12 @@ public sealed class NotificationPump : IDisposable
         for (int i = 0; i < signalCount; i++)
         {
             _signals[i] = new AsyncSignal();
+        }
+
+        if (wakeOnEventThread && channel is IEventHandlerSource source)
+        {
+            _handlerSource = source;
+            source.SetEventHandler(WakeAll);
         }
 
         _loop = Task.Run(RunAsync);
@@ -56,6 +68,7 @@ public sealed class NotificationPump : IDisposable
             return;
         }
 
+        _handlerSource?.SetEventHandler(null);
         _stop.Cancel();
         try
         {
@@ -81,11 +94,7 @@ public sealed class NotificationPump : IDisposable
             while (true)
             {
                 await _channel.WaitAsync(_stop.Token).ConfigureAwait(false);
-                _onNotification?.Invoke();
-                foreach (AsyncSignal signal in _signals)
-                {
-                    signal.Set();
-                }
+                WakeAll(); // with a handler this wait ends only with the channel (or an event from before the handler)
             }
         }
         catch (OperationCanceledException)
@@ -106,6 +115,15 @@ public sealed class NotificationPump : IDisposable
         foreach (AsyncSignal signal in _signals)
         {
             signal.Dispose(fault);
+        }
+    }
+
+    private void WakeAll()
+    {
+        _onNotification?.Invoke();
+        foreach (AsyncSignal signal in _signals)
+        {
+            signal.Set();
         }
     }
 }

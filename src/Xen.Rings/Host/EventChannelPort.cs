@@ -7,7 +7,7 @@ namespace Xen.Rings.Host;
 /// <see cref="Notify"/> is <c>xenevtchn_notify</c>, <see cref="WaitAsync"/> completes when the port is pending, and
 /// <see cref="Dispose"/> is <c>xenevtchn_unbind</c>.
 /// </summary>
-public sealed class EventChannelPort : IEventChannel
+public sealed class EventChannelPort : IEventChannel, IEventHandlerSource
 {
     private readonly EventChannels _owner;
     private int _closed;

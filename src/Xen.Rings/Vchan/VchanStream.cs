@@ -57,7 +57,7 @@ public sealed class VchanStream : Stream
         _writeBuffer = writeBuffer;
         _channel = channel;
         _owner = owner;
-        _pump = new NotificationPump(channel, 3);
+        _pump = new NotificationPump(channel, 3, wakeOnEventThread: true);
     }
 
     /// <summary>
