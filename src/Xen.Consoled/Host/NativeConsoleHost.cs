@@ -110,7 +110,7 @@ internal sealed class NativeConsoleHost : IConsoleHost
     {
         public void Notify() => port.Notify();
 
-        public void SetEventHandler(Action handler) => port.SetEventHandler(handler);
+        public void SetEventHandler(Action? handler) => port.SetEventHandler(handler);
 
         public void Dispose()
         {
