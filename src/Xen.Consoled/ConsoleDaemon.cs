@@ -130,9 +130,9 @@ public sealed partial class ConsoleDaemon : IAsyncDisposable
     }
 
     /// <summary>
-    /// Completes when the daemon stops, faulted if a xenstore request of the control loop failed with something other
-    /// than an error reply. A connection that fails while the daemon waits only stops it following the domains: the
-    /// consoles it serves go on being served, as xenconsoled's do.
+    /// Completes when the daemon stops (faulted only by a failure of its own). A xenstore connection that fails, while
+    /// a request is in flight or not, only stops it following the domains: the consoles it serves go on being served,
+    /// as xenconsoled's do.
     /// </summary>
     public Task Completion => _controlLoop;
 
@@ -198,6 +198,11 @@ public sealed partial class ConsoleDaemon : IAsyncDisposable
         _control.Writer.TryWrite(DomainListToken); // the domains that exist already
         await foreach (string token in _control.Reader.ReadAllAsync(_stop.Token).ConfigureAwait(false))
         {
+            if (Volatile.Read(ref _storeLost) != 0)
+            {
+                continue; // nothing more can be asked of xenstore: the consoles served go on as they are
+            }
+
             try
             {
                 if (token == DomainListToken)
@@ -219,6 +224,10 @@ public sealed partial class ConsoleDaemon : IAsyncDisposable
             catch (XenStoreErrorException e)
             {
                 Log.StoreRefused(_logger, token, e.Message);
+            }
+            catch (XenStoreConnectionException e)
+            {
+                LoseStore(e.Message); // a request in flight when xenstored went: the same as a watch seeing it go
             }
         }
     }
