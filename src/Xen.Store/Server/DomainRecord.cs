@@ -21,6 +21,12 @@ internal sealed class DomainRecord(uint id)
     /// <summary>SET_FEATURE bits.</summary>
     public uint Features { get; set; }
 
+    /// <summary>
+    /// The watches its ring had when the state directory last recorded them, recovered at start and registered again
+    /// once the ring is attached; null when there are none to restore.
+    /// </summary>
+    public List<StoreWatch>? SavedWatches { get; set; }
+
     /// <summary>Quotas set for this domain alone (SET_QUOTA with a domid), or null for the defaults.</summary>
     public XenStoreQuotas? Quotas { get; set; }
 }

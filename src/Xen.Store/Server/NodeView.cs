@@ -19,6 +19,28 @@ internal abstract class NodeView
     /// <summary>Reports that a node obtained from <see cref="Get"/> was changed in place.</summary>
     public abstract void Changed(string path, StoreNode node, ushort previousOwner);
 
+    /// <summary>
+    /// Adds a child's name to (or removes it from) the list of a node obtained from <see cref="Get"/>, and reports the
+    /// change: a change of the child list alone, which the committed tree journals as the name, not the whole list.
+    /// </summary>
+    public virtual void ChildChanged(string path, StoreNode node, string child, bool added)
+    {
+        AddOrRemoveChild(node, child, added);
+        Changed(path, node, node.Owner);
+    }
+
+    protected static void AddOrRemoveChild(StoreNode node, string child, bool added)
+    {
+        if (added)
+        {
+            node.AddChild(child);
+        }
+        else
+        {
+            node.RemoveChild(child);
+        }
+    }
+
     /// <summary>Removes one node (not its children: the caller walks the subtree).</summary>
     public abstract void Remove(string path, StoreNode node);
 

@@ -26,7 +26,7 @@ namespace Xen.Store.Server;
 internal abstract class ServerConnection
 {
     private readonly object _outputGate = new();
-    private readonly Queue<(byte[] Message, long DropAfter)> _output = new(); // DropAfter: a Stopwatch timestamp, 0 for never
+    private readonly Queue<(byte[] Message, long DropAfter, long Ticket)> _output = new(); // DropAfter: a Stopwatch timestamp, 0 for never; Ticket: see Journal
     private readonly int _maxQueued;
     private readonly long _watchEventTicks;
     private static long _lastTraceId;
@@ -54,6 +54,12 @@ internal abstract class ServerConnection
 
     /// <summary>The engine's trace, which logs what is queued for it (when the trace is on); set when the engine registers it.</summary>
     public StoreTrace? Trace { get; set; }
+
+    /// <summary>
+    /// The journal of a server with a state directory (set when the engine registers the connection): a message leaves
+    /// only once the journal has kept everything done before it was queued (<see cref="Durability.StoreJournal"/>).
+    /// </summary>
+    public Durability.StoreJournal? Journal { get; set; }
 
     /// <summary>Dom0 or the Unix socket: bypasses permission checks and quotas, may use the toolstack operations.</summary>
     public bool IsPrivileged { get; }
@@ -102,7 +108,7 @@ internal abstract class ServerConnection
             }
 
             long dropAfter = _watchEventTicks > 0 && type == XsMessageType.WatchEvent ? System.Diagnostics.Stopwatch.GetTimestamp() + _watchEventTicks : 0;
-            _output.Enqueue((message, dropAfter));
+            _output.Enqueue((message, dropAfter, Journal?.CurrentTicket ?? 0));
         }
 
         Trace?.Io(output: true, this, type, message.AsSpan(XsHeader.HeaderLength));
@@ -138,8 +144,28 @@ internal abstract class ServerConnection
                 }
             }
 
-            return _output.TryPeek(out var next) ? next.Message : null;
+            return _output.TryPeek(out var next) && Releasable(next.Ticket) ? next.Message : null;
         }
+    }
+
+    /// <summary>The journal has kept what the message waits for (the messages behind it carry later tickets).</summary>
+    public void OutputReady() => OnOutputQueued();
+
+    /// <summary>
+    /// Whether a message with <paramref name="ticket"/> may leave now; if not, the journal wakes the connection when it
+    /// may (under <c>_outputGate</c>, which the journal never takes).
+    /// </summary>
+    private bool Releasable(long ticket)
+    {
+        while (Journal is { } journal && ticket > journal.DurableTicket)
+        {
+            if (journal.WaitFor(this, ticket))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Removes the message <see cref="PeekOutput"/> returned.</summary>
@@ -153,28 +179,35 @@ internal abstract class ServerConnection
 
     /// <summary>
     /// Moves every queued message, as one byte run, into an array rented from <see cref="ArrayPool{T}.Shared"/> (which
-    /// the caller returns); null when nothing is queued.
+    /// the caller returns); null when nothing is queued that may leave yet.
     /// </summary>
     protected byte[]? TakeAllOutput(out int length)
     {
         lock (_outputGate)
         {
             length = 0;
-            if (_output.Count == 0)
+            int count = 0;
+            foreach (var queued in _output)
+            {
+                if (!Releasable(queued.Ticket))
+                {
+                    break;
+                }
+
+                length += queued.Message.Length;
+                count++;
+            }
+
+            if (count == 0)
             {
                 return null;
             }
 
-            foreach (var queued in _output)
-            {
-                length += queued.Message.Length;
-            }
-
             byte[] run = ArrayPool<byte>.Shared.Rent(length);
             int at = 0;
-            while (_output.TryDequeue(out var queued))
+            for (; count > 0; count--)
             {
-                byte[] m = queued.Message; // privileged (a socket): never dropped for age
+                byte[] m = _output.Dequeue().Message; // privileged (a socket): never dropped for age
                 m.CopyTo(run, at);
                 at += m.Length;
             }

@@ -117,6 +117,7 @@ internal sealed partial class StoreEngine
             }
 
             _quotas = updated;
+            _quotasChanged = true;
             return "OK";
         }
 
@@ -256,6 +257,7 @@ internal sealed partial class StoreEngine
         }
 
         Domain(domid).Features = features;
+        DomainChanged(domid);
         Reply(in r, OkPayload);
         return null;
     }
@@ -327,6 +329,7 @@ internal sealed partial class StoreEngine
             }
 
             d.Quotas = updated;
+            DomainChanged(domid);
         }
         else
         {
@@ -336,6 +339,7 @@ internal sealed partial class StoreEngine
             }
 
             _quotas = updated;
+            _quotasChanged = true;
         }
 
         Reply(in r, OkPayload);

@@ -23,14 +23,19 @@ internal sealed partial class StoreEngine
                 throw new InvalidOperationException($"Domain {domainId} already has a xenstore ring.");
             }
 
+            BeginChange();
             d.Introduced = true;
+            DomainChanged(domainId);
             d.Ring = ring;
             ring.State.Domain = d;
             AddConnection(ring);
+            RestoreWatches(d);
             if (announce)
             {
                 FireSpecial(XsPath.IntroduceDomain, domainId);
             }
+
+            EndChange();
         }
     }
 
@@ -86,6 +91,7 @@ internal sealed partial class StoreEngine
             }
 
             d.Introduced = true;
+            DomainChanged(domid);
             FireSpecial(XsPath.IntroduceDomain, domid);
         }
         else if (domid != 0 && d.Ring is { IsClosed: false } ring)
@@ -102,7 +108,9 @@ internal sealed partial class StoreEngine
             }
 
             d.Port = port;
+            DomainChanged(domid);
             ring.State.Reset();
+            WatchesChanged(ring);
         }
 
         Reply(in r, OkPayload);
@@ -144,7 +152,9 @@ internal sealed partial class StoreEngine
                 return false;
             }
 
+            BeginChange();
             Release(d, "the domain died");
+            EndChange();
             return true;
         }
     }
@@ -157,6 +167,13 @@ internal sealed partial class StoreEngine
     private void Release(DomainRecord d, string reason)
     {
         d.Introduced = false;
+        DomainChanged(d.Id);
+        d.SavedWatches = null;
+        if (_journal is not null)
+        {
+            _changedWatches.Add(d.Id); // none now
+        }
+
         if (d.Ring is { } ring)
         {
             d.Ring = null;
@@ -248,6 +265,7 @@ internal sealed partial class StoreEngine
         }
 
         Domain(domid).Target = target;
+        DomainChanged(domid);
         Reply(in r, OkPayload);
         return null;
     }

@@ -138,9 +138,7 @@ internal sealed partial class StoreEngine
         RemoveSubtree(view, abs, node, removed);
         string parentPath = XsPath.Parent(abs)!;
         StoreNode parent = view.Get(parentPath)!;
-        ushort owner = parent.Owner;
-        parent.RemoveChild(abs[(abs.LastIndexOf('/') + 1)..]);
-        view.Changed(parentPath, parent, owner);
+        view.ChildChanged(parentPath, parent, abs[(abs.LastIndexOf('/') + 1)..], added: false);
         return new PendingEvent(abs, true, null, removed);
     }
 
@@ -332,9 +330,7 @@ internal sealed partial class StoreEngine
             }
 
             var node = new StoreNode(i == 0 ? value.ToArray() : [], perms);
-            ushort owner = parent.Owner;
-            parent.AddChild(path[(path.LastIndexOf('/') + 1)..]);
-            view.Changed(parentPath, parent, owner);
+            view.ChildChanged(parentPath, parent, path[(path.LastIndexOf('/') + 1)..], added: true);
             view.Add(path, node);
             parent = node;
             parentPath = path;

@@ -46,6 +46,7 @@ internal sealed partial class StoreEngine
 
         var watch = new StoreWatch(args[0], abs, args[1], depth);
         conn.State.Watches.Add(watch);
+        WatchesChanged(conn);
         Reply(in r, OkPayload);
         SendEvent(conn, watch, watch.Path);
         return null;
@@ -71,6 +72,7 @@ internal sealed partial class StoreEngine
             if (watches[i].AbsolutePath == abs && watches[i].Token == args[1])
             {
                 watches.RemoveAt(i);
+                WatchesChanged(r.Connection);
                 Reply(in r, OkPayload);
                 return null;
             }
@@ -79,9 +81,10 @@ internal sealed partial class StoreEngine
         return XsError.ENOENT;
     }
 
-    private static XsError? DoResetWatches(in Request r)
+    private XsError? DoResetWatches(in Request r)
     {
         r.Connection.State.Reset();
+        WatchesChanged(r.Connection);
         Reply(in r, OkPayload);
         return null;
     }

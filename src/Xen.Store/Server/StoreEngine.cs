@@ -53,26 +53,6 @@ internal sealed partial class StoreEngine : IStoreEngine
     /// <summary>The server features advertised by GET_FEATURE.</summary>
     public uint ServerFeatures { get; set; }
 
-    /// <summary>The tree in its saved form (<see cref="StoreSnapshot"/>), taken under the lock so it is one consistent state.</summary>
-    public byte[] SaveTree()
-    {
-        lock (_gate)
-        {
-            return StoreSnapshot.Save(_tree);
-        }
-    }
-
-    /// <summary>Replaces the tree with a saved one; the bytes are checked before the lock is taken.</summary>
-    /// <exception cref="InvalidDataException">The bytes are not a saved tree.</exception>
-    public void LoadTree(byte[] bytes)
-    {
-        var nodes = StoreSnapshot.Parse(bytes);
-        lock (_gate)
-        {
-            _tree.Replace(nodes);
-        }
-    }
-
     /// <summary>Registers a connection.</summary>
     public void Attach(ServerConnection connection)
     {
@@ -106,7 +86,10 @@ internal sealed partial class StoreEngine : IStoreEngine
     {
         lock (_gate)
         {
+            BeginChange();
             connection.State.Reset();
+            WatchesChanged(connection);
+            EndChange();
         }
     }
 
@@ -130,12 +113,15 @@ internal sealed partial class StoreEngine : IStoreEngine
             }
 
             Trace.Io(output: false, conn, header.Type, payload);
+            BeginChange();
             var request = new Request(conn, header);
             XsError? error = Dispatch(ref request, payload);
             if (error is XsError failure)
             {
                 conn.Enqueue(XsMessageWriter.ErrorReply(header, failure));
             }
+
+            EndChange();
         }
     }
 
@@ -227,6 +213,7 @@ internal sealed partial class StoreEngine : IStoreEngine
     {
         _connections.Add(connection);
         connection.Trace = Trace;
+        connection.Journal = _journal;
         Trace.Connection(created: true, connection);
     }
 

@@ -24,33 +24,51 @@ internal sealed class StoreTree : NodeView
 
     public int Count => _nodes.Count;
 
-    /// <summary>Replaces the whole tree with nodes given parents first (each is appended to its parent's child list).</summary>
-    /// <exception cref="InvalidDataException">A node comes before its parent, or there is no root.</exception>
-    public void Replace(IEnumerable<(string Path, byte[] Value, XsPermission[] Permissions)> nodes)
+    /// <summary>
+    /// The paths added, changed or removed since the engine last took them for the journal; null while the server has
+    /// no state directory (nothing is tracked then).
+    /// </summary>
+    public HashSet<string>? Changes { get; private set; }
+
+    /// <summary>
+    /// The child names added (true) or removed since the engine last took them, by parent, in order; tracked with
+    /// <see cref="Changes"/>, and only worth journalling for a parent not itself in <see cref="Changes"/>.
+    /// </summary>
+    public Dictionary<string, List<(string Name, bool Added)>>? ChildChanges { get; private set; }
+
+    /// <summary>The last generation handed out.</summary>
+    public long LastGeneration => _generation;
+
+    /// <summary>Starts tracking <see cref="Changes"/>.</summary>
+    public void TrackChanges()
     {
-        _nodes.Clear();
-        _owned.Clear();
-        foreach (var (path, value, permissions) in nodes)
+        Changes ??= new HashSet<string>(StringComparer.Ordinal);
+        ChildChanges ??= new Dictionary<string, List<(string, bool)>>(StringComparer.Ordinal);
+    }
+
+    /// <summary>Puts a recovered node in place as it was, generation and child list included (recovery only).</summary>
+    public void Restore(string path, StoreNode node)
+    {
+        if (_nodes.Remove(path, out StoreNode? old))
         {
-            if (path != "/")
-            {
-                string parent = XsPath.Parent(path)!;
-                if (!_nodes.TryGetValue(parent, out StoreNode? p))
-                {
-                    throw new InvalidDataException($"The saved node {path} comes before its parent.");
-                }
-
-                p.AddChild(path[(path.LastIndexOf('/') + 1)..]);
-            }
-
-            Add(path, new StoreNode(value, permissions));
+            CountOwner(old.Owner, -1);
         }
 
-        if (!_nodes.ContainsKey("/"))
+        _nodes[path] = node;
+        CountOwner(node.Owner, +1);
+    }
+
+    /// <summary>Removes a node that a recovered record says is gone (recovery only; its parent's list comes separately).</summary>
+    public void Forget(string path)
+    {
+        if (_nodes.Remove(path, out StoreNode? old))
         {
-            throw new InvalidDataException("The saved tree has no root.");
+            CountOwner(old.Owner, -1);
         }
     }
+
+    /// <summary>Sets the generation counter to a recovered value (recovery only).</summary>
+    public void RestoreGeneration(long generation) => _generation = Math.Max(_generation, generation);
 
     public IEnumerable<KeyValuePair<string, StoreNode>> Nodes => _nodes;
 
@@ -66,6 +84,7 @@ internal sealed class StoreTree : NodeView
     public override void Add(string path, StoreNode node)
     {
         node.Generation = NextGeneration();
+        Changes?.Add(path);
         if (_nodes.Remove(path, out StoreNode? old))
         {
             CountOwner(old.Owner, -1);
@@ -78,6 +97,7 @@ internal sealed class StoreTree : NodeView
     public override void Changed(string path, StoreNode node, ushort previousOwner)
     {
         node.Generation = NextGeneration();
+        Changes?.Add(path);
         if (previousOwner != node.Owner)
         {
             CountOwner(previousOwner, -1);
@@ -85,8 +105,37 @@ internal sealed class StoreTree : NodeView
         }
     }
 
+    public override void ChildChanged(string path, StoreNode node, string child, bool added)
+    {
+        AddOrRemoveChild(node, child, added);
+        node.Generation = NextGeneration();
+        if (ChildChanges is { } deltas)
+        {
+            if (!deltas.TryGetValue(path, out var list))
+            {
+                deltas[path] = list = [];
+            }
+
+            list.Add((child, added));
+        }
+    }
+
+    /// <summary>Applies a recovered change of a node's child list (recovery only).</summary>
+    /// <exception cref="InvalidDataException">There is no such node.</exception>
+    public void RestoreChildren(string path, long generation, IEnumerable<(string Name, bool Added)> deltas)
+    {
+        StoreNode node = Get(path) ?? throw new InvalidDataException($"The journal changes the children of {path}, which does not exist.");
+        foreach (var (name, added) in deltas)
+        {
+            AddOrRemoveChild(node, name, added);
+        }
+
+        node.Generation = generation;
+    }
+
     public override void Remove(string path, StoreNode node)
     {
+        Changes?.Add(path);
         if (_nodes.Remove(path, out StoreNode? old))
         {
             CountOwner(old.Owner, -1);

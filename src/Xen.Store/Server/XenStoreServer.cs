@@ -33,6 +33,7 @@ public sealed class XenStoreServer : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly IEventChannel? _domainException;
     private readonly Task _domainWatch = Task.CompletedTask;
+    private static readonly Task NeverFaulted = new TaskCompletionSource().Task;
     private int _disposed;
 
     /// <summary>
@@ -48,6 +49,11 @@ public sealed class XenStoreServer : IAsyncDisposable
     {
         Options = options ?? new XenStoreServerOptions();
         _engine = new StoreEngine(Options) { ServerFeatures = (uint)RingFeatures };
+        if (Options.StateDirectory is not null)
+        {
+            Recovery = _engine.OpenJournal();
+        }
+
         _socketWorkers = new SocketWorkers(Options.MaxSocketThreads, SocketSpin.For(Options, Environment.ProcessorCount));
         if (Options.Host is { } host)
         {
@@ -66,6 +72,13 @@ public sealed class XenStoreServer : IAsyncDisposable
                 throw;
             }
 
+            if (Recovery is not null)
+            {
+                ReleaseDeadDomains(host.DomainExists); // those that died while no server ran: released as at VIRQ_DOM_EXC
+                var (resumed, failed) = _engine.ResumeRings();
+                Recovery = Recovery with { ResumedDomains = resumed, UnresumedDomains = failed.ConvertAll(f => $"domain {f.Domain}: {f.Why}") };
+            }
+
             if (_domainException is { } signal)
             {
                 _domainWatch = Task.Run(() => WatchDomainsAsync(host, signal), CancellationToken.None);
@@ -76,21 +89,24 @@ public sealed class XenStoreServer : IAsyncDisposable
     /// <summary>The settings the server was created with.</summary>
     public XenStoreServerOptions Options { get; }
 
-    /// <summary>
-    /// Creates a server and, when <see cref="XenStoreServerOptions.StateFile"/> names an existing file, loads the tree saved
-    /// there.
-    /// </summary>
-    /// <exception cref="InvalidDataException">The state file is not one this server wrote.</exception>
-    public static async Task<XenStoreServer> StartAsync(XenStoreServerOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        var server = new XenStoreServer(options);
-        if (server.Options.StateFile is { } file && File.Exists(file))
-        {
-            byte[] bytes = await File.ReadAllBytesAsync(file, cancellationToken).ConfigureAwait(false);
-            server._engine.LoadTree(bytes);
-        }
+    /// <summary>What was recovered from <see cref="XenStoreServerOptions.StateDirectory"/> at start; null without one.</summary>
+    public XenStoreRecovery? Recovery { get; }
 
-        return server;
+    /// <summary>
+    /// Faults when the server can no longer keep changes (the state directory could not be written: a full disk, say).
+    /// From then on no reply or event that could show a change leaves, so nothing unkept is acknowledged; whoever runs the
+    /// server should dispose it and start a new one on the directory, which resumes from what was kept. Never completes
+    /// without a state directory.
+    /// </summary>
+    public Task Faulted => _engine.Journal?.Faulted ?? NeverFaulted;
+
+    /// <summary>Creates a server (as the constructor does) for callers that start it asynchronously.</summary>
+    /// <exception cref="InvalidDataException">The state directory's snapshot is damaged.</exception>
+    /// <exception cref="IOException">The state directory cannot be read or written.</exception>
+    public static Task<XenStoreServer> StartAsync(XenStoreServerOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return Task.FromResult(new XenStoreServer(options));
     }
 
     /// <summary>
@@ -219,17 +235,7 @@ public sealed class XenStoreServer : IAsyncDisposable
     /// <summary>Runs the CONTROL <c>check</c> consistency check of the tree (children and parents agree, ownership counts add up).</summary>
     public bool CheckConsistency() => _engine.Check();
 
-    /// <summary>Saves the tree (the same file format <see cref="StartAsync"/> loads).</summary>
-    public async Task SaveAsync(string path, CancellationToken cancellationToken = default)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        byte[] bytes = _engine.SaveTree();
-        string temporary = path + ".tmp";
-        await File.WriteAllBytesAsync(temporary, bytes, cancellationToken).ConfigureAwait(false);
-        File.Move(temporary, path, overwrite: true);
-    }
-
-    /// <summary>Stops listening, closes every connection, and saves the tree to <see cref="XenStoreServerOptions.StateFile"/> when set.</summary>
+    /// <summary>Stops listening, closes every connection and the state directory's journal.</summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -261,11 +267,7 @@ public sealed class XenStoreServer : IAsyncDisposable
 
         await Task.WhenAll(completions).ConfigureAwait(false);
         _socketWorkers.Stop();
-        if (Options.StateFile is { } file)
-        {
-            await SaveAsync(file).ConfigureAwait(false);
-        }
-
+        _engine.Journal?.Dispose(); // every record is written already: closing keeps them
         _engine.Trace.Dispose();
         _stopping.Dispose();
     }

@@ -37,10 +37,30 @@ public sealed record XenStoreServerOptions
     private readonly TimeSpan _watchEventTimeout = TimeSpan.FromSeconds(20);
 
     /// <summary>
-    /// A file the tree is loaded from at <see cref="XenStoreServer.StartAsync"/> (when it exists) and saved to on a clean
-    /// <see cref="XenStoreServer.DisposeAsync"/>. Null (the default) keeps the tree in memory only.
+    /// A directory the store is kept in, so that the server can be killed at any instant and started again with nothing
+    /// it acknowledged lost: every change (nodes, permissions, generations, the domain table, quotas) is journalled there
+    /// before its reply leaves, and the journal is compacted into a snapshot as it grows. A server started on a directory
+    /// that holds state resumes it. Null (the default) keeps the store in memory only. The format is in the Xen.Store
+    /// README; one server uses a directory at a time.
     /// </summary>
-    public string? StateFile { get; init; }
+    public string? StateDirectory { get; init; }
+
+    /// <summary>How far a change must reach before its reply leaves (with <see cref="StateDirectory"/>); default <see cref="XenStoreDurability.Write"/>.</summary>
+    public XenStoreDurability Durability { get; init; } = XenStoreDurability.Write;
+
+    /// <summary>
+    /// How many bytes the journal may grow past the last snapshot (and past that snapshot's own size, so that a large
+    /// store is not rewritten for each small change) before the state is written as a new snapshot and the journal
+    /// started afresh. Default 16 MiB.
+    /// </summary>
+    public long CompactAfterBytes
+    {
+        get => _compactAfterBytes;
+        init => _compactAfterBytes = value >= 0 ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value, "The compaction threshold cannot be negative.");
+    }
+
+    private readonly long _compactAfterBytes = 16 << 20;
 
     /// <summary>
     /// A file every request and reply is appended to, one line each in C xenstored's <c>--trace-file</c> format

@@ -6,7 +6,7 @@ namespace Xen.Tool.Commands;
 
 /// <summary>
 /// The options of <c>xen store serve</c>: C xenstored 4.17's (same letters, same long names, same <c>what=value</c>
-/// forms) and this server's own (<c>--socket</c>, <c>--peer-dir</c>, <c>--state</c>, <c>--simulated-blkback</c>,
+/// forms) and this server's own (<c>--socket</c>, <c>--peer-dir</c>, <c>--state-dir</c>, <c>--durability</c>, <c>--simulated-blkback</c>,
 /// <c>--receive-spin</c>). C options this server has no counterpart for are accepted with a warning naming them.
 /// </summary>
 internal sealed class ServeOptions
@@ -21,7 +21,11 @@ internal sealed class ServeOptions
 
     public Option<string?> PeerDirectory { get; } = new("--peer-dir") { Description = "Serve guests over the page files and datagram event channels of this directory (the LD_PRELOAD stand-in hypervisor's convention: xs-ring-D, port-D-P, domD.evtchn, dead-D, virq-3) instead of Xen's libraries." };
 
-    public Option<string?> State { get; } = new("--state") { Description = "Load the tree from this file at start (if it exists) and save it there on a clean shutdown." };
+    public Option<string?> StateDirectory { get; } = new("--state-dir") { Description = "Keep the store in this directory (created if missing): every change is journalled before its reply leaves, so the server can be killed at any instant and restarted on the same directory with nothing acknowledged lost. Without it the store is in memory only." };
+
+    public Option<XenStoreDurability> Durability { get; } = new("--durability") { Description = "With --state-dir, how far a change must reach before its reply leaves: write (the default: write(2) done, which survives the server's crash but not the host's) or fsync (on the disk; requests during one flush share the next).", DefaultValueFactory = _ => XenStoreDurability.Write };
+
+    public Option<long?> CompactAfter { get; } = new("--compact-after") { Description = "With --state-dir, the bytes the journal may grow past the last snapshot (and past the snapshot's own size) before the state is written as a new snapshot (default 16777216)." };
 
     public Option<bool> SimulatedBlkback { get; } = new("--simulated-blkback") { Description = "Also play dom0's block backend and its hotplug script: every device under /local/domain/0/backend/{vbd,tap} is taken through the xenbus states, so xen blktap create/destroy complete without Xen. No I/O is served." };
 
@@ -88,7 +92,7 @@ internal sealed class ServeOptions
 
     public IEnumerable<Option> All =>
     [
-        Socket, PeerDirectory, State, SimulatedBlkback, ReceiveSpin, SocketThreads, NoDomainInit, PidFile, NoFork, OutputPid, TraceFile,
+        Socket, PeerDirectory, StateDirectory, Durability, CompactAfter, SimulatedBlkback, ReceiveSpin, SocketThreads, NoDomainInit, PidFile, NoFork, OutputPid, TraceFile,
         EntryNb, EntrySize, WatchNb, Transaction, PermNb, PathMax, Quota, QuotaSoft, Timeout, NoRecovery, InternalDb,
         KeepOrphans, Verbose, LiveUpdate,
     ];
@@ -152,10 +156,12 @@ internal sealed class ServeOptions
         var options = new XenStoreServerOptions
         {
             Quotas = q,
-            StateFile = parse.GetValue(State) is { } state ? Path.GetFullPath(state) : null,
+            StateDirectory = parse.GetValue(StateDirectory) is { } state ? Path.GetFullPath(state) : null,
+            Durability = parse.GetValue(Durability),
             TraceFile = parse.GetValue(TraceFile) is { } trace ? Path.GetFullPath(trace) : null,
         };
         options = watchEventTimeout is { } timeout ? options with { WatchEventTimeout = timeout } : options;
+        options = parse.GetValue(CompactAfter) is long compact ? options with { CompactAfterBytes = compact } : options;
         options = parse.GetValue(SocketThreads) is int threads ? options with { MaxSocketThreads = threads } : options;
         return parse.GetValue(ReceiveSpin) is double us ? options with { ReceiveSpin = TimeSpan.FromMicroseconds(us) } : options;
     }

@@ -18,7 +18,8 @@ namespace Xen.Tool.Commands;
 /// <c>-D</c> no domains at all. It listens on <c>--socket</c>, else <c>$XENSTORED_PATH</c>, else
 /// <c>$XENSTORED_RUNDIR/socket</c> (default <c>/var/run/xenstored/socket</c>), mode 0600. Once ready it prints one line
 /// naming the socket and tells systemd (<c>READY=1</c>); without <c>--no-fork</c> it runs on as a detached daemon. It
-/// runs until SIGINT or SIGTERM; on the way out it saves the tree to <c>--state</c> when given. With
+/// runs until SIGINT or SIGTERM. With <c>--state-dir</c> every change is journalled there before its reply leaves, and a
+/// restart on the directory resumes the store; a journal that can no longer be written ends the server (exit 1). With
 /// <c>--simulated-blkback</c> it also plays dom0's block backend (<see cref="SimulatedBlkback"/>), so <c>xen blktap</c>
 /// runs end to end on a machine without Xen.
 /// </summary>
@@ -129,9 +130,10 @@ internal static class StoreServeCommand
         {
             started = await XenStoreServer.StartAsync(options with { Host = host }, stop.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is XenHostException or ArgumentException or IOException or System.Net.Sockets.SocketException)
+        catch (Exception e) when (e is XenHostException or ArgumentException or IOException or InvalidDataException or System.Net.Sockets.SocketException)
         {
-            string what = peerDirectory is not null ? $"cannot use the peer directory {peerDirectory}"
+            string what = e is InvalidDataException ? $"cannot resume the state in {options.StateDirectory}"
+                : peerDirectory is not null ? $"cannot use the peer directory {peerDirectory}"
                 : e is XenHostException ? "Failed to initialize dom0" // C xenstored's words for the kernel connection
                 : "cannot start";
             await Console.Error.WriteLineAsync($"{Name}: {what}: {e.Message}").ConfigureAwait(false);
@@ -139,6 +141,23 @@ internal static class StoreServeCommand
         }
 
         await using XenStoreServer server = started;
+        if (server.Recovery is { } recovered && (recovered.FromSnapshot || recovered.RecordsReplayed > 0 || recovered.DiscardedBytes > 0))
+        {
+            await Console.Error.WriteLineAsync(
+                $"{Name}: resumed {options.StateDirectory} at change {recovered.LastSequence} ({(recovered.FromSnapshot ? "snapshot and " : "")}{recovered.RecordsReplayed} journal records" +
+                (recovered.DiscardedBytes > 0 ? $"; {recovered.DiscardedBytes} bytes of an unfinished record cut" : "") + ")").ConfigureAwait(false);
+
+            if (recovered.ResumedDomains.Count > 0)
+            {
+                await Console.Error.WriteLineAsync($"{Name}: serving the rings of domains {string.Join(' ', recovered.ResumedDomains)} again").ConfigureAwait(false);
+            }
+
+            foreach (string failure in recovered.UnresumedDomains)
+            {
+                await Console.Error.WriteLineAsync($"{Name}: not serving the ring of {failure}").ConfigureAwait(false);
+            }
+        }
+
         using PosixSignalRegistration hangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
             context.Cancel = true; // SIGHUP reopens the trace (log rotation), as in C xenstored
@@ -192,12 +211,11 @@ internal static class StoreServeCommand
             StoreServeDaemon.FinishDetach();
         }
 
-        try
+        Task stopped = Task.Delay(Timeout.Infinite, stop.Token);
+        if (await Task.WhenAny(stopped, server.Faulted).ConfigureAwait(false) == server.Faulted)
         {
-            await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
+            await Console.Error.WriteLineAsync($"FATAL: {server.Faulted.Exception?.InnerException?.Message}; nothing after it was acknowledged, restart on the same --state-dir").ConfigureAwait(false);
+            return 1;
         }
 
         return 0;

@@ -150,34 +150,6 @@ public class ServerRobustnessTests
         Assert.Equal((Connections * Increments).ToString(System.Globalization.CultureInfo.InvariantCulture), await setup.ReadStringAsync("/counter"));
     }
 
-    [Fact]
-    public async Task Save_and_load_round_trip_the_tree()
-    {
-        string file = Path.Combine(Path.GetTempPath(), $"xs-state-{Guid.NewGuid():N}");
-        try
-        {
-            var options = new XenStoreServerOptions { StateFile = file };
-            await using (var first = await XenStoreServer.StartAsync(options))
-            {
-                await using var c = XenStoreClient.Create(first.ConnectInProcess());
-                await c.WriteAsync("/saved/b", new byte[] { 1, 0, 2 });
-                await c.WriteAsync("/saved/a", "x");
-                await c.SetPermissionsAsync("/saved/a", [XsPermission.Parse("n5"), XsPermission.Parse("r6")]);
-            }
-
-            await using var second = await XenStoreServer.StartAsync(options);
-            await using var d = XenStoreClient.Create(second.ConnectInProcess());
-            Assert.Equal(["b", "a"], await d.DirectoryAsync("/saved"));
-            Assert.Equal(new byte[] { 1, 0, 2 }, await d.ReadAsync("/saved/b"));
-            Assert.Equal([XsPermission.Parse("n5"), XsPermission.Parse("r6")], await d.GetPermissionsAsync("/saved/a"));
-            Assert.True(second.CheckConsistency());
-        }
-        finally
-        {
-            File.Delete(file);
-        }
-    }
-
     // ---- ring connections ----------------------------------------------------------------------------------------
 
     private static (XenStoreClient Guest, SharedPage Page) AttachGuest(ServerHarness h, uint domid)
