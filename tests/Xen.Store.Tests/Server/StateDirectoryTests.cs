@@ -240,6 +240,32 @@ public sealed class StateDirectoryTests : IDisposable
     }
 
     [Fact]
+    public async Task An_rm_of_a_subtree_larger_than_a_mebibyte_is_one_record_and_the_journal_goes_on_after_it()
+    {
+        string dir = Dir("bigrm");
+        await using XenStoreServer server = Start(dir);
+        await using var c = XenStoreClient.Create(server.ConnectInProcess());
+        string suffix = new('n', 80);
+        for (int batch = 0; batch < 20; batch++)
+        {
+            await Task.WhenAll(Enumerable.Range(batch * 1000, 1000).Select(i => c.WriteAsync($"/big/{i}/{suffix}", "v").AsTask()));
+        }
+
+        string journal = Journal(dir);
+        long before = new FileInfo(journal).Length;
+        await c.RemoveAsync("/big"); // 40 001 nodes gone in one record of their paths
+        long after = new FileInfo(journal).Length;
+        Assert.True(after - before > 1 << 20, $"the RM's record is {after - before} bytes");
+        await c.WriteAsync("/after", "rm");
+
+        await using XenStoreServer resumed = Start(CrashImage(dir, "image"));
+        await using var r = XenStoreClient.Create(resumed.ConnectInProcess());
+        Assert.Null(await r.TryReadStringAsync("/big"));
+        Assert.Equal("rm", await r.ReadStringAsync("/after"));
+        Assert.True(resumed.CheckConsistency());
+    }
+
+    [Fact]
     public async Task A_damaged_snapshot_stops_the_start_with_an_error_that_names_it()
     {
         string dir = Dir("badsnap");

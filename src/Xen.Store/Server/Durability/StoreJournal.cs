@@ -114,6 +114,7 @@ internal sealed class StoreJournal : IDisposable
         Append(_record.GetBuffer().AsSpan(0, (int)_record.Length));
         if (_record.Capacity > 1 << 20)
         {
+            _record.SetLength(0);
             _record.Capacity = 0; // one huge record (a large RM) does not pin its buffer
         }
     }
