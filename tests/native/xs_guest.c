@@ -8,7 +8,7 @@
  *   DIR/domDOMID.evtchn    bound here: the server's notifications arrive as 4 bytes <u32 port>.
  * dom0 must have sent INTRODUCE DOMID 0 PORT before this starts.
  *
- * usage: xs_guest DIR DOMID PORT PRIVATE_PATH
+ * usage: xs_guest DIR DOMID PORT PRIVATE_PATH [--until-change]
  *        xs_guest DIR DOMID PORT --bench
  * With --bench it writes its node data/b once, prints "ready", then for each line "read N" or "write N" on stdin
  * sends N READs of data/b or N WRITEs of a 32-byte value to it, one at a time, and prints "ok" (the benchmarks'
@@ -19,7 +19,8 @@
  *   private <error string of READ PRIVATE_PATH, or "ok:<value>">
  *   event <path> <token>           (the initial event of WATCH data/w ctok)
  *   watching                       (now waiting for a change dom0 makes under data/w)
- *   event <path> <token>           (that change)
+ *   event <path> <token>           (that change; with --until-change, also each event naming data/w itself that
+ *                                   comes before it: a server restarted on its state fires a restored watch once)
  *   quota <nodes written> <error string of the first WRITE refused>
  *   done
  * A broken ring, a reply out of order or a wait longer than 20 s ends it with status 1 and a message on stderr.
@@ -259,8 +260,9 @@ static void bench(void)
 
 int main(int argc, char **argv)
 {
-    if (argc != 5) {
-        fprintf(stderr, "usage: xs_guest DIR DOMID PORT PRIVATE_PATH|--bench\n");
+    int until_change = argc == 6 && strcmp(argv[5], "--until-change") == 0;
+    if (argc != 5 && !until_change) {
+        fprintf(stderr, "usage: xs_guest DIR DOMID PORT PRIVATE_PATH [--until-change] | xs_guest DIR DOMID PORT --bench\n");
         return 2;
     }
     const char *dir = argv[1];
@@ -325,7 +327,12 @@ int main(int argc, char **argv)
     expect_ok(t, reply, "WATCH data/w: %s");
     printf("event %s\n", next_event());
     printf("watching\n");
-    printf("event %s\n", next_event());
+    for (;;) {
+        const char *event = next_event();
+        printf("event %s\n", event);
+        if (!until_change || strcmp(event, "data/w ctok") != 0)
+            break;
+    }
 
     /* Nodes until the server refuses one. */
     int written = 0;
