@@ -24,17 +24,37 @@ public sealed class StateDirectoryTests : IDisposable
 
     private string Dir(string name) => Path.Combine(_root, name);
 
-    /// <summary>The files as a crash would leave them: copied while the server that wrote them still runs.</summary>
+    /// <summary>
+    /// The files as a crash would leave them: copied while the server that wrote them still runs. A compaction may be
+    /// writing a snapshot and deleting segments meanwhile (the tests make no change during the copy): the copy is taken
+    /// again until the directory held the same files before and after it.
+    /// </summary>
     private string CrashImage(string from, string name)
     {
         string to = Dir(name);
-        Directory.CreateDirectory(to);
-        foreach (string f in Directory.EnumerateFiles(from))
+        while (true)
         {
-            File.Copy(f, Path.Combine(to, Path.GetFileName(f)));
-        }
+            Directory.CreateDirectory(to);
+            string[] before = [.. Directory.GetFiles(from).Order(StringComparer.Ordinal)];
+            try
+            {
+                foreach (string f in before)
+                {
+                    File.Copy(f, Path.Combine(to, Path.GetFileName(f)), overwrite: true);
+                }
+            }
+            catch (FileNotFoundException)
+            {
+            }
 
-        return to;
+            if (before.SequenceEqual(Directory.GetFiles(from).Order(StringComparer.Ordinal)) &&
+                before.All(f => File.Exists(Path.Combine(to, Path.GetFileName(f)))))
+            {
+                return to;
+            }
+
+            Directory.Delete(to, recursive: true);
+        }
     }
 
     private static XenStoreServer Start(string dir, XenStoreDurability durability = XenStoreDurability.Write, long compactAfter = 16 << 20) =>
