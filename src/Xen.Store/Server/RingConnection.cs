@@ -211,14 +211,7 @@ internal sealed class RingConnection : ServerConnection
         try
         {
             moved |= WriteOutput(ring);
-            int n = ring.Read(_input.AsSpan(_filled));
-            if (n > 0)
-            {
-                moved = true;
-                _filled += n;
-            }
-
-            if (!ProcessInput())
+            if (!TakeRequests(ring, ref moved))
             {
                 ring.Error = XenStoreRingError.Protocol;
                 Break();
@@ -262,10 +255,60 @@ internal sealed class RingConnection : ServerConnection
         _channel.Notify();
     }
 
-    /// <summary>Hands whole requests to the engine while the guest's unread replies stay under the quota.</summary>
+    /// <summary>
+    /// Hands the whole requests in <c>req[]</c> to the engine while the guest's unread replies stay under the quota,
+    /// and consumes from <c>req[]</c> only the requests handled: one the server has not handled stays in the ring,
+    /// where the indices in the shared page keep it for a server started after this one dies. A request larger than the
+    /// ring cannot wait there whole: once <c>req[]</c> is full with the start of one (and the quota is not what holds
+    /// it back), its bytes are taken into <c>_input</c> (<c>_filled</c> bytes held) until the rest has come.
+    /// </summary>
     /// <returns>False when the framing is broken.</returns>
-    private bool ProcessInput() =>
-        TakeFrames(_engine, _input, ref _filled, _engine.OutstandingQuota(DomainId), out _) != XsFrameStatus.Oversized;
+    private bool TakeRequests(XenStoreServerRing ring, ref bool moved)
+    {
+        ByteRing requests = ring.Requests;
+        ByteRingReadReservation waiting;
+        try
+        {
+            waiting = requests.GetReadSegments();
+        }
+        catch (RingCorruptedException)
+        {
+            ring.Error = XenStoreRingError.RingIndex;
+            throw;
+        }
+
+        int held = _filled;
+        int copied = Math.Min(waiting.Length, _input.Length - held); // a copy: the guest may change what it has not yet seen consumed
+        int first = Math.Min(copied, waiting.First.Length);
+        waiting.First[..first].CopyTo(_input.AsSpan(held));
+        waiting.Second[..(copied - first)].CopyTo(_input.AsSpan(held + first));
+        int total = held + copied;
+        _filled = total;
+        int quota = _engine.OutstandingQuota(DomainId);
+        if (TakeFrames(_engine, _input, ref _filled, quota, out _) == XsFrameStatus.Oversized)
+        {
+            return false;
+        }
+
+        int handled = total - _filled; // TakeFrames moved what is left (held bytes first, then the copy) to the front
+        int fromRing = Math.Max(0, handled - held);
+        if (fromRing == 0 && copied == requests.Capacity && QueuedCount < quota && !IsClosed)
+        {
+            fromRing = copied; // req[] is full with the start of a request larger than the ring: hold it all
+        }
+        else
+        {
+            _filled = Math.Max(0, held - handled); // the copy of what stays in req[] is dropped: read again next pass
+        }
+
+        if (fromRing > 0)
+        {
+            requests.Advance(waiting, fromRing);
+        }
+
+        moved |= handled > 0 || fromRing > 0;
+        return true;
+    }
 
     private bool WriteOutput(XenStoreServerRing ring)
     {

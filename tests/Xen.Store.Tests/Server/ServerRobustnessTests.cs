@@ -230,6 +230,38 @@ public class ServerRobustnessTests
     }
 
     [Fact]
+    public async Task Requests_the_server_has_not_handled_stay_in_req_for_a_server_started_after_it()
+    {
+        // Replies of 1 KiB fill rsp[] at once (one whole, the start of the next), so the outstanding quota (20 replies
+        // waiting) stops the server after 21 of 30 requests: the other 9 must still be in req[] (unconsumed), where a
+        // server started after this one dies would read them.
+        await using var h = new ServerHarness();
+        XenStoreClient dom0 = h.Client();
+        await dom0.WriteAsync("/big", new string('b', 1000));
+        await dom0.SetPermissionsAsync("/big", [XsPermission.Parse("n4")]);
+        using var page = SharedPage.Allocate();
+        var (back, front) = InProcessEventChannel.CreatePair();
+        h.Server.AttachDomainRing(4, page.Memory, back, ownsChannel: true);
+        byte[] read = new byte[XsHeader.HeaderLength + 5];
+        "/big\0"u8.CopyTo(read.AsSpan(XsHeader.HeaderLength));
+        for (uint id = 1; id <= 30; id++)
+        {
+            new XsHeader(XsMessageType.Read, id, 0, 5).Write(read);
+            Assert.Equal(read.Length, new XenStoreGuestRing(page.GetSpan()).Write(read));
+        }
+
+        front.Notify();
+        while (new XenStoreGuestRing(page.GetSpan()).Responses.BytesFree > 0)
+        {
+            await front.WaitAsync(ServerHarness.Guard); // rsp[] fills: the server has handled what the quota allows
+        }
+
+        await Task.Delay(50); // a server that went on consuming would be seen below
+        Assert.Equal(9 * read.Length, new XenStoreGuestRing(page.GetSpan()).Requests.BytesAvailable);
+        front.Dispose();
+    }
+
+    [Fact]
     public async Task Corrupt_ring_indices_set_the_error_field()
     {
         await using var h = new ServerHarness();
