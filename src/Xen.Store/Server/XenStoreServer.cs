@@ -42,9 +42,12 @@ public sealed class XenStoreServer : IAsyncDisposable
     /// </summary>
     /// <param name="options">Settings; null for the defaults.</param>
     /// <exception cref="ArgumentException">The host cannot bind VIRQ_DOM_EXC (a stand-in hypervisor's socket path is too long).</exception>
-    /// <exception cref="IOException">The host's state is missing (a stand-in hypervisor's directory does not exist).</exception>
+    /// <exception cref="IOException">The host's state is missing (a stand-in hypervisor's directory does not exist), or the state directory cannot be read or written.</exception>
     /// <exception cref="SocketException">The host's VIRQ_DOM_EXC could not be bound.</exception>
     /// <exception cref="Xen.Rings.Host.XenHostException">A Xen host's VIRQ_DOM_EXC or kernel connection could not be bound or mapped.</exception>
+    /// <exception cref="InvalidDataException">The <see cref="XenStoreServerOptions.StateDirectory"/>'s snapshot is damaged, or what it holds is not a consistent tree.</exception>
+    /// <remarks>With a state directory that holds state, the server resumes it (see <see cref="Recovery"/>): the store as it was,
+    /// and with a host, the rings of the introduced guests that are still alive, their watches registered again.</remarks>
     public XenStoreServer(XenStoreServerOptions? options = null)
     {
         Options = options ?? new XenStoreServerOptions();
@@ -58,25 +61,26 @@ public sealed class XenStoreServer : IAsyncDisposable
         if (Options.Host is { } host)
         {
             _engine.RingFactory = d => CreateHostedRing(host, d);
-            _domainException = host.BindDomainException();
             try
             {
+                _domainException = host.BindDomainException();
                 if (host.ConnectKernel() is { } kernel)
                 {
                     AttachKernelRing(kernel);
+                }
+
+                if (Recovery is not null)
+                {
+                    ReleaseDeadDomains(host.DomainExists); // those that died while no server ran: released as at VIRQ_DOM_EXC
+                    var (resumed, failed) = _engine.ResumeRings();
+                    Recovery = Recovery with { ResumedDomains = resumed, UnresumedDomains = failed.ConvertAll(f => $"domain {f.Domain}: {f.Why}") };
                 }
             }
             catch
             {
                 _domainException?.Dispose();
+                _engine.Journal?.Dispose(); // its flusher and files: nothing was acknowledged yet
                 throw;
-            }
-
-            if (Recovery is not null)
-            {
-                ReleaseDeadDomains(host.DomainExists); // those that died while no server ran: released as at VIRQ_DOM_EXC
-                var (resumed, failed) = _engine.ResumeRings();
-                Recovery = Recovery with { ResumedDomains = resumed, UnresumedDomains = failed.ConvertAll(f => $"domain {f.Domain}: {f.Why}") };
             }
 
             if (_domainException is { } signal)

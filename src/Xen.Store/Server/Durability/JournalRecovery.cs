@@ -95,15 +95,13 @@ internal sealed class JournalRecovery
 
                 if (lsn == expected)
                 {
-                    try
+                    if (!StoreRecord.IsValid(bytes, at + JournalFrame.HeaderLength, payload.Length))
                     {
-                        StoreRecord.Apply(bytes, at + JournalFrame.HeaderLength, payload.Length, target);
-                    }
-                    catch (InvalidDataException)
-                    {
-                        damaged = true; // an intact checksum over nonsense: treated as damage all the same
+                        damaged = true; // an intact checksum over nonsense: damage all the same, cut before any of it is applied
                         break;
                     }
+
+                    StoreRecord.Apply(bytes, at + JournalFrame.HeaderLength, payload.Length, target);
 
                     expected++;
                     records++;

@@ -226,6 +226,20 @@ internal static class StoreRecord
         }
     }
 
+    /// <summary>Whether <paramref name="payload"/> is a sequence of whole, valid operations (it is read, nothing is applied).</summary>
+    public static bool IsValid(byte[] payload, int offset, int length)
+    {
+        try
+        {
+            Apply(payload, offset, length, NoTarget.Instance);
+            return true;
+        }
+        catch (InvalidDataException)
+        {
+            return false;
+        }
+    }
+
     private static string ReadPath(BinaryReader r)
     {
         string path = r.ReadString();
@@ -279,5 +293,39 @@ internal static class StoreRecord
         void Watches(uint domainId, List<StoreWatch> watches);
 
         void Generation(long generation);
+    }
+
+    /// <summary>Takes every operation and keeps none (<see cref="IsValid"/>).</summary>
+    private sealed class NoTarget : ITarget
+    {
+        public static readonly NoTarget Instance = new();
+
+        public void Node(string path, StoreNode node)
+        {
+        }
+
+        public void NodeRemoved(string path)
+        {
+        }
+
+        public void Children(string path, long generation, List<(string Name, bool Added)> deltas)
+        {
+        }
+
+        public void Domain(DomainRecord domain)
+        {
+        }
+
+        public void Quotas(XenStoreQuotas quotas)
+        {
+        }
+
+        public void Watches(uint domainId, List<StoreWatch> watches)
+        {
+        }
+
+        public void Generation(long generation)
+        {
+        }
     }
 }
