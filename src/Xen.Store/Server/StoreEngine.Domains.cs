@@ -169,10 +169,7 @@ internal sealed partial class StoreEngine
         d.Introduced = false;
         DomainChanged(d.Id);
         d.SavedWatches = null;
-        if (_journal is not null)
-        {
-            _changedWatches.Add(d.Id); // none now
-        }
+        DomainWatchesChanged(d.Id); // none now
 
         if (d.Ring is { } ring)
         {

@@ -143,9 +143,18 @@ internal sealed partial class StoreEngine : StoreRecord.ITarget
     /// <summary>Notes that a connection's watches changed, for the next journal record when it is its domain's ring.</summary>
     private void WatchesChanged(ServerConnection conn)
     {
-        if (_journal is not null && conn.State.Domain is { } d && ReferenceEquals(d.Ring, conn))
+        if (conn.State.Domain is { } d && ReferenceEquals(d.Ring, conn))
         {
-            _changedWatches.Add(d.Id);
+            DomainWatchesChanged(d.Id);
+        }
+    }
+
+    /// <summary>Notes that a domain's ring watches changed, for the next journal record.</summary>
+    private void DomainWatchesChanged(uint domainId)
+    {
+        if (_journal is not null)
+        {
+            _changedWatches.Add(domainId);
         }
     }
 

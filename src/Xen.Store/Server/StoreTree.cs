@@ -47,16 +47,7 @@ internal sealed class StoreTree : NodeView
     }
 
     /// <summary>Puts a recovered node in place as it was, generation and child list included (recovery only).</summary>
-    public void Restore(string path, StoreNode node)
-    {
-        if (_nodes.Remove(path, out StoreNode? old))
-        {
-            CountOwner(old.Owner, -1);
-        }
-
-        _nodes[path] = node;
-        CountOwner(node.Owner, +1);
-    }
+    public void Restore(string path, StoreNode node) => Put(path, node);
 
     /// <summary>Removes a node that a recovered record says is gone (recovery only; its parent's list comes separately).</summary>
     public void Forget(string path)
@@ -65,6 +56,14 @@ internal sealed class StoreTree : NodeView
         {
             CountOwner(old.Owner, -1);
         }
+    }
+
+    /// <summary>Puts <paramref name="node"/> at <paramref name="path"/> in place of any node there, keeping the ownership counts.</summary>
+    private void Put(string path, StoreNode node)
+    {
+        Forget(path);
+        _nodes[path] = node;
+        CountOwner(node.Owner, +1);
     }
 
     /// <summary>Sets the generation counter to a recovered value (recovery only).</summary>
@@ -85,13 +84,7 @@ internal sealed class StoreTree : NodeView
     {
         node.Generation = NextGeneration();
         Changes?.Add(path);
-        if (_nodes.Remove(path, out StoreNode? old))
-        {
-            CountOwner(old.Owner, -1);
-        }
-
-        _nodes[path] = node;
-        CountOwner(node.Owner, +1);
+        Put(path, node);
     }
 
     public override void Changed(string path, StoreNode node, ushort previousOwner)
@@ -136,10 +129,7 @@ internal sealed class StoreTree : NodeView
     public override void Remove(string path, StoreNode node)
     {
         Changes?.Add(path);
-        if (_nodes.Remove(path, out StoreNode? old))
-        {
-            CountOwner(old.Owner, -1);
-        }
+        Forget(path);
     }
 
     public override int OwnedBy(uint domainId) => _owned.GetValueOrDefault(domainId);

@@ -78,9 +78,6 @@ internal sealed class StoreJournal : IDisposable
     /// <summary>Every message with a ticket up to this one may be sent.</summary>
     public long DurableTicket => Volatile.Read(ref _durableTicket);
 
-    /// <summary>The sequence number of the last record written.</summary>
-    public ulong LastLsn => _lastLsn;
-
     /// <summary>Whether the journal has outgrown its snapshot and no compaction is running (read under the engine's lock).</summary>
     public bool WantsCompaction =>
         !_compacting && Faulted.Exception is null && _bytesSinceSnapshot > Math.Max(_compactAfterBytes, _lastSnapshotBytes);
