@@ -50,6 +50,15 @@ internal abstract class AcceptedSocket(string description) : IDisposable
     /// <summary>Shuts the socket down both ways, waking whatever waits on it; errors are ignored (it may be gone already).</summary>
     public abstract void Shutdown();
 
+    /// <summary>
+    /// While <see cref="SendAsync"/> waits for the client to read (and cannot send meanwhile): the bytes it has yet to
+    /// send; otherwise null (a live update cannot then know what is sent).
+    /// </summary>
+    public virtual ReadOnlyMemory<byte>? ParkedSend => null;
+
+    /// <summary>The descriptor a live update hands to the new process, or -1 when there is none to hand (the runtime's socket).</summary>
+    public virtual int Descriptor => -1;
+
     /// <summary>Closes the socket (not parked, no send pending on it).</summary>
     public abstract void Dispose();
 }

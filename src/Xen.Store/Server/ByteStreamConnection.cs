@@ -70,6 +70,12 @@ internal abstract class ByteStreamConnection : ServerConnection
         }
 
         filled += n;
+        return HandleReceived(buffer, ref filled);
+    }
+
+    /// <summary>Hands the whole messages already in <paramref name="buffer"/> to the engine (bytes received before, or carried over a live update).</summary>
+    protected bool HandleReceived(byte[] buffer, ref int filled)
+    {
         lock (_drainGate)
         {
             _readerActive = true;
@@ -96,6 +102,18 @@ internal abstract class ByteStreamConnection : ServerConnection
             bool drain = !_draining && QueuedCount > 0;
             _draining |= drain;
             return drain;
+        }
+    }
+
+    /// <summary>Whether a drain is sending (its batch is out of the queue and partly sent).</summary>
+    protected bool IsDraining
+    {
+        get
+        {
+            lock (_drainGate)
+            {
+                return _draining;
+            }
         }
     }
 

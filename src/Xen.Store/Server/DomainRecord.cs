@@ -27,6 +27,9 @@ internal sealed class DomainRecord(uint id)
     /// </summary>
     public List<StoreWatch>? SavedWatches { get; set; }
 
+    /// <summary>What a live update carried of the domain's ring (pending bytes, watches), taken when the ring is served again; else null.</summary>
+    public LiveUpdate.CarriedConnection? Carried { get; set; }
+
     /// <summary>Quotas set for this domain alone (SET_QUOTA with a domid), or null for the defaults.</summary>
     public XenStoreQuotas? Quotas { get; set; }
 }

@@ -25,6 +25,8 @@ internal sealed class FdSocket : AcceptedSocket, IEpollTarget
     private readonly FdHandle _fd;
     private SocketConnection? _parked;
     private WritableWait? _writable; // created on the first slow send
+    private ReadOnlyMemory<byte> _unsent; // what a parked send has still to send
+    private volatile bool _sendParked;
 
     private FdSocket(int fd, string description, SocketEpoll epoll)
         : base(description)
@@ -50,6 +52,11 @@ internal sealed class FdSocket : AcceptedSocket, IEpollTarget
             return new FdSocket(fd, description, epoll);
         }
     }
+
+    /// <summary>Takes a descriptor the process inherited (a live update's): non-blocking calls only, as an accepted one.</summary>
+    public static FdSocket Adopt(int fd, string description, SocketEpoll epoll) => new(fd, description, epoll);
+
+    public override int Descriptor => (int)_fd.DangerousGetHandle();
 
     public override unsafe bool WaitReadable(TimeSpan timeout)
     {
@@ -148,6 +155,11 @@ internal sealed class FdSocket : AcceptedSocket, IEpollTarget
         }
     }
 
+    /// <remarks>
+    /// While it waits, the send is parked (<see cref="ParkedSend"/>); woken while a live update holds the sockets
+    /// (<see cref="SocketEpoll.Hold"/>) it stays parked, sending nothing, so the bytes the update carries are exactly
+    /// those it has not sent. The flag is cleared before the hold is looked at: seen set, the send cannot be sending.
+    /// </remarks>
     public override async Task SendAsync(ReadOnlyMemory<byte> messages)
     {
         while (true)
@@ -158,10 +170,29 @@ internal sealed class FdSocket : AcceptedSocket, IEpollTarget
                 return;
             }
 
-            _writable ??= new WritableWait(this);
-            await _writable.WaitAsync().ConfigureAwait(false);
+            _unsent = messages;
+            _sendParked = true;
+            try
+            {
+                _writable ??= new WritableWait(this);
+                await _writable.WaitAsync().ConfigureAwait(false);
+                _sendParked = false;
+                while (_epoll.Hold is { } hold)
+                {
+                    _sendParked = true;
+                    await hold.ConfigureAwait(false);
+                    _sendParked = false;
+                }
+            }
+            finally
+            {
+                _sendParked = false;
+                _unsent = default;
+            }
         }
     }
+
+    public override ReadOnlyMemory<byte>? ParkedSend => _sendParked ? _unsent : null;
 
     public override void Park(SocketConnection connection)
     {
@@ -301,6 +332,17 @@ internal sealed class SocketEpoll
 
     /// <summary>Connections whose client is slow to take its output.</summary>
     public EpollSet Writable { get; } = new(LibC.EpollOut, "xenstored-epollout");
+
+    private TaskCompletionSource? _hold;
+
+    /// <summary>While a live update holds the sockets: completes when it lets them go (a slow send waits for it before sending on); null otherwise.</summary>
+    public Task? Hold => Volatile.Read(ref _hold)?.Task;
+
+    /// <summary>A live update holds the sockets: parked sends stay parked.</summary>
+    public void Freeze() => Volatile.Write(ref _hold, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    /// <summary>The live update failed: parked sends go on.</summary>
+    public void Thaw() => Interlocked.Exchange(ref _hold, null)?.TrySetResult();
 
     public void Stop()
     {

@@ -20,4 +20,10 @@ internal interface IStoreEngine
 
     /// <summary>The replies a domain may have waiting unread before its ring stops taking requests (its <c>outstanding</c> quota).</summary>
     int OutstandingQuota(uint domainId);
+
+    /// <summary>While a live update dumps the state: a connection hands over no further request (it keeps what it holds).</summary>
+    bool Frozen { get; }
+
+    /// <summary>Completes when a freeze ends without the process being replaced (the live update failed).</summary>
+    Task Thawed { get; }
 }

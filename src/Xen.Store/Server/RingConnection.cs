@@ -45,6 +45,7 @@ internal sealed class RingConnection : ServerConnection
     private int _filled;
     private int _outputOffset;
     private bool _broken;
+    private volatile bool _frozen; // parked by a live update's freeze: nothing touches the buffers until the thaw
     private Task _loop = Task.CompletedTask;
 
     /// <summary>A connection for <paramref name="domainId"/>'s ring on <paramref name="page"/>, kicked through <paramref name="channel"/>.</summary>
@@ -108,7 +109,11 @@ internal sealed class RingConnection : ServerConnection
             _channel.Notify(); // as C xenstored does after INTRODUCE: the guest may have written before we looked
             while (!IsClosed)
             {
-                if (!Service())
+                if (_engine.Frozen)
+                {
+                    await FrozenAsync().ConfigureAwait(false);
+                }
+                else if (!Service())
                 {
                     await _wake.Reader.ReadAsync(_stop.Token).ConfigureAwait(false);
                 }
@@ -143,6 +148,50 @@ internal sealed class RingConnection : ServerConnection
             Interlocked.Exchange(ref _nextChannel, null)?.Dispose();
             _pageOwner?.Dispose();
         }
+    }
+
+    /// <summary>
+    /// A live update's freeze: what is queued goes into <c>rsp[]</c> as far as it fits (no request is taken), then the
+    /// loop parks until the thaw, leaving <c>_input</c> and the queue for <see cref="CarryOver"/>.
+    /// </summary>
+    private async Task FrozenAsync()
+    {
+        try
+        {
+            var ring = new XenStoreServerRing(_page.Span);
+            if (!_broken && WriteOutput(ring))
+            {
+                _channel.Notify();
+            }
+        }
+        catch (RingCorruptedException)
+        {
+            Break();
+        }
+
+        _frozen = true;
+        try
+        {
+            await _engine.Thawed.WaitAsync(_stop.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            _frozen = false;
+        }
+    }
+
+    public override bool IsQuiet => _frozen || IsClosed;
+
+    /// <summary>The request bytes taken from <c>req[]</c> and not handled, and the output not yet in <c>rsp[]</c>.</summary>
+    public override LiveUpdate.CarriedConnection? CarryOver() =>
+        _broken ? null : new LiveUpdate.CarriedConnection(-1, _input.AsSpan(0, _filled).ToArray(), QueuedBytes(_outputOffset));
+
+    /// <summary>Takes what a live update carried (before <see cref="Start"/>): held request bytes first, then the output owed.</summary>
+    public void Resume(LiveUpdate.CarriedConnection carried)
+    {
+        carried.Input.CopyTo(_input, 0);
+        _filled = carried.Input.Length;
+        EnqueueCarried(carried.Output);
     }
 
     private bool PageDisposed()

@@ -115,6 +115,50 @@ internal abstract class ServerConnection
         OnOutputQueued();
     }
 
+    /// <summary>
+    /// Queues bytes a live update carried over from the process before (<see cref="LiveUpdate.CarriedConnection.Output"/>):
+    /// the rest of a message partly sent, then whole ones, sent before anything queued later.
+    /// </summary>
+    public void EnqueueCarried(byte[] bytes)
+    {
+        if (bytes.Length == 0)
+        {
+            return;
+        }
+
+        lock (_outputGate)
+        {
+            _output.Enqueue((bytes, 0, 0));
+        }
+
+        OnOutputQueued();
+    }
+
+    /// <summary>
+    /// What a live update carries of this connection into the new process, or null when it cannot go (an in-process
+    /// client, whose other end is in this process). Called under the engine lock, frozen, once <see cref="IsQuiet"/>.
+    /// </summary>
+    public virtual LiveUpdate.CarriedConnection? CarryOver() => null;
+
+    /// <summary>While the engine is frozen: whether no thread is touching the connection's buffers any more.</summary>
+    public virtual bool IsQuiet => true;
+
+    /// <summary>Every queued byte (from <paramref name="skip"/> bytes into the first message, which are sent already), for <see cref="CarryOver"/>.</summary>
+    protected byte[] QueuedBytes(int skip)
+    {
+        lock (_outputGate)
+        {
+            var all = new List<byte>();
+            foreach (var (message, _, _) in _output)
+            {
+                all.AddRange(message.AsSpan(skip));
+                skip = 0;
+            }
+
+            return [.. all];
+        }
+    }
+
     /// <summary>Closes the connection (idempotent; never blocks and never takes the engine lock).</summary>
     public void Close(string reason)
     {
@@ -254,7 +298,7 @@ internal abstract class ServerConnection
         oversized = default;
         int consumed = 0;
         XsFrameStatus status = XsFrameStatus.NeedMore;
-        while (!IsClosed && (queueLimit == int.MaxValue || QueuedCount < queueLimit))
+        while (!IsClosed && !engine.Frozen && (queueLimit == int.MaxValue || QueuedCount < queueLimit))
         {
             ReadOnlySpan<byte> data = buffer.AsSpan(consumed, filled - consumed);
             status = XsFrameReader.Read(data, out XsHeader header);

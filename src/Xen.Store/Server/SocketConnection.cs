@@ -34,6 +34,8 @@ internal sealed class SocketConnection : ByteStreamConnection
     private byte[]? _buffer; // rented while served or while it holds part of a request
     private int _filled;
     private int _spun; // what the spin's receive returned
+    private volatile bool _onWorker;
+    private bool _carriedInput; // a live update's bytes are in the buffer, to be handled before anything is received
 
     public SocketConnection(IStoreEngine engine, AcceptedSocket socket, int maxQueued, SocketWorkers workers)
         : base(engine, 0, socket.Description, maxQueued)
@@ -57,19 +59,49 @@ internal sealed class SocketConnection : ByteStreamConnection
     /// </summary>
     public void Serve()
     {
+        _onWorker = true;
+        try
+        {
+            ServeOnWorker();
+        }
+        finally
+        {
+            _onWorker = false;
+        }
+    }
+
+    private void ServeOnWorker()
+    {
         _buffer ??= ArrayPool<byte>.Shared.Rent(BufferSize);
         try
         {
             while (!IsClosed)
             {
-                int n = ReceiveNow(); // a pipelining client's next request is often there already
-                if (n < 0 && (n = WaitForRequest()) < 0)
+                if (_workers.Frozen)
                 {
-                    Park(); // quiet for the keep time, or others wait for a worker
+                    _workers.Ready(this); // held until the live update ends: its buffer stays as it is, for the dump
                     return;
                 }
 
-                if (!Received(_buffer, ref _filled, n))
+                bool going;
+                if (_carriedInput)
+                {
+                    _carriedInput = false; // what a live update carried is handled before anything new is received
+                    going = HandleReceived(_buffer, ref _filled);
+                }
+                else
+                {
+                    int n = ReceiveNow(); // a pipelining client's next request is often there already
+                    if (n < 0 && (n = WaitForRequest()) < 0)
+                    {
+                        Park(); // quiet for the keep time, or others wait for a worker
+                        return;
+                    }
+
+                    going = Received(_buffer, ref _filled, n);
+                }
+
+                if (!going)
                 {
                     break;
                 }
@@ -212,6 +244,35 @@ internal sealed class SocketConnection : ByteStreamConnection
                 _workers.Ready(this);
             }
         }
+    }
+
+    /// <summary>Not on a worker, and no drain sending (one parked on a client that does not read is quiet: it sends nothing while frozen).</summary>
+    public override bool IsQuiet => !_onWorker && (!IsDraining || _socket.ParkedSend is not null);
+
+    /// <summary>The socket's descriptor, the bytes received and not handled, and the output not yet sent (a parked send's rest first).</summary>
+    public override LiveUpdate.CarriedConnection? CarryOver()
+    {
+        if (_socket.Descriptor is not (int fd and >= 0))
+        {
+            return null;
+        }
+
+        byte[] unsent = IsDraining && _socket.ParkedSend is { } rest ? rest.ToArray() : [];
+        return new LiveUpdate.CarriedConnection(fd, _buffer is null ? [] : _buffer.AsSpan(0, _filled).ToArray(), [.. unsent, .. QueuedBytes(0)]);
+    }
+
+    /// <summary>Takes what a live update carried (before <see cref="Start"/>): the bytes it had read are handled first.</summary>
+    public void Resume(LiveUpdate.CarriedConnection carried)
+    {
+        if (carried.Input.Length > 0)
+        {
+            _buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+            carried.Input.CopyTo(_buffer, 0);
+            _filled = carried.Input.Length;
+            _carriedInput = true;
+        }
+
+        EnqueueCarried(carried.Output);
     }
 
     /// <summary>Detaches the ended connection from the engine and releases the socket and the buffer (on a worker, once).</summary>

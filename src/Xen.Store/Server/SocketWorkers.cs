@@ -38,6 +38,8 @@ internal sealed class SocketWorkers
 
     private readonly object _gate = new();
     private readonly Queue<SocketConnection> _ready = new();
+    private readonly List<SocketConnection> _held = []; // made ready while frozen
+    private bool _frozen;
     private readonly SocketSpin? _spin;
     private SocketEpoll? _epoll;
     private int _threads;
@@ -74,6 +76,12 @@ internal sealed class SocketWorkers
         bool start = false;
         lock (_gate)
         {
+            if (_frozen)
+            {
+                _held.Add(connection);
+                return;
+            }
+
             _ready.Enqueue(connection);
             _waiting = _ready.Count;
             if (_idle > 0)
@@ -92,6 +100,37 @@ internal sealed class SocketWorkers
         if (start)
         {
             new Thread(Run) { IsBackground = true, Name = "xenstored-socket" }.UnsafeStart();
+        }
+    }
+
+    /// <summary>Whether a live update has frozen the workers: a connection on a worker goes back (held) instead of being served on.</summary>
+    public bool Frozen => Volatile.Read(ref _frozen);
+
+    /// <summary>A live update begins: connections made ready from now on are held, not served.</summary>
+    public void Freeze()
+    {
+        lock (_gate)
+        {
+            _frozen = true;
+            _epoll?.Freeze();
+        }
+    }
+
+    /// <summary>The live update failed: the held connections are served again.</summary>
+    public void Thaw()
+    {
+        SocketConnection[] held;
+        lock (_gate)
+        {
+            _frozen = false;
+            held = [.. _held];
+            _held.Clear();
+            _epoll?.Thaw();
+        }
+
+        foreach (SocketConnection c in held)
+        {
+            Ready(c);
         }
     }
 

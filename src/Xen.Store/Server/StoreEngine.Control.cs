@@ -7,10 +7,12 @@ namespace Xen.Store.Server;
 /// <summary>The daemon's own settings: CONTROL (xenstore-control's commands), GET_FEATURE/SET_FEATURE and GET_QUOTA/SET_QUOTA.</summary>
 internal sealed partial class StoreEngine
 {
-    // C xenstored 4.17's commands in its order, without live-update (refused: issue of the crash-safe server) and quota-soft
-    // (its one soft quota is memory, which this server does not account).
+    // C xenstored 4.17's commands in its order, without quota-soft (its one soft quota is memory, which this server does
+    // not account); live-update only where the server can replace its process (LiveUpdateStarted is set).
     private const string ControlHelp =
         "check\t\nlog\ton|off\nlogfile\t<file>\nmemreport\t[<file>]\nprint\t<string>\nquota\t[set <name> <val>|<domid>]\nhelp\t\n";
+
+    private const string LiveUpdateHelp = "live-update\t[-c <cmdline>] [-F] [-t <timeout>] <file>\n    Default timeout is 60 seconds.\n";
 
     private XsError? DoControl(in Request r, ReadOnlySpan<byte> payload)
     {
@@ -18,6 +20,11 @@ internal sealed partial class StoreEngine
         if (args.Length == 0)
         {
             return XsError.EINVAL;
+        }
+
+        if (args[0] == "live-update" && LiveUpdateStarted is not null)
+        {
+            return DoLiveUpdate(in r, args[1..]);
         }
 
         if (args is ["quota", string domain] && domain != "set" && TryDomainId(domain, out uint quotaDomain) && !IsKnown(quotaDomain))
@@ -28,7 +35,7 @@ internal sealed partial class StoreEngine
         string? text = args[0] switch
         {
             "check" => CheckTree() ? "OK" : null,
-            "help" => ControlHelp,
+            "help" => LiveUpdateStarted is null ? ControlHelp : ControlHelp.Insert(ControlHelp.IndexOf("logfile", StringComparison.Ordinal), LiveUpdateHelp),
             "print" => args.Length >= 2 ? "OK" : null,
             "log" => args.Length == 2 && args[1] is "on" or "off" ? ControlLog(args[1] == "on") : null,
             "logfile" => args.Length == 2 && args[1].Length > 0 ? ControlLogFile(args[1]) : null,

@@ -120,11 +120,20 @@ internal sealed partial class StoreEngine : StoreRecord.ITarget
     }
 
     /// <summary>
-    /// Registers a resumed ring's recorded watches again and fires each once, as at registration: a change the guest
+    /// Registers a resumed ring's watches again: those a live update carried as they were; those the journal recorded
+    /// (after a crash) firing each once, as at registration: a change the guest
     /// missed while the server was down then reaches it at least once, and the guest re-reads what it watches.
     /// </summary>
     private void RestoreWatches(DomainRecord d)
     {
+        if (d.Carried is { } carried && d.Ring is { } served)
+        {
+            d.Carried = null; // a live update's: the old process sent every event due, so none fires again
+            served.State.Watches.AddRange(carried.Watches);
+            WatchesChanged(served);
+            return;
+        }
+
         if (d.SavedWatches is not { } saved || d.Ring is not { } ring)
         {
             return;

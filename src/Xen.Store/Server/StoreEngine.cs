@@ -75,6 +75,7 @@ internal sealed partial class StoreEngine : IStoreEngine
             }
 
             connection.State.Reset();
+            ForgetLiveUpdate(connection);
             if (connection.State.Domain is { } d && ReferenceEquals(d.Ring, connection))
             {
                 d.Ring = null;

@@ -20,6 +20,12 @@ internal sealed class StoreTransaction : NodeView
 
     public uint Id { get; }
 
+    /// <summary>When it started (<see cref="Environment.TickCount64"/>): a live update waits for transactions, up to its timeout.</summary>
+    public long StartedAt { get; } = Environment.TickCount64;
+
+    /// <summary>Carried over a live update, which aborts it: its commit answers EAGAIN, as a conflict does, and the client retries.</summary>
+    public bool Doomed { get; init; }
+
     /// <summary>The events to fire at commit, in order.</summary>
     public List<PendingEvent> Events { get; } = [];
 
@@ -81,6 +87,11 @@ internal sealed class StoreTransaction : NodeView
     /// <summary>Whether every touched path still has the generation it had when first touched.</summary>
     public bool CanCommit()
     {
+        if (Doomed)
+        {
+            return false;
+        }
+
         foreach (KeyValuePair<string, Entry> kv in _entries)
         {
             if (_tree.GenerationOf(kv.Key) != kv.Value.OriginalGeneration)

@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using Xen.Rings.Events;
 using Xen.Rings.XenStore;
 using Xen.Store.Server.Hosting;
+using Xen.Store.Server.LiveUpdate;
 using Xen.Store.Transports;
 
 namespace Xen.Store.Server;
@@ -35,6 +36,7 @@ public sealed class XenStoreServer : IAsyncDisposable
     private readonly Task _domainWatch = Task.CompletedTask;
     private static readonly Task NeverFaulted = new TaskCompletionSource().Task;
     private int _disposed;
+    private int _inheritedListener = -1; // a live update's listening socket, taken by the first ListenUnixAsync
 
     /// <summary>
     /// Creates a server with the initial tree of C xenstored (<c>/</c>, <c>/tool</c>, <c>/tool/xenstored</c>); nothing
@@ -58,9 +60,28 @@ public sealed class XenStoreServer : IAsyncDisposable
         }
 
         _socketWorkers = new SocketWorkers(Options.MaxSocketThreads, SocketSpin.For(Options, Environment.ProcessorCount));
+        if (Options.Host is { } ringHost)
+        {
+            _engine.RingFactory = d => CreateHostedRing(ringHost, d);
+        }
+
+        List<ServerConnection> carriedSockets = [];
+        if (Options.LiveUpdate is { } liveUpdate && OperatingSystem.IsLinux())
+        {
+            if (liveUpdate.Resume)
+            {
+                carriedSockets = ResumeLiveUpdate(liveUpdate);
+            }
+
+            if (Options.StateDirectory is null) // the journal and a live update do not yet go together: refused, as without the setting
+            {
+                var coordinator = new LiveUpdateCoordinator(_engine, _socketWorkers, ListenerDescriptor, liveUpdate);
+                _engine.LiveUpdateStarted = coordinator.Started;
+            }
+        }
+
         if (Options.Host is { } host)
         {
-            _engine.RingFactory = d => CreateHostedRing(host, d);
             try
             {
                 _domainException = host.BindDomainException();
@@ -69,11 +90,12 @@ public sealed class XenStoreServer : IAsyncDisposable
                     AttachKernelRing(kernel);
                 }
 
-                if (Recovery is not null)
+                if (Recovery is not null || LiveUpdateResumed)
                 {
                     ReleaseDeadDomains(host.DomainExists); // those that died while no server ran: released as at VIRQ_DOM_EXC
                     var (resumed, failed) = _engine.ResumeRings();
-                    Recovery = Recovery with { ResumedDomains = resumed, UnresumedDomains = failed.ConvertAll(f => $"domain {f.Domain}: {f.Why}") };
+                    Recovery = Recovery is null ? null : Recovery with { ResumedDomains = resumed, UnresumedDomains = failed.ConvertAll(f => $"domain {f.Domain}: {f.Why}") };
+                    LiveUpdateUnresumed = failed.ConvertAll(f => $"domain {f.Domain}: {f.Why}");
                 }
             }
             catch
@@ -88,7 +110,18 @@ public sealed class XenStoreServer : IAsyncDisposable
                 _domainWatch = Task.Run(() => WatchDomainsAsync(host, signal), CancellationToken.None);
             }
         }
+
+        foreach (ServerConnection socket in carriedSockets)
+        {
+            ((SocketConnection)socket).Start();
+        }
     }
+
+    /// <summary>Whether this server started from a live update's state (its options said so, and the dump was read).</summary>
+    internal bool LiveUpdateResumed { get; private set; }
+
+    /// <summary>After a live update, the guests whose rings could not be served again, with why (empty otherwise).</summary>
+    internal IReadOnlyList<string> LiveUpdateUnresumed { get; private set; } = [];
 
     /// <summary>The settings the server was created with.</summary>
     public XenStoreServerOptions Options { get; }
@@ -153,21 +186,29 @@ public sealed class XenStoreServer : IAsyncDisposable
             throw new ArgumentException($"The socket path '{socketPath}' is too long for a Unix socket.", nameof(socketPath), e);
         }
 
-        if (File.Exists(socketPath))
+        Socket listener;
+        if (Interlocked.Exchange(ref _inheritedListener, -1) is int inherited and >= 0)
         {
-            File.Delete(socketPath);
+            listener = new Socket(new SafeSocketHandle(inherited, ownsHandle: true)); // bound and listening in the process before
         }
+        else
+        {
+            if (File.Exists(socketPath))
+            {
+                File.Delete(socketPath);
+            }
 
-        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            listener.Bind(endPoint);
-            listener.Listen(64);
-        }
-        catch
-        {
-            listener.Dispose();
-            throw;
+            listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                listener.Bind(endPoint);
+                listener.Listen(64);
+            }
+            catch
+            {
+                listener.Dispose();
+                throw;
+            }
         }
 
         lock (_listenersGate)
@@ -304,6 +345,37 @@ public sealed class XenStoreServer : IAsyncDisposable
         }
     }
 
+    /// <summary>The first listening socket's descriptor, for a live update to hand on (-1: none).</summary>
+    private int ListenerDescriptor()
+    {
+        lock (_listenersGate)
+        {
+            return _listeners.Count > 0 ? (int)_listeners[0].SafeHandle.DangerousGetHandle() : -1;
+        }
+    }
+
+    /// <summary>
+    /// Loads the state a live update's old process dumped (and removes the dump): the store, and the socket clients on
+    /// the descriptors this process inherited (started once the server is built); the guests' rings are served again
+    /// as after a restart.
+    /// </summary>
+    /// <exception cref="IOException">There is no dump to read.</exception>
+    /// <exception cref="InvalidDataException">The dump is not a migration stream this server reads.</exception>
+    private List<ServerConnection> ResumeLiveUpdate(LiveUpdateSettings settings)
+    {
+        byte[] stream = File.ReadAllBytes(settings.DumpPath);
+        File.Delete(settings.DumpPath);
+        (int listenerFd, List<ServerConnection> sockets) = _engine.LoadLiveUpdate(stream, (fd, carried) =>
+        {
+            var connection = new SocketConnection(_engine, FdSocket.Adopt(fd, "unix:live-update", _socketWorkers.Epoll), Options.MaxQueuedMessages, _socketWorkers);
+            connection.Resume(carried);
+            return connection;
+        });
+        _inheritedListener = listenerFd;
+        LiveUpdateResumed = true;
+        return sockets;
+    }
+
     /// <summary>Releases the domains that died each time the host raises VIRQ_DOM_EXC, until the server is disposed.</summary>
     private async Task WatchDomainsAsync(IXenStoreHost host, IEventChannel domainException)
     {
@@ -331,6 +403,11 @@ public sealed class XenStoreServer : IAsyncDisposable
     private void AttachKernelRing(XenStoreKernelConnection kernel)
     {
         RingConnection ring = NewRing(0, kernel.Page.Page, kernel.Page.Owner, kernel.Channel, ownsChannel: true);
+        if (_engine.CarriedOf(0) is { } carried)
+        {
+            ring.Resume(carried);
+        }
+
         _engine.AttachDomain(0, ring, announce: false);
         ring.Start(RingFeatures);
         kernel.Channel.Notify();
@@ -352,6 +429,11 @@ public sealed class XenStoreServer : IAsyncDisposable
 
         uint domainId = domain.Id;
         RingConnection ring = NewRing(domainId, page.Page, page.Owner, channel, ownsChannel: true, port => host.BindInterdomain(domainId, port));
+        if (domain.Carried is { } carried)
+        {
+            ring.Resume(carried); // its watches are registered by the engine once the ring is attached
+        }
+
         ring.Start(RingFeatures);
         return ring;
     }

@@ -112,4 +112,10 @@ public sealed record XenStoreServerOptions
     /// what other platforms use), so that the tests run that path too.
     /// </summary>
     internal bool ManagedSockets { get; init; }
+
+    /// <summary>
+    /// How the daemon replaces itself on <c>xenstore-control live-update</c> (<c>xen store serve</c> sets it), and whether
+    /// this process is the new one of an update; null: CONTROL <c>live-update</c> is refused, as by a build without it.
+    /// </summary>
+    internal LiveUpdate.LiveUpdateSettings? LiveUpdate { get; init; }
 }

@@ -69,7 +69,7 @@ internal sealed class ServeOptions
 
     public Option<bool> Verbose { get; } = new("--verbose", "-V") { Description = "Verbose execution (accepted; this server adds no output for it)." };
 
-    public Option<bool> LiveUpdate { get; } = new("--live-update", "-U") { Description = "Start as the new daemon of a live update: not supported (exit 1)." };
+    public Option<bool> LiveUpdate { get; } = new("--live-update", "-U") { Description = "Start as the new daemon of a live update (xenstore-control live-update runs the new binary so): carry on from the state the old one left in the run directory's state_dump, on the descriptors it left open." };
 
     public ServeOptions()
     {
@@ -102,6 +102,19 @@ internal sealed class ServeOptions
         parse.GetValue(Socket)
         ?? NonEmpty(Environment.GetEnvironmentVariable("XENSTORED_PATH"))
         ?? Path.Combine(NonEmpty(Environment.GetEnvironmentVariable("XENSTORED_RUNDIR")) ?? DefaultRunDirectory, "socket");
+
+    /// <summary>
+    /// How the daemon replaces itself on <c>xenstore-control live-update</c>: <c>state_dump</c> in
+    /// <c>$XENSTORED_RUNDIR</c>, else in the socket's directory (C's run directory, where its socket lives by default),
+    /// and this command line again for the new binary.
+    /// </summary>
+    public Xen.Store.Server.LiveUpdate.LiveUpdateSettings LiveUpdateSettings(ParseResult parse, string socketPath) =>
+        new(NonEmpty(Environment.GetEnvironmentVariable("XENSTORED_RUNDIR")) ?? Path.GetDirectoryName(socketPath) ?? DefaultRunDirectory,
+            Environment.GetCommandLineArgs()[1..])
+        {
+            Resume = parse.GetValue(LiveUpdate),
+            Log = line => Console.Error.WriteLine($"xen store serve: {line}"),
+        };
 
     /// <summary>
     /// The server's settings from the quota, state and spin options; a C option with no counterpart here is reported on

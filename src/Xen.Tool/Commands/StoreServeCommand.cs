@@ -78,19 +78,16 @@ internal static class StoreServeCommand
             return 1;
         }
 
-        if (parse.GetValue(o.LiveUpdate))
-        {
-            await Console.Error.WriteLineAsync($"{Name}: live update (-U) is not supported: start it without -U").ConfigureAwait(false);
-            return 1;
-        }
-
-        bool daemonChild = StoreServeDaemon.IsChild;
-        if (!parse.GetValue(o.NoFork) && !daemonChild)
+        // The new daemon of a live update is the old one's process (same pid, same stdio): it neither forks nor detaches.
+        bool liveUpdated = parse.GetValue(o.LiveUpdate);
+        bool daemonChild = StoreServeDaemon.IsChild && !liveUpdated;
+        if (!parse.GetValue(o.NoFork) && !daemonChild && !liveUpdated)
         {
             return await StoreServeDaemon.StartChildAsync(ReadyPrefix, output, cancellationToken).ConfigureAwait(false);
         }
 
         string socketPath = Path.GetFullPath(o.SocketPath(parse));
+        options = options with { LiveUpdate = o.LiveUpdateSettings(parse, socketPath) };
         string? pidFile = parse.GetValue(o.PidFile) is { } pid ? Path.GetFullPath(pid) : null;
         string? peerDirectory = parse.GetValue(o.PeerDirectory) is { } peers ? Path.GetFullPath(peers) : null;
         if (peerDirectory is not null && !Directory.Exists(peerDirectory))
@@ -132,7 +129,8 @@ internal static class StoreServeCommand
         }
         catch (Exception e) when (e is XenHostException or ArgumentException or IOException or InvalidDataException or System.Net.Sockets.SocketException)
         {
-            string what = e is InvalidDataException ? $"cannot resume the state in {options.StateDirectory}"
+            string what = liveUpdated ? $"cannot carry on from the live update's {options.LiveUpdate!.DumpPath}"
+                : e is InvalidDataException ? $"cannot resume the state in {options.StateDirectory}"
                 : peerDirectory is not null ? $"cannot use the peer directory {peerDirectory}"
                 : e is XenHostException ? "Failed to initialize dom0" // C xenstored's words for the kernel connection
                 : "cannot start";
@@ -141,6 +139,15 @@ internal static class StoreServeCommand
         }
 
         await using XenStoreServer server = started;
+        if (server.LiveUpdateResumed)
+        {
+            await Console.Error.WriteLineAsync($"{Name}: live update: carried on from {options.LiveUpdate!.DumpPath}").ConfigureAwait(false);
+            foreach (string failure in server.LiveUpdateUnresumed)
+            {
+                await Console.Error.WriteLineAsync($"{Name}: not serving the ring of {failure}").ConfigureAwait(false);
+            }
+        }
+
         if (server.Recovery is { } recovered && (recovered.FromSnapshot || recovered.RecordsReplayed > 0 || recovered.DiscardedBytes > 0))
         {
             await Console.Error.WriteLineAsync(

@@ -6,7 +6,7 @@ namespace Xen.Rings.Host.Native;
 /// <summary>
 /// The libc calls the host bindings make themselves, bound in the global scope like Xen's libraries (so that an
 /// interposed <c>open</c> of <c>/proc/xen/xsd_kva</c> is seen, as by C xenstored), and the few a daemon needs to leave its
-/// parent (<c>setsid</c>, <c>dup2</c>, <c>fcntl</c>).
+/// parent (<c>setsid</c>, <c>dup2</c>, <c>fcntl</c>), and the <c>execv</c> of a live update.
 /// </summary>
 internal static unsafe partial class LibC
 {
@@ -56,6 +56,10 @@ internal static unsafe partial class LibC
 
     [LibraryImport(XenLibrary.C, EntryPoint = "fcntl", SetLastError = true)]
     public static partial int Fcntl(int fd, int command, int argument);
+
+    /// <summary><c>execv</c>: replaces the process (a live update's new daemon); returns only on failure.</summary>
+    [LibraryImport(XenLibrary.C, EntryPoint = "execv", SetLastError = true)]
+    public static partial int Execv(byte* path, byte** argv);
 
     [LibraryImport(XenLibrary.C, EntryPoint = "pipe2", SetLastError = true)]
     public static partial int Pipe2(int* fds, int flags);
