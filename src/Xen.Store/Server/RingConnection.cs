@@ -187,8 +187,14 @@ internal sealed class RingConnection : ServerConnection
         _broken ? null : new LiveUpdate.CarriedConnection(-1, _input.AsSpan(0, _filled).ToArray(), QueuedBytes(_outputOffset));
 
     /// <summary>Takes what a live update carried (before <see cref="Start"/>): held request bytes first, then the output owed.</summary>
+    /// <exception cref="InvalidDataException">More bytes were carried than a ring connection holds.</exception>
     public void Resume(LiveUpdate.CarriedConnection carried)
     {
+        if (carried.Input.Length > _input.Length)
+        {
+            throw new InvalidDataException($"The live update carried {carried.Input.Length} request bytes for domain {DomainId}'s ring; it holds {_input.Length}.");
+        }
+
         carried.Input.CopyTo(_input, 0);
         _filled = carried.Input.Length;
         EnqueueCarried(carried.Output);

@@ -262,8 +262,14 @@ internal sealed class SocketConnection : ByteStreamConnection
     }
 
     /// <summary>Takes what a live update carried (before <see cref="Start"/>): the bytes it had read are handled first.</summary>
+    /// <exception cref="InvalidDataException">More bytes were carried than a connection's buffer holds.</exception>
     public void Resume(LiveUpdate.CarriedConnection carried)
     {
+        if (carried.Input.Length > BufferSize)
+        {
+            throw new InvalidDataException($"The live update carried {carried.Input.Length} request bytes for a socket connection; it holds {BufferSize}.");
+        }
+
         if (carried.Input.Length > 0)
         {
             _buffer = ArrayPool<byte>.Shared.Rent(BufferSize);

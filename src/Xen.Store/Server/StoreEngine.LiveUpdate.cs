@@ -406,9 +406,11 @@ internal sealed partial class StoreEngine
     private void LoadNode(ReadOnlySpan<byte> body)
     {
         var (owner, path, value, permissions) = MigrationStream.ParseNode(body);
-        if (owner != 0)
+        if (owner != 0 || path.StartsWith('@'))
         {
-            return; // a pending transaction's copy: the transaction is aborted
+            // A pending transaction's copy (the transaction is aborted), or the permissions C xenstored keeps for
+            // @introduceDomain and @releaseDomain, which this server does not keep.
+            return;
         }
 
         if (permissions.Length == 0 || !path.StartsWith('/') || (path.Length > 1 && path.EndsWith('/')))

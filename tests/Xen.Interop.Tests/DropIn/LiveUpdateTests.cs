@@ -183,6 +183,54 @@ public sealed class LiveUpdateTests(ITestOutputHelper output)
         Assert.Equal("retried", await client.ReadStringAsync("/tx/in"));
     }
 
+    /// <summary>
+    /// The handover the migration stream makes possible: C xenstored 4.17's own live update, pointed at our daemon
+    /// (<c>-c "store serve --no-fork -U"</c>), execs it in C's process; ours reads the <c>state_dump</c> C wrote (version
+    /// 1), takes over C's listening socket and its clients' connections, and serves them on: the tree with its
+    /// permissions as C had it, a <c>xenstore-watch</c> and our client's watch still firing, xenstore-control answered
+    /// OK by ours from what C left pending.
+    /// </summary>
+    [Fact]
+    public async Task C_xenstored_hands_its_store_and_its_clients_to_ours_through_its_own_live_update()
+    {
+        PeerPrograms.Require(requirePeersScripts: true, PeerPrograms.XenTool, XenstoreControl, "xenstore-watch", "xenstore-ls");
+        using var dir = new UpdateDirectory();
+        await using XenstoredPeer c = await XenstoredPeer.StartAsync(XenstoredKind.C);
+        int pid = c.DaemonProcessId;
+        try
+        {
+            await c.WriteAsync(("/handover/a", "one"), ("/handover/b/c", "two"), ("/handover/empty", ""));
+            await PeerCommand.RunCheckedAsync("xenstore-chmod", ["/handover/a", "r5", "b7"], c.ClientEnvironment);
+            string before = await PeerCommand.RunCheckedAsync("xenstore-ls", ["-p", "/"], c.ClientEnvironment);
+            string events = Path.Combine(dir.Path, "events");
+            using PeerDaemon watch = PeerDaemon.Start("/bin/sh", ["-c", $"exec xenstore-watch /handover > {events}"], c.ClientEnvironment);
+            await using XenStoreClient client = await XenStoreClient.ConnectAsync(c.SocketPath);
+            await using XenStoreWatch ours = await client.WatchAsync("/handover/b");
+            Assert.Equal("/handover/b", (await ours.ReadAsync()).Path);
+            await Deadline.PollAsync(() => File.Exists(events) && File.ReadAllText(events).Contains("/handover\n", StringComparison.Ordinal), () => "xenstore-watch did not start");
+
+            PeerCommandResult update = await PeerCommand.RunAsync(XenstoreControl, ["live-update", "-c", "store serve --no-fork -U", dir.NewBinary()], c.ClientEnvironment);
+            Assert.True(update.ExitCode == 0, $"xenstore-control: {update.ExitCode} {update.StandardError}\n{c.DaemonOutput}");
+            Assert.Contains(PeerPrograms.XenTool, (await File.ReadAllTextAsync($"/proc/{pid}/cmdline")).Split('\0'));
+            await Deadline.PollAsync(() => c.DaemonOutput.Contains("live update: carried on from", StringComparison.Ordinal), () => $"ours did not say it carried on: {c.DaemonOutput}");
+
+            Assert.Equal(before, await PeerCommand.RunCheckedAsync("xenstore-ls", ["-p", "/"], c.ClientEnvironment));
+            await client.WriteAsync("/handover/b/d", "after");
+            Assert.Equal("/handover/b/d", (await ours.ReadAsync()).Path);
+            await Deadline.PollAsync(() => File.ReadAllText(events).Contains("/handover/b/d\n", StringComparison.Ordinal), () => $"xenstore-watch: {File.ReadAllText(events)}");
+        }
+        finally
+        {
+            try
+            {
+                System.Diagnostics.Process.GetProcessById(pid).Kill(); // ours now: the peer kills only a C xenstored
+            }
+            catch (ArgumentException)
+            {
+            }
+        }
+    }
+
     /// <summary>Writes /lu/n0, /lu/n1, ... with <see cref="InFlight"/> outstanding until stopped; the count written (all answered OK).</summary>
     private static async Task<int> WriteUntilStoppedAsync(XenStoreClient client, CancellationToken stop)
     {
