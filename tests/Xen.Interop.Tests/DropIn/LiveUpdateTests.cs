@@ -94,7 +94,7 @@ public sealed class LiveUpdateTests(ITestOutputHelper output)
             lines[..6]);
         Assert.True(lines[6].Split(' ') is ["quota", _, "ENOSPC"], guest.Output);
         Assert.Equal("done", lines[7]);
-        Assert.Equal(NodeQuota, await CountOwnedAsync(dom0, home, DomainId));
+        Assert.Equal(NodeQuota, await OwnedNodes.CountAsync(dom0, home, DomainId));
 
         // Every acknowledged write is there, and xenstore-watch saw each exactly once, across the update.
         await Deadline.PollAsync(
@@ -297,18 +297,6 @@ public sealed class LiveUpdateTests(ITestOutputHelper output)
     {
         PeerCommandResult result = await PeerCommand.RunAsync(XenstoreControl, command, store.ClientEnvironment);
         return (result.ExitCode, result.StandardOutput + result.StandardError);
-    }
-
-    /// <summary>How many nodes at and under <paramref name="path"/> <paramref name="domainId"/> owns (its first permission's domain).</summary>
-    private static async Task<int> CountOwnedAsync(XenStoreClient client, string path, uint domainId)
-    {
-        int owned = (await client.GetPermissionsAsync(path))[0].DomainId == domainId ? 1 : 0;
-        foreach (string child in await client.DirectoryAsync(path))
-        {
-            owned += await CountOwnedAsync(client, $"{path}/{child}", domainId);
-        }
-
-        return owned;
     }
 
     private static string Tail(string text) => text.Length > 2000 ? text[^2000..] : text;

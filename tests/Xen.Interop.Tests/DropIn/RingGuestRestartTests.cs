@@ -105,7 +105,7 @@ public sealed class RingGuestRestartTests(ITestOutputHelper output)
             Assert.InRange(written, 1, NodeQuota);
             Assert.True(await dom0After.ExistsAsync($"{home}/quota/n{written - 1}"));
             Assert.False(await dom0After.ExistsAsync($"{home}/quota/n{written}"));
-            Assert.Equal(NodeQuota, await CountOwnedAsync(dom0After, home, DomainId));
+            Assert.Equal(NodeQuota, await OwnedNodes.CountAsync(dom0After, home, DomainId));
             Assert.Equal("done", lines[8]);
             Assert.Equal("written-by-c", await dom0After.ReadStringAsync($"{home}/data/c")); // written before the second kill
         }
@@ -163,17 +163,5 @@ public sealed class RingGuestRestartTests(ITestOutputHelper output)
         file.Position = ReqConsOffset;
         file.ReadExactly(indices);
         return unchecked(BinaryPrimitives.ReadUInt32LittleEndian(indices[(ReqProdOffset - ReqConsOffset)..]) - BinaryPrimitives.ReadUInt32LittleEndian(indices));
-    }
-
-    /// <summary>How many nodes at and under <paramref name="path"/> <paramref name="domainId"/> owns (its first permission's domain).</summary>
-    private static async Task<int> CountOwnedAsync(XenStoreClient client, string path, uint domainId)
-    {
-        int owned = (await client.GetPermissionsAsync(path))[0].DomainId == domainId ? 1 : 0;
-        foreach (string child in await client.DirectoryAsync(path))
-        {
-            owned += await CountOwnedAsync(client, $"{path}/{child}", domainId);
-        }
-
-        return owned;
     }
 }
