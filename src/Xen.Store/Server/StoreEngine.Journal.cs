@@ -129,6 +129,7 @@ internal sealed partial class StoreEngine : StoreRecord.ITarget
         if (d.Carried is { } carried && d.Ring is { } served)
         {
             d.Carried = null; // a live update's: the old process sent every event due, so none fires again
+            d.SavedWatches = null; // the same watches, as the state directory recorded them
             served.State.Watches.AddRange(carried.Watches);
             WatchesChanged(served);
             return;

@@ -293,13 +293,23 @@ internal sealed partial class StoreEngine
                 }
             }
 
+            try
+            {
+                _journal?.PrepareHandOver();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or AggregateException)
+            {
+                return "Dump state error: the state directory could not be flushed";
+            }
+
             return handOver(new LiveUpdatePlan(writer.End(), carried, leftOut, session.Binary, session.CommandLine));
         }
     }
 
     /// <summary>
-    /// Starts from a live update's stream (before any connection is attached): the tree, the quotas, the domains with
-    /// their rings to serve again (<see cref="DomainRecord.Carried"/>, picked up by <see cref="ResumeRings"/>), and each
+    /// Starts from a live update's stream (before any connection is attached): the tree, the quotas, the domains (but
+    /// with a state directory, which holds them already, recovered as after a crash: then only the connections), their
+    /// rings to serve again (<see cref="DomainRecord.Carried"/>, picked up by <see cref="ResumeRings"/>), and each
     /// socket connection made by <paramref name="adoptSocket"/> from its inherited descriptor, with its watches and its
     /// transactions (which the update aborted: their commit answers EAGAIN, as a conflict does).
     /// </summary>
@@ -308,6 +318,7 @@ internal sealed partial class StoreEngine
     public (int ListenerFd, List<ServerConnection> Sockets) LoadLiveUpdate(ReadOnlyMemory<byte> stream, Func<int, CarriedConnection, ServerConnection> adoptSocket)
     {
         List<MigrationStream.Record> records = MigrationStream.Read(stream, out _);
+        bool journalled = _journal is not null; // the store came from the state directory, the same as the stream's
         var byId = new Dictionary<uint, (ServerConnection? Socket, DomainRecord? Ring)>();
         var sockets = new List<ServerConnection>();
         int listenerFd = -1;
@@ -320,6 +331,8 @@ internal sealed partial class StoreEngine
                 {
                     case MigrationStream.RecordType.Global when body.Length >= 8:
                         listenerFd = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(body);
+                        break;
+                    case MigrationStream.RecordType.GlobalQuota or MigrationStream.RecordType.Domain or MigrationStream.RecordType.Node when journalled:
                         break;
                     case MigrationStream.RecordType.GlobalQuota when body.Length >= 4:
                         _quotas = WithQuotas(_quotas, MigrationStream.ParseQuotas(body, 4, System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(body)));

@@ -73,11 +73,8 @@ public sealed class XenStoreServer : IAsyncDisposable
                 carriedSockets = ResumeLiveUpdate(liveUpdate);
             }
 
-            if (Options.StateDirectory is null) // the journal and a live update do not yet go together: refused, as without the setting
-            {
-                var coordinator = new LiveUpdateCoordinator(_engine, _socketWorkers, ListenerDescriptor, liveUpdate);
-                _engine.LiveUpdateStarted = coordinator.Started;
-            }
+            var coordinator = new LiveUpdateCoordinator(_engine, _socketWorkers, ListenerDescriptor, liveUpdate);
+            _engine.LiveUpdateStarted = coordinator.Started;
         }
 
         if (Options.Host is { } host)

@@ -26,8 +26,10 @@ public sealed class LiveUpdateTests(ITestOutputHelper output)
     private const string PrivatePath = "/dom0-only/secret";
     private const int InFlight = 64;
 
-    [Fact]
-    public async Task A_ring_guest_a_xenstore_watch_and_a_pipelining_client_carry_on_in_the_new_process_with_every_write_and_event_once()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // with a state directory: the store comes back from the journal, the connections from the stream
+    public async Task A_ring_guest_a_xenstore_watch_and_a_pipelining_client_carry_on_in_the_new_process_with_every_write_and_event_once(bool stateDirectory)
     {
         PeerPrograms.Require(requirePeersScripts: false, PeerPrograms.XenTool, XenstoreControl, "xenstore-watch");
         string guestProgram = await NativeGuest.XsGuestAsync();
@@ -37,7 +39,8 @@ public sealed class LiveUpdateTests(ITestOutputHelper output)
         string page = Path.Combine(peers, $"xs-ring-{DomainId}");
         string home = $"/local/domain/{DomainId}";
         var clients = new Dictionary<string, string> { ["XENSTORED_PATH"] = dir.Socket };
-        using PeerDaemon server = await StartServerAsync(dir, ["--peer-dir", peers, "-E", NodeQuota.ToString(CultureInfo.InvariantCulture)]);
+        string[] state = stateDirectory ? ["--state-dir", Path.Combine(dir.Path, "state")] : [];
+        using PeerDaemon server = await StartServerAsync(dir, ["--peer-dir", peers, "-E", NodeQuota.ToString(CultureInfo.InvariantCulture), .. state]);
         await using XenStoreClient dom0 = await XenStoreClient.ConnectAsync(dir.Socket);
         await dom0.MkdirAsync(home);
         await dom0.SetPermissionsAsync(home, [XsPermission.Parse($"n{DomainId}")]);
@@ -181,6 +184,47 @@ public sealed class LiveUpdateTests(ITestOutputHelper output)
         });
         Assert.Equal("committed", retried);
         Assert.Equal("retried", await client.ReadStringAsync("/tx/in"));
+    }
+
+    [Fact]
+    public async Task With_a_state_directory_the_new_process_journals_on_and_a_kill_after_the_update_loses_nothing_acknowledged()
+    {
+        PeerPrograms.Require(requirePeersScripts: false, PeerPrograms.XenTool, XenstoreControl);
+        using var dir = new UpdateDirectory();
+        string state = Path.Combine(dir.Path, "state");
+        string[] options = ["-D", "--state-dir", state, "--durability", "fsync"];
+        var clients = new Dictionary<string, string> { ["XENSTORED_PATH"] = dir.Socket };
+        PeerDaemon server = await StartServerAsync(dir, options);
+        try
+        {
+            await using (XenStoreClient client = await XenStoreClient.ConnectAsync(dir.Socket))
+            {
+                await client.WriteAsync("/kept/before", "1");
+                await client.SetPermissionsAsync("/kept/before", [XsPermission.Parse("b3")]);
+                await using XenStoreWatch watch = await client.WatchAsync("/kept/after");
+                Assert.Equal("/kept/after", (await watch.ReadAsync()).Path);
+
+                PeerCommandResult update = await PeerCommand.RunAsync(XenstoreControl, ["live-update", dir.NewBinary()], clients);
+                Assert.True(update.ExitCode == 0, $"xenstore-control: {update.ExitCode} {update.StandardError}\n{server.Output}");
+                await Deadline.PollAsync(() => server.Output.Contains("live update: carried on from", StringComparison.Ordinal), () => server.Output);
+
+                // The client's connection and watch carried on; the new process journals its changes.
+                await client.WriteAsync("/kept/after", "2");
+                Assert.Equal("/kept/after", (await watch.ReadAsync()).Path);
+            }
+
+            // Killed right after the update: what either process acknowledged is in the directory.
+            server.Dispose();
+            server = await StartServerAsync(dir, options);
+            await using XenStoreClient again = await XenStoreClient.ConnectAsync(dir.Socket);
+            Assert.Equal("1", await again.ReadStringAsync("/kept/before"));
+            Assert.Equal([XsPermission.Parse("b3")], await again.GetPermissionsAsync("/kept/before"));
+            Assert.Equal("2", await again.ReadStringAsync("/kept/after"));
+        }
+        finally
+        {
+            server.Dispose();
+        }
     }
 
     /// <summary>

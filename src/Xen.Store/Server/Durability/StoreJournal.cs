@@ -266,6 +266,31 @@ internal sealed class StoreJournal : IDisposable
         _record.Dispose();
     }
 
+    /// <summary>
+    /// Before a live update's exec (under the engine's lock, nothing more to come): a snapshot being written is
+    /// finished, and with fsync durability what is written is flushed now, since the new process sends the replies
+    /// that wait for it before its own journal could have. To the journal the exec is then a crash after a flush.
+    /// </summary>
+    /// <exception cref="IOException">The flush failed (the update is abandoned, as the flusher's failure faults the server).</exception>
+    public void PrepareHandOver()
+    {
+        _compaction.Wait();
+        if (_level != XenStoreDurability.Fsync)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            foreach (SafeFileHandle old in _rotatedUnsynced)
+            {
+                RandomAccess.FlushToDisk(old);
+            }
+
+            RandomAccess.FlushToDisk(_segment);
+        }
+    }
+
     private void WriteSnapshot(byte[] snapshot, int length, ulong lsn)
     {
         try
