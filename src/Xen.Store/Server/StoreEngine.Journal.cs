@@ -131,6 +131,11 @@ internal sealed partial class StoreEngine : StoreRecord.ITarget
             d.Carried = null; // a live update's: the old process sent every event due, so none fires again
             d.SavedWatches = null; // the same watches, as the state directory recorded them
             served.State.Watches.AddRange(carried.Watches);
+            foreach (uint tx in carried.Transactions)
+            {
+                AddDoomedTransaction(served, tx);
+            }
+
             WatchesChanged(served);
             return;
         }

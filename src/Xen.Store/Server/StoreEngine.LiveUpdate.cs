@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using Xen.Store.Server.LiveUpdate;
@@ -330,18 +331,18 @@ internal sealed partial class StoreEngine
                 switch (record.Type)
                 {
                     case MigrationStream.RecordType.Global when body.Length >= 8:
-                        listenerFd = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(body);
+                        listenerFd = BinaryPrimitives.ReadInt32LittleEndian(body);
                         break;
                     case MigrationStream.RecordType.GlobalQuota or MigrationStream.RecordType.Domain or MigrationStream.RecordType.Node when journalled:
                         break;
                     case MigrationStream.RecordType.GlobalQuota when body.Length >= 4:
-                        _quotas = WithQuotas(_quotas, MigrationStream.ParseQuotas(body, 4, System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(body)));
+                        _quotas = WithQuotas(_quotas, MigrationStream.ParseQuotas(body, 4, BinaryPrimitives.ReadUInt16LittleEndian(body)));
                         break;
                     case MigrationStream.RecordType.Domain when body.Length >= 8:
-                        DomainRecord domain = Domain(System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(body));
+                        DomainRecord domain = Domain(BinaryPrimitives.ReadUInt16LittleEndian(body));
                         domain.Introduced = true;
-                        domain.Features = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(body[4..]);
-                        int quotas = System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(body[2..]);
+                        domain.Features = BinaryPrimitives.ReadUInt32LittleEndian(body[4..]);
+                        int quotas = BinaryPrimitives.ReadUInt16LittleEndian(body[2..]);
                         domain.Quotas = quotas == 0 ? null : WithQuotas(_quotas, MigrationStream.ParseQuotas(body, 8, quotas));
                         break;
                     case MigrationStream.RecordType.Connection:
@@ -371,12 +372,15 @@ internal sealed partial class StoreEngine
                         AddLoadedWatch(byId, owner, path, token, depth);
                         break;
                     case MigrationStream.RecordType.Transaction when body.Length >= 8:
-                        uint txOwner = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(body);
-                        uint txId = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(body[4..]);
-                        if (byId.GetValueOrDefault(txOwner).Socket is { } txConnection)
+                        uint txOwner = BinaryPrimitives.ReadUInt32LittleEndian(body);
+                        uint txId = BinaryPrimitives.ReadUInt32LittleEndian(body[4..]);
+                        if (byId.GetValueOrDefault(txOwner) is { Socket: { } txSocket })
                         {
-                            txConnection.State.Transactions[txId] = new StoreTransaction(_tree, txId) { Doomed = true };
-                            txConnection.State.NextTransactionId = Math.Max(txConnection.State.NextTransactionId, txId);
+                            AddDoomedTransaction(txSocket, txId);
+                        }
+                        else if (byId.GetValueOrDefault(txOwner) is { Ring.Carried: { } txRing })
+                        {
+                            txRing.Transactions.Add(txId); // held once the ring is served
                         }
 
                         break;
@@ -395,6 +399,13 @@ internal sealed partial class StoreEngine
         }
 
         return (listenerFd, sockets);
+    }
+
+    /// <summary>A transaction the update aborted: requests in it are answered, its commit is EAGAIN; later ids follow it.</summary>
+    private void AddDoomedTransaction(ServerConnection conn, uint id)
+    {
+        conn.State.Transactions[id] = new StoreTransaction(_tree, id) { Doomed = true };
+        conn.State.NextTransactionId = Math.Max(conn.State.NextTransactionId, id);
     }
 
     /// <summary>What a live update carried of a domain's ring, for the ring that serves it again (its watches are registered when it is attached).</summary>
