@@ -22,6 +22,11 @@ if (args is [StoreDurabilityFigures.Command, .. var durabilityRest] && durabilit
     return await StoreDurabilityFigures.RunAsync(durabilityRest.FirstOrDefault()).ConfigureAwait(false);
 }
 
+if (args is [StoreLiveUpdateFigures.Command, .. var liveUpdateRest] && liveUpdateRest.Length <= 1)
+{
+    return await StoreLiveUpdateFigures.RunAsync(liveUpdateRest.FirstOrDefault()).ConfigureAwait(false);
+}
+
 if (args is [ToolLatencyFigures.Command, string nativeXen])
 {
     return await ToolLatencyFigures.RunAsync(nativeXen).ConfigureAwait(false);

@@ -36,6 +36,7 @@ internal sealed class SocketConnection : ByteStreamConnection
     private int _spun; // what the spin's receive returned
     private volatile bool _onWorker;
     private bool _carriedInput; // a live update's bytes are in the buffer, to be handled before anything is received
+    private byte[]? _carriedOutput; // a live update's bytes to send first, queued when the connection starts
 
     public SocketConnection(IStoreEngine engine, AcceptedSocket socket, int maxQueued, SocketWorkers workers)
         : base(engine, 0, socket.Description, maxQueued)
@@ -46,8 +47,19 @@ internal sealed class SocketConnection : ByteStreamConnection
 
     public override Task Completion => _ended.Task;
 
-    /// <summary>Starts serving (the client's first request is normally on its way).</summary>
-    public void Start() => _workers.Ready(this);
+    /// <summary>
+    /// Starts serving (the client's first request is normally on its way). A live update's carried output is queued
+    /// only now, once the new process serves: it holds the update's OK, which must not promise a server not yet built.
+    /// </summary>
+    public void Start()
+    {
+        if (Interlocked.Exchange(ref _carriedOutput, null) is { } carried)
+        {
+            EnqueueCarried(carried);
+        }
+
+        _workers.Ready(this);
+    }
 
     protected override void StartDrain() => _ = Task.Run(() => DrainAsync(0, resume: false));
 
@@ -261,7 +273,7 @@ internal sealed class SocketConnection : ByteStreamConnection
         return new LiveUpdate.CarriedConnection(fd, _buffer is null ? [] : _buffer.AsSpan(0, _filled).ToArray(), [.. unsent, .. QueuedBytes(0)]);
     }
 
-    /// <summary>Takes what a live update carried (before <see cref="Start"/>): the bytes it had read are handled first.</summary>
+    /// <summary>Takes what a live update carried (before <see cref="Start"/>): the bytes it had read are handled first, those it owed sent first.</summary>
     /// <exception cref="InvalidDataException">More bytes were carried than a connection's buffer holds.</exception>
     public void Resume(LiveUpdate.CarriedConnection carried)
     {
@@ -278,7 +290,7 @@ internal sealed class SocketConnection : ByteStreamConnection
             _carriedInput = true;
         }
 
-        EnqueueCarried(carried.Output);
+        _carriedOutput = carried.Output;
     }
 
     /// <summary>Detaches the ended connection from the engine and releases the socket and the buffer (on a worker, once).</summary>
