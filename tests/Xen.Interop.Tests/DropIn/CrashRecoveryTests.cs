@@ -332,26 +332,10 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output)
     private static async Task<XenStoreWatchEvent> NextEventAsync(XenStoreWatch watch, Func<string> describeMissing) =>
         await Deadline.RunAsync(t => watch.ReadAsync(t).AsTask(), describeMissing);
 
-    private static async Task<PeerDaemon> StartAsync(string socket, string state, string durability, int compactAfterBytes, bool resuming)
-    {
-        PeerDaemon serve = PeerDaemon.Start("dotnet", [PeerPrograms.XenTool, "store", "serve", "--no-fork", "-D", "--socket", socket,
-            "--state-dir", state, "--durability", durability, "--compact-after", compactAfterBytes.ToString(CultureInfo.InvariantCulture)],
-            new Dictionary<string, string>());
-        try
-        {
-            await Deadline.PollAsync(
-                () => serve.HasExited || (serve.Output.Contains("xenstored listening on", StringComparison.Ordinal) &&
-                    (!resuming || serve.Output.Contains("xen store serve: resumed", StringComparison.Ordinal))),
-                () => $"the server did not start{(resuming ? " and say it resumed" : "")}: {serve.Output}");
-            Assert.False(serve.HasExited, serve.Output);
-            return serve;
-        }
-        catch
-        {
-            serve.Dispose();
-            throw;
-        }
-    }
+    private static Task<PeerDaemon> StartAsync(string socket, string state, string durability, int compactAfterBytes, bool resuming) =>
+        StoreServeProcess.StartAsync(
+            ["-D", "--socket", socket, "--state-dir", state, "--durability", durability, "--compact-after", compactAfterBytes.ToString(CultureInfo.InvariantCulture)],
+            resuming ? "xen store serve: resumed" : null);
 
     private static string ShortDirectory()
     {

@@ -40,7 +40,7 @@ public sealed class LiveUpdateTests(ITestOutputHelper output)
         string home = $"/local/domain/{DomainId}";
         var clients = new Dictionary<string, string> { ["XENSTORED_PATH"] = dir.Socket };
         string[] state = stateDirectory ? ["--state-dir", Path.Combine(dir.Path, "state")] : [];
-        using PeerDaemon server = await StartServerAsync(dir, ["--peer-dir", peers, "-E", NodeQuota.ToString(CultureInfo.InvariantCulture), .. state]);
+        using PeerDaemon server = await StoreServeProcess.StartAsync(["--socket", dir.Socket, "--peer-dir", peers, "-E", NodeQuota.ToString(CultureInfo.InvariantCulture), .. state]);
         await using XenStoreClient dom0 = await XenStoreClient.ConnectAsync(dir.Socket);
         await dom0.MkdirAsync(home);
         await dom0.SetPermissionsAsync(home, [XsPermission.Parse($"n{DomainId}")]);
@@ -160,7 +160,7 @@ public sealed class LiveUpdateTests(ITestOutputHelper output)
     {
         PeerPrograms.Require(requirePeersScripts: false, PeerPrograms.XenTool, XenstoreControl);
         using var dir = new UpdateDirectory();
-        using PeerDaemon server = await StartServerAsync(dir, ["-D"]);
+        using PeerDaemon server = await StoreServeProcess.StartAsync(["--socket", dir.Socket, "-D"]);
         var clients = new Dictionary<string, string> { ["XENSTORED_PATH"] = dir.Socket };
         await using XenStoreClient client = await XenStoreClient.ConnectAsync(dir.Socket);
         XenStoreTransaction tx = await client.StartTransactionAsync();
@@ -194,7 +194,7 @@ public sealed class LiveUpdateTests(ITestOutputHelper output)
         string state = Path.Combine(dir.Path, "state");
         string[] options = ["-D", "--state-dir", state, "--durability", "fsync"];
         var clients = new Dictionary<string, string> { ["XENSTORED_PATH"] = dir.Socket };
-        PeerDaemon server = await StartServerAsync(dir, options);
+        PeerDaemon server = await StoreServeProcess.StartAsync(["--socket", dir.Socket, .. options]);
         try
         {
             await using (XenStoreClient client = await XenStoreClient.ConnectAsync(dir.Socket))
@@ -215,7 +215,7 @@ public sealed class LiveUpdateTests(ITestOutputHelper output)
 
             // Killed right after the update: what either process acknowledged is in the directory.
             server.Dispose();
-            server = await StartServerAsync(dir, options);
+            server = await StoreServeProcess.StartAsync(["--socket", dir.Socket, .. options]);
             await using XenStoreClient again = await XenStoreClient.ConnectAsync(dir.Socket);
             Assert.Equal("1", await again.ReadStringAsync("/kept/before"));
             Assert.Equal([XsPermission.Parse("b3")], await again.GetPermissionsAsync("/kept/before"));
@@ -319,22 +319,6 @@ public sealed class LiveUpdateTests(ITestOutputHelper output)
         }
 
         return paths;
-    }
-
-    private static async Task<PeerDaemon> StartServerAsync(UpdateDirectory dir, string[] options)
-    {
-        PeerDaemon serve = PeerDaemon.Start("dotnet", [PeerPrograms.XenTool, "store", "serve", "--no-fork", "--socket", dir.Socket, .. options], new Dictionary<string, string>());
-        await Deadline.PollAsync(
-            () => serve.Output.Contains("xenstored listening on", StringComparison.Ordinal) || serve.HasExited,
-            () => $"the server did not start: {serve.Output}");
-        if (serve.HasExited)
-        {
-            string text = serve.Output;
-            serve.Dispose();
-            Assert.Fail($"the server exited: {text}");
-        }
-
-        return serve;
     }
 
     private static async Task<(int Code, string Output)> ControlAsync(XenstoredPeer store, params string[] command)

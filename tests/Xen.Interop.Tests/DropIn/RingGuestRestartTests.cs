@@ -135,25 +135,8 @@ public sealed class RingGuestRestartTests(ITestOutputHelper output)
         return restarted;
     }
 
-    private static async Task<PeerDaemon> StartServerAsync(string socket, string peers, string state)
-    {
-        PeerDaemon serve = PeerDaemon.Start(
-            "dotnet",
-            [PeerPrograms.XenTool, "store", "serve", "--no-fork", "--socket", socket, "--peer-dir", peers, "--state-dir", state,
-                "-E", NodeQuota.ToString(CultureInfo.InvariantCulture)],
-            new Dictionary<string, string>());
-        await Deadline.PollAsync(
-            () => serve.Output.Contains("xenstored listening on", StringComparison.Ordinal) || serve.HasExited,
-            () => $"the server did not start: {serve.Output}");
-        if (serve.HasExited)
-        {
-            string output = serve.Output;
-            serve.Dispose();
-            Assert.Fail($"the server exited: {output}");
-        }
-
-        return serve;
-    }
+    private static Task<PeerDaemon> StartServerAsync(string socket, string peers, string state) =>
+        StoreServeProcess.StartAsync(["--socket", socket, "--peer-dir", peers, "--state-dir", state, "-E", NodeQuota.ToString(CultureInfo.InvariantCulture)]);
 
     /// <summary>req_prod - req_cons of the page file (read through the page cache the guest's mapping shares).</summary>
     private static uint RequestBytesWaiting(string page)
