@@ -182,9 +182,12 @@ internal sealed class RingConnection : ServerConnection
 
     public override bool IsQuiet => _frozen || IsClosed;
 
-    /// <summary>The request bytes taken from <c>req[]</c> and not handled, and the output not yet in <c>rsp[]</c>.</summary>
+    /// <summary>
+    /// The request bytes taken from <c>req[]</c> and not handled, and the output not yet in <c>rsp[]</c>; none for a
+    /// broken ring (its guest's <c>error</c> stays set in the page, and the new process serves it once it reconnects).
+    /// </summary>
     public override LiveUpdate.CarriedConnection? CarryOver() =>
-        _broken ? null : new LiveUpdate.CarriedConnection(-1, _input.AsSpan(0, _filled).ToArray(), QueuedBytes(_outputOffset));
+        _broken ? new LiveUpdate.CarriedConnection(-1, [], []) : new LiveUpdate.CarriedConnection(-1, _input.AsSpan(0, _filled).ToArray(), QueuedBytes(_outputOffset));
 
     /// <summary>Takes what a live update carried (before <see cref="Start"/>): held request bytes first, then the output owed.</summary>
     /// <exception cref="InvalidDataException">More bytes were carried than a ring connection holds.</exception>

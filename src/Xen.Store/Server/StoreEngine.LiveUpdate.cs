@@ -243,8 +243,8 @@ internal sealed partial class StoreEngine
             {
                 if (c.IsClosed || !c.IsQuiet || c.CarryOver() is not { } carry)
                 {
-                    // In-process, closed, or busy past the quiet timeout: it ends with this process.
-                    leftOut.Add($"{c.Description} ({(c.IsClosed ? "closed" : !c.IsQuiet ? "not quiet" : "in-process")})");
+                    // Closed, busy past the quiet timeout, or in-process: it ends with this process.
+                    leftOut.Add($"{c.Description} ({(c.IsClosed ? "closed" : !c.IsQuiet ? "still sending" : "cannot be carried")})");
                     continue;
                 }
 
