@@ -48,7 +48,7 @@ internal sealed partial class StoreEngine
         switch (args)
         {
             case ["-a"]:
-                text = AbortLiveUpdate("Cancellation was requested") ? null : "No live-update session active.";
+                text = EndLiveUpdate("Cancellation was requested") ? null : "No live-update session active.";
                 break;
             case ["-c", string cmdline]:
                 text = _liveUpdate?.Connection != r.Connection ? NotInSession : null;
@@ -183,7 +183,7 @@ internal sealed partial class StoreEngine
                 why.Append(why.Length == 0 ? "Domains with long running transactions:" : "").Append(CultureInfo.InvariantCulture, $"\nDomain {domain}: {seconds} s");
             }
 
-            EndLiveUpdate(session, why.Length > 0 ? why.ToString() : "Overlapping transactions");
+            EndLiveUpdate(why.Length > 0 ? why.ToString() : "Overlapping transactions");
             return LiveUpdateStep.None;
         }
     }
@@ -207,10 +207,7 @@ internal sealed partial class StoreEngine
         lock (_gate)
         {
             _frozen = false;
-            if (_liveUpdate is { } session)
-            {
-                EndLiveUpdate(session, why);
-            }
+            EndLiveUpdate(why);
 
             _thawed.TrySetResult();
         }
@@ -235,7 +232,7 @@ internal sealed partial class StoreEngine
 
             var writer = new MigrationStream.Writer();
             writer.Global(listenerFd, -1); // the new process binds its channels again: no event channel descriptor is kept
-            writer.GlobalQuota([.. XenStoreQuotas.Names.Select(n => (n, _quotas.Get(n)!.Value))]);
+            writer.GlobalQuota(QuotaValues(_quotas));
             var carried = new List<(ServerConnection, CarriedConnection)>();
             var leftOut = new List<string>();
             uint id = 0;
@@ -290,7 +287,7 @@ internal sealed partial class StoreEngine
             {
                 if (d.Introduced)
                 {
-                    writer.Domain((ushort)d.Id, d.Features, d.Quotas is { } q ? [.. XenStoreQuotas.Names.Select(n => (n, q.Get(n)!.Value))] : []);
+                    writer.Domain((ushort)d.Id, d.Features, d.Quotas is { } q ? QuotaValues(q) : []);
                 }
             }
 
@@ -480,6 +477,10 @@ internal sealed partial class StoreEngine
         }
     }
 
+    /// <summary>Every quota of <paramref name="quotas"/> by its name, for the stream.</summary>
+    private static List<(string Name, int Value)> QuotaValues(XenStoreQuotas quotas) =>
+        [.. XenStoreQuotas.Names.Select(n => (n, quotas.Get(n)!.Value))];
+
     /// <summary>Quotas by name over <paramref name="baseline"/>; names this server does not know (C's memory) are left out.</summary>
     private static XenStoreQuotas WithQuotas(XenStoreQuotas baseline, List<(string Name, uint Value)> values)
     {
@@ -492,26 +493,23 @@ internal sealed partial class StoreEngine
         return q;
     }
 
-    /// <summary>Answers the start request (if any) with <paramref name="why"/> and ends <paramref name="session"/>.</summary>
-    private void EndLiveUpdate(LiveUpdateSession session, string why)
-    {
-        if (session.StartRequest is { } request && !session.Connection.IsClosed)
-        {
-            session.Connection.Enqueue(XsMessageWriter.Reply(XsMessageType.Control, request.RequestId, request.TransactionId, XsText.Latin1.GetBytes(why + "\0")));
-        }
-
-        _liveUpdate = null;
-    }
-
-    /// <summary><c>-a</c>: ends the session, answering a started one's request with <paramref name="why"/>.</summary>
-    private bool AbortLiveUpdate(string why)
+    /// <summary>
+    /// Ends the session (<c>-a</c>, a refusal, a failed hand-over), answering a started one's request with
+    /// <paramref name="why"/>; false when there is none.
+    /// </summary>
+    private bool EndLiveUpdate(string why)
     {
         if (_liveUpdate is not { } session)
         {
             return false;
         }
 
-        EndLiveUpdate(session, why);
+        if (session.StartRequest is { } request && !session.Connection.IsClosed)
+        {
+            session.Connection.Enqueue(XsMessageWriter.Reply(XsMessageType.Control, request.RequestId, request.TransactionId, XsText.Latin1.GetBytes(why + "\0")));
+        }
+
+        _liveUpdate = null;
         return true;
     }
 

@@ -13,7 +13,8 @@ namespace Xen.Store.Server;
 /// and leaves a consistent tree, watch events are queued in the order of the changes, and a transaction's commit check
 /// and apply are atomic. Handlers are short and allocation-light (a request is a few dictionary look-ups), so the
 /// lock is held for microseconds. Nothing under the lock blocks or awaits (but for the <c>write(2)</c> of a journal
-/// record, with a state directory: see <c>StoreEngine.Journal.cs</c>; never an <c>fsync</c>): output goes to per-connection
+/// record, with a state directory: see <c>StoreEngine.Journal.cs</c>; an <c>fsync</c> only once, in a live update's hand-over,
+/// when every connection is frozen already): output goes to per-connection
 /// queues that the transports drain outside it, and closing a connection only signals its loop (see
 /// <see cref="ServerConnection"/>).
 /// </para>

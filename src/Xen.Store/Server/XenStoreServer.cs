@@ -60,11 +60,6 @@ public sealed class XenStoreServer : IAsyncDisposable
         }
 
         _socketWorkers = new SocketWorkers(Options.MaxSocketThreads, SocketSpin.For(Options, Environment.ProcessorCount));
-        if (Options.Host is { } ringHost)
-        {
-            _engine.RingFactory = d => CreateHostedRing(ringHost, d);
-        }
-
         List<ServerConnection> carriedSockets = [];
         if (Options.LiveUpdate is { } liveUpdate && OperatingSystem.IsLinux())
         {
@@ -79,6 +74,7 @@ public sealed class XenStoreServer : IAsyncDisposable
 
         if (Options.Host is { } host)
         {
+            _engine.RingFactory = d => CreateHostedRing(host, d);
             try
             {
                 _domainException = host.BindDomainException();
@@ -91,8 +87,9 @@ public sealed class XenStoreServer : IAsyncDisposable
                 {
                     ReleaseDeadDomains(host.DomainExists); // those that died while no server ran: released as at VIRQ_DOM_EXC
                     var (resumed, failed) = _engine.ResumeRings();
-                    Recovery = Recovery is null ? null : Recovery with { ResumedDomains = resumed, UnresumedDomains = failed.ConvertAll(f => $"domain {f.Domain}: {f.Why}") };
-                    LiveUpdateUnresumed = failed.ConvertAll(f => $"domain {f.Domain}: {f.Why}");
+                    List<string> unresumed = failed.ConvertAll(f => $"domain {f.Domain}: {f.Why}");
+                    Recovery = Recovery is null ? null : Recovery with { ResumedDomains = resumed, UnresumedDomains = unresumed };
+                    LiveUpdateUnresumed = unresumed;
                 }
             }
             catch

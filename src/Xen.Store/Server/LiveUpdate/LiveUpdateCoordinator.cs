@@ -95,7 +95,7 @@ internal sealed class LiveUpdateCoordinator(StoreEngine engine, SocketWorkers wo
             return "Dump state open error";
         }
 
-        IReadOnlyList<string> arguments = NewArguments(plan.CommandLine);
+        List<string> arguments = NewArguments(plan.CommandLine);
         if (settings.Log is { } log)
         {
             log($"live update: handing {plan.Carried.Count} connections ({plan.Stream.Length} bytes of state) to {plan.Binary} {string.Join(' ', arguments)}");
@@ -132,7 +132,7 @@ internal sealed class LiveUpdateCoordinator(StoreEngine engine, SocketWorkers wo
     /// The new binary's arguments, as C xenstored builds them: the <c>-c</c> command line split at blanks, else this
     /// daemon's own; <c>-U</c> added unless there.
     /// </summary>
-    public IReadOnlyList<string> NewArguments(string? commandLine)
+    private List<string> NewArguments(string? commandLine)
     {
         List<string> args = commandLine is null ? [.. settings.Arguments] : [.. commandLine.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)];
         if (!args.Contains("-U"))
