@@ -131,7 +131,7 @@ public sealed partial class XenStoreClient
             return;
         }
 
-        if (_options.Reconnect is null || failure is XenStoreProtocolException)
+        if (_reconnect is null || failure is XenStoreProtocolException)
         {
             Fail(failure, endWatches: true);
             await transport.DisposeAsync().ConfigureAwait(false);
@@ -194,6 +194,7 @@ public sealed partial class XenStoreClient
 
         PendingRequest pending = _requests.Take(header.RequestId)
             ?? throw new XenStoreProtocolException($"The daemon sent a {header.Type} reply with req_id {header.RequestId}, which no request is waiting for.");
+        _metrics.RequestAnswered(pending.Type, pending.Started);
         if (header.Type == XsMessageType.Error)
         {
             pending.Fail(new XenStoreErrorException(XsPayload.FirstString(payload), pending.Describe()));

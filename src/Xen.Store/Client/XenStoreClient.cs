@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Xen.Store.Client.Internal;
 using Xen.Store.Transports;
 using Xen.Store.Wire;
@@ -35,6 +37,9 @@ namespace Xen.Store.Client;
 public sealed partial class XenStoreClient : XenStoreOperations, IRequestSender, IAsyncDisposable, IDisposable
 {
     private readonly XenStoreClientOptions _options;
+    private readonly Func<CancellationToken, ValueTask<IXenStoreTransport>>? _reconnect; // the options' Reconnect, or AutoReconnect's way back
+    private readonly ILogger _logger;
+    private readonly ClientMetrics _metrics;
     private readonly RequestPipeline _requests;
     private readonly WatchRouter _watches = new();
     private readonly CancellationTokenSource _closing = new();
@@ -44,10 +49,13 @@ public sealed partial class XenStoreClient : XenStoreOperations, IRequestSender,
     private int _generation;
     private int _disposed;
 
-    private XenStoreClient(IXenStoreTransport transport, XenStoreClientOptions? options)
+    private XenStoreClient(IXenStoreTransport transport, XenStoreClientOptions? options, Func<CancellationToken, ValueTask<IXenStoreTransport>>? reconnectTo = null)
     {
         _options = options ?? new XenStoreClientOptions();
-        _requests = new RequestPipeline(transport, _options.InlineCompletions);
+        _reconnect = _options.Reconnect ?? (_options.AutoReconnect ? reconnectTo : null);
+        _logger = _options.Logger ?? NullLogger.Instance;
+        _metrics = ClientMetrics.For(_options.MeterFactory);
+        _requests = new RequestPipeline(transport, _options.InlineCompletions, _metrics);
         _spinTicks = Environment.ProcessorCount > 1 ? (long)(_options.ReceiveSpin.TotalSeconds * Stopwatch.Frequency) : 0;
         _receiveLoop = StartReceiveLoop(transport, 0);
     }
@@ -70,7 +78,7 @@ public sealed partial class XenStoreClient : XenStoreOperations, IRequestSender,
         var tried = new List<string>();
         try
         {
-            return Create(await UnixSocketTransport.ConnectAsync(socket, cancellationToken).ConfigureAwait(false), options);
+            return new XenStoreClient(await UnixSocketTransport.ConnectAsync(socket, cancellationToken).ConfigureAwait(false), options, SocketAgain(socket));
         }
         catch (XenStoreConnectionException e)
         {
@@ -83,7 +91,7 @@ public sealed partial class XenStoreClient : XenStoreOperations, IRequestSender,
             {
                 try
                 {
-                    return Create(XenbusDeviceTransport.Open(device), options);
+                    return new XenStoreClient(XenbusDeviceTransport.Open(device), options, _ => ValueTask.FromResult<IXenStoreTransport>(XenbusDeviceTransport.Open(device)));
                 }
                 catch (XenStoreConnectionException e)
                 {
@@ -102,7 +110,21 @@ public sealed partial class XenStoreClient : XenStoreOperations, IRequestSender,
     /// <summary>Connects to the xenstored Unix socket at <paramref name="socketPath"/>.</summary>
     /// <exception cref="XenStoreConnectionException">Nothing listens there.</exception>
     public static async ValueTask<XenStoreClient> ConnectAsync(string socketPath, XenStoreClientOptions? options = null, CancellationToken cancellationToken = default) =>
-        Create(await UnixSocketTransport.ConnectAsync(socketPath, cancellationToken).ConfigureAwait(false), options);
+        new(await UnixSocketTransport.ConnectAsync(socketPath, cancellationToken).ConfigureAwait(false), options, SocketAgain(socketPath));
+
+    /// <summary>A watch's queue was full and dropped its oldest event; <paramref name="report"/>: say so in the log.</summary>
+    internal void WatchEventDropped(XenStoreWatch watch, bool report)
+    {
+        _metrics.WatchEventDropped();
+        if (report)
+        {
+            ClientLog.WatchFellBehind(_logger, watch.Path, watch.Token, watch.Capacity);
+        }
+    }
+
+    /// <summary><see cref="XenStoreClientOptions.AutoReconnect"/>'s way back to a socket.</summary>
+    private static Func<CancellationToken, ValueTask<IXenStoreTransport>> SocketAgain(string socketPath) =>
+        async ct => await UnixSocketTransport.ConnectAsync(socketPath, ct).ConfigureAwait(false);
 
     /// <inheritdoc/>
     public override uint TransactionId => 0;

@@ -1,3 +1,5 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
 using Xen.Store.Transports;
 
 namespace Xen.Store.Client;
@@ -19,6 +21,29 @@ public sealed class XenStoreClientOptions
     /// dropped, and open transactions, still fail with <see cref="XenStoreConnectionException"/>.
     /// </summary>
     public Func<CancellationToken, ValueTask<IXenStoreTransport>>? Reconnect { get; init; }
+
+    /// <summary>
+    /// When true and <see cref="Reconnect"/> is not set, <c>XenStoreClient.ConnectAsync</c> reconnects to the socket or
+    /// device it connected to, as <see cref="Reconnect"/> describes: the one-line way to ask for it. Off by default
+    /// because reconnecting changes what a caller sees: requests in flight and open transactions still fail, but watches
+    /// carry on across a gap their consumer must handle (<see cref="XenStoreWatchEvent.EventsWereDropped"/>), where
+    /// without it every watch ends with the connection and the caller knows to start over. Ignored by <c>Create</c>,
+    /// which knows no way back to its transport.
+    /// </summary>
+    public bool AutoReconnect { get; init; }
+
+    /// <summary>
+    /// Where the client tells of a lost connection and each reconnection attempt (Warning), a reconnection made or
+    /// given up (Information, Error), and a watch whose consumer fell behind so that events were dropped (Warning,
+    /// once each time it falls behind). Null (the default) logs nothing.
+    /// </summary>
+    public ILogger? Logger { get; init; }
+
+    /// <summary>
+    /// Where the client's meter comes from (<see cref="XenStoreMetrics"/> lists its instruments); null (the default) uses
+    /// the meter the process's servers and clients share, named <see cref="XenStoreMetrics.MeterName"/>.
+    /// </summary>
+    public IMeterFactory? MeterFactory { get; init; }
 
     /// <summary>How many times to try reconnecting before giving up. Default 10.</summary>
     public int ReconnectAttempts { get; init; } = 10;

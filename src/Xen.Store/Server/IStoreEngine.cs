@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Xen.Store.Wire;
 
 namespace Xen.Store.Server;
@@ -23,6 +24,9 @@ internal interface IStoreEngine
 
     /// <summary>While a live update dumps the state: a connection hands over no further request (it keeps what it holds).</summary>
     bool Frozen { get; }
+
+    /// <summary>The server's log (<see cref="XenStoreServerOptions.Logger"/>), where a connection tells what broke it.</summary>
+    ILogger Logger { get; }
 
     /// <summary>Completes when a freeze ends without the process being replaced (the live update failed).</summary>
     Task Thawed { get; }

@@ -20,6 +20,8 @@ internal sealed class InProcessConnection : ByteStreamConnection
 
     public override Task Completion => _loop;
 
+    public override string Kind => "in-process";
+
     /// <summary>Starts serving.</summary>
     public void Start() => _loop = Task.Run(RunAsync);
 

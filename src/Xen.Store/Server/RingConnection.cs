@@ -74,6 +74,8 @@ internal sealed class RingConnection : ServerConnection
 
     public override Task Completion => _loop;
 
+    public override string Kind => "ring";
+
     /// <summary>Advertises the server's features on the page and starts serving it.</summary>
     public void Start(XenStoreServerFeatures features)
     {
@@ -164,9 +166,9 @@ internal sealed class RingConnection : ServerConnection
                 _channel.Notify();
             }
         }
-        catch (RingCorruptedException)
+        catch (RingCorruptedException e)
         {
-            Break();
+            Break(e.Message);
         }
 
         _frozen = true;
@@ -272,15 +274,15 @@ internal sealed class RingConnection : ServerConnection
             if (!TakeRequests(ring, ref moved))
             {
                 ring.Error = XenStoreRingError.Protocol;
-                Break();
+                Break("a request's header is not a valid xenstore header");
                 return true;
             }
 
             moved |= WriteOutput(ring);
         }
-        catch (RingCorruptedException)
+        catch (RingCorruptedException e)
         {
-            Break();
+            Break(e.Message);
             return true;
         }
 
@@ -393,8 +395,9 @@ internal sealed class RingConnection : ServerConnection
         return moved;
     }
 
-    private void Break()
+    private void Break(string reason)
     {
+        StoreLog.RingBroken(_engine.Logger, DomainId, reason);
         ClearBuffers(broken: true);
         _engine.ResetConnection(this);
         _channel.Notify();

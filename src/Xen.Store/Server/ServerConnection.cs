@@ -61,6 +61,12 @@ internal abstract class ServerConnection
     /// </summary>
     public Durability.StoreJournal? Journal { get; set; }
 
+    /// <summary>The server's instruments (set when the engine registers the connection), which count the watch events dropped unsent.</summary>
+    public ServerMetrics? Metrics { get; set; }
+
+    /// <summary>What carries the connection, as the metrics tag it: <c>socket</c>, <c>ring</c> or <c>in-process</c>.</summary>
+    public abstract string Kind { get; }
+
     /// <summary>Dom0 or the Unix socket: bypasses permission checks and quotas, may use the toolstack operations.</summary>
     public bool IsPrivileged { get; }
 
@@ -182,9 +188,16 @@ internal abstract class ServerConnection
             if (!started && _watchEventTicks > 0)
             {
                 long now = System.Diagnostics.Stopwatch.GetTimestamp();
+                int dropped = 0;
                 while (_output.TryPeek(out var front) && front.DropAfter != 0 && now > front.DropAfter)
                 {
                     _output.Dequeue();
+                    dropped++;
+                }
+
+                if (dropped > 0)
+                {
+                    Metrics?.WatchEventsDropped(dropped);
                 }
             }
 

@@ -47,6 +47,8 @@ internal sealed class SocketConnection : ByteStreamConnection
 
     public override Task Completion => _ended.Task;
 
+    public override string Kind => "socket";
+
     /// <summary>
     /// Starts serving (the client's first request is normally on its way). A live update's carried output is queued
     /// only now, once the new process serves: it holds the update's OK, which must not promise a server not yet built.

@@ -36,6 +36,7 @@ internal sealed partial class StoreEngine
             }
 
             EndChange();
+            StoreLog.DomainIntroduced(Logger, domainId, d.Gfn, d.Port, $", its ring attached as {ring.Description}");
         }
     }
 
@@ -75,10 +76,12 @@ internal sealed partial class StoreEngine
                 }
                 catch (XenHostException ex)
                 {
+                    StoreLog.IntroduceFailed(Logger, domid, gfn, port, ex.Message);
                     return XsErrors.FromErrno(ex.Errno); // the errno of the map or bind, as C xenstored answers it
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or System.Net.Sockets.SocketException)
                 {
+                    StoreLog.IntroduceFailed(Logger, domid, gfn, port, ex.Message);
                     return XsError.EINVAL;
                 }
 
@@ -93,6 +96,7 @@ internal sealed partial class StoreEngine
             d.Introduced = true;
             DomainChanged(domid);
             FireSpecial(XsPath.IntroduceDomain, domid);
+            StoreLog.DomainIntroduced(Logger, domid, gfn, port, d.Ring is { } served ? $", its ring served as {served.Description}" : "");
         }
         else if (domid != 0 && d.Ring is { IsClosed: false } ring)
         {
@@ -104,6 +108,7 @@ internal sealed partial class StoreEngine
             }
             catch (XenHostException ex)
             {
+                StoreLog.IntroduceFailed(Logger, domid, gfn, port, ex.Message);
                 return XsErrors.FromErrno(ex.Errno);
             }
 
@@ -181,6 +186,8 @@ internal sealed partial class StoreEngine
 
         RemoveNodesOwnedBy(d.Id);
         FireSpecial(XsPath.ReleaseDomain, d.Id);
+        _refusals.Forget(d.Id);
+        StoreLog.DomainReleased(Logger, d.Id, reason);
     }
 
     /// <summary>

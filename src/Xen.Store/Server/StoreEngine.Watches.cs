@@ -182,11 +182,12 @@ internal sealed partial class StoreEngine
         }
     }
 
-    private static void SendEvent(ServerConnection conn, StoreWatch watch, string path)
+    private void SendEvent(ServerConnection conn, StoreWatch watch, string path)
     {
         if (XsMessageWriter.WatchEvent(path, watch.Token) is { } message)
         {
             conn.Enqueue(message);
+            Metrics.WatchEventQueued();
         }
     }
 }

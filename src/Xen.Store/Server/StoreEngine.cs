@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Xen.Store.Wire;
 
 namespace Xen.Store.Server;
@@ -35,16 +37,26 @@ internal sealed partial class StoreEngine : IStoreEngine
     private readonly Dictionary<uint, DomainRecord> _domains = [];
     private readonly XenStoreServerOptions _options;
     private readonly RequestHandler?[] _handlers;
+    private readonly QuotaRefusals _refusals;
     private XenStoreQuotas _quotas;
 
     public StoreEngine(XenStoreServerOptions options)
     {
         _options = options;
         _quotas = options.Quotas;
+        Logger = options.Logger ?? NullLogger.Instance;
+        Metrics = ServerMetrics.For(options.MeterFactory);
+        _refusals = new QuotaRefusals(Logger, Metrics);
         _domains[0] = new DomainRecord(0) { Introduced = true };
         _handlers = BuildHandlers();
         Trace = new StoreTrace(options.TraceFile); // off without a file, until CONTROL logfile names one
     }
+
+    /// <summary>Where the server tells of connections, domains, quota refusals and broken rings (<see cref="XenStoreServerOptions.Logger"/>).</summary>
+    public ILogger Logger { get; }
+
+    /// <summary>The server's instruments (<see cref="XenStoreServerOptions.MeterFactory"/>).</summary>
+    public ServerMetrics Metrics { get; }
 
     /// <summary>The request/reply trace (<see cref="XenStoreServerOptions.TraceFile"/>, switched by CONTROL <c>log</c> and <c>logfile</c>); the server disposes it.</summary>
     public StoreTrace Trace { get; }
@@ -75,6 +87,17 @@ internal sealed partial class StoreEngine : IStoreEngine
                 Trace.Connection(created: false, connection);
             }
 
+            Metrics.ConnectionClosed(connection);
+            string reason = connection.CloseReason ?? "closed";
+            if (connection.ClosedForOverflow)
+            {
+                StoreLog.ConnectionDropped(Logger, connection.TraceId, connection.Description, connection.DomainId, reason);
+            }
+            else
+            {
+                StoreLog.ConnectionClosed(Logger, connection.TraceId, connection.Description, connection.DomainId, reason);
+            }
+
             connection.State.Reset();
             ForgetLiveUpdate(connection);
             if (connection.State.Domain is { } d && ReferenceEquals(d.Ring, connection))
@@ -93,6 +116,15 @@ internal sealed partial class StoreEngine : IStoreEngine
             connection.State.Reset();
             WatchesChanged(connection);
             EndChange();
+        }
+    }
+
+    /// <summary>How many nodes each domain owns (a snapshot, for the metrics).</summary>
+    public KeyValuePair<uint, int>[] NodeCounts()
+    {
+        lock (_gate)
+        {
+            return [.. _tree.OwnedCounts];
         }
     }
 
@@ -118,11 +150,14 @@ internal sealed partial class StoreEngine : IStoreEngine
             Trace.Io(output: false, conn, header.Type, payload);
             BeginChange();
             var request = new Request(conn, header);
+            _refusals.Request = header.Type;
             XsError? error = Dispatch(ref request, payload);
             if (error is XsError failure)
             {
                 conn.Enqueue(XsMessageWriter.ErrorReply(header, failure));
             }
+
+            Metrics.Request(header.Type, error);
 
             EndChange();
         }
@@ -209,7 +244,7 @@ internal sealed partial class StoreEngine : IStoreEngine
     }
 
     /// <summary>The quotas binding <paramref name="conn"/>: its domain's own, else the defaults.</summary>
-    private StoreQuota QuotaOf(ServerConnection conn) => new(conn.State.Domain?.Quotas ?? _quotas, conn.IsPrivileged);
+    private StoreQuota QuotaOf(ServerConnection conn) => new(conn.State.Domain?.Quotas ?? _quotas, conn.IsPrivileged, conn.DomainId, _refusals);
 
     /// <summary>Registers a connection (under the lock) and gives it the trace its replies are logged to.</summary>
     private void AddConnection(ServerConnection connection)
@@ -217,7 +252,10 @@ internal sealed partial class StoreEngine : IStoreEngine
         _connections.Add(connection);
         connection.Trace = Trace;
         connection.Journal = _journal;
+        connection.Metrics = Metrics;
         Trace.Connection(created: true, connection);
+        Metrics.ConnectionOpened(connection);
+        StoreLog.ConnectionOpened(Logger, connection.TraceId, connection.Description, connection.DomainId);
     }
 
     private DomainRecord Domain(uint domainId)

@@ -109,6 +109,14 @@ public sealed class XenStoreServer : IAsyncDisposable
         {
             ((SocketConnection)socket).Start();
         }
+
+        _engine.Metrics.Register(_engine);
+        _ = Faulted.ContinueWith(
+            static (t, logger) => StoreLog.JournalFailed((Microsoft.Extensions.Logging.ILogger)logger!, t.Exception?.InnerException?.Message ?? "unknown"),
+            _engine.Logger,
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
     }
 
     /// <summary>Whether this server started from a live update's state (its options said so, and the dump was read).</summary>
@@ -306,6 +314,7 @@ public sealed class XenStoreServer : IAsyncDisposable
 
         await Task.WhenAll(completions).ConfigureAwait(false);
         _socketWorkers.Stop();
+        _engine.Metrics.Unregister(_engine);
         _engine.Journal?.Dispose(); // every record is written already: closing keeps them
         _engine.Trace.Dispose();
         _stopping.Dispose();

@@ -1,3 +1,6 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
+
 namespace Xen.Store.Server;
 
 /// <summary>Settings of a <see cref="XenStoreServer"/>.</summary>
@@ -106,6 +109,21 @@ public sealed record XenStoreServerOptions
     }
 
     private readonly int _maxSocketThreads = 2 * Environment.ProcessorCount + 2;
+
+    /// <summary>
+    /// Where the server tells what an operator needs to know: a guest refused for a quota (which domain, which quota,
+    /// which request; at most one line per domain and quota every 10 seconds), a guest's ring that broke and is no longer
+    /// served, a connection dropped for not reading its replies, a domain whose ring could not be mapped or bound
+    /// (Warning); domains introduced and released (Information); each connection opened and closed, with why (Debug);
+    /// a journal that can no longer be written (Critical). Null (the default) logs nothing.
+    /// </summary>
+    public ILogger? Logger { get; init; }
+
+    /// <summary>
+    /// Where the server's meter comes from (<see cref="XenStoreMetrics"/> lists its instruments); null (the default)
+    /// uses the meter the process's servers and clients share, named <see cref="XenStoreMetrics.MeterName"/>.
+    /// </summary>
+    public IMeterFactory? MeterFactory { get; init; }
 
     /// <summary>
     /// Serve sockets through the runtime's <see cref="System.Net.Sockets.Socket"/> even on Linux (<see cref="ManagedSocket"/>,

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Microsoft.Extensions.Logging;
 using Xen.Store.Server;
 
 namespace Xen.Tool.Commands;
@@ -67,7 +68,7 @@ internal sealed class ServeOptions
 
     public Option<bool> KeepOrphans { get; } = new("--keep-orphans", "-K") { Description = "C xenstored keeps a dead domain's nodes; not supported here (a warning): they are removed." };
 
-    public Option<bool> Verbose { get; } = new("--verbose", "-V") { Description = "Verbose execution (accepted; this server adds no output for it)." };
+    public Option<bool> Verbose { get; } = new("--verbose", "-V") { Description = "Verbose execution: log every connection and domain on standard error, not only the warnings." };
 
     public Option<bool> LiveUpdate { get; } = new("--live-update", "-U") { Description = "Start as the new daemon of a live update (xenstore-control live-update runs the new binary so): carry on from the state the old one left in the run directory's state_dump, on the descriptors it left open." };
 
@@ -172,6 +173,7 @@ internal sealed class ServeOptions
             StateDirectory = parse.GetValue(StateDirectory) is { } state ? Path.GetFullPath(state) : null,
             Durability = parse.GetValue(Durability),
             TraceFile = parse.GetValue(TraceFile) is { } trace ? Path.GetFullPath(trace) : null,
+            Logger = new StandardErrorLogger("xen store serve", parse.GetValue(Verbose) ? LogLevel.Debug : LogLevel.Warning),
         };
         options = watchEventTimeout is { } timeout ? options with { WatchEventTimeout = timeout } : options;
         options = parse.GetValue(CompactAfter) is long compact ? options with { CompactAfterBytes = compact } : options;

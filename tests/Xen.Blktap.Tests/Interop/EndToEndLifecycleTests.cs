@@ -6,6 +6,7 @@ using Xen.Blktap.Model;
 using Xen.Blktap.Tests.Support;
 using Xen.Store.Client;
 using Xen.Store.Xenbus;
+using Xen.TestSupport;
 using Xen.TestSupport.Host;
 using Xen.TestSupport.Peers;
 

@@ -26,10 +26,14 @@ internal sealed class PendingRequest : IValueTaskSource<byte[]>
 
     public short Version => _core.Version;
 
-    public void Start(XsMessageType type, string? subject)
+    /// <summary>When the request was sent, for the round-trip metric (0: not timed).</summary>
+    public long Started { get; private set; }
+
+    public void Start(XsMessageType type, string? subject, long started)
     {
         Type = type;
         _subject = subject;
+        Started = started;
     }
 
     public void Complete(byte[] payload) => _core.SetResult(payload);

@@ -24,6 +24,7 @@ internal sealed class RequestPipeline
     private readonly Dictionary<uint, PendingRequest> _pending = [];
     private readonly Stack<PendingRequest> _freeRequests = new();
     private readonly bool _inlineCompletions;
+    private readonly ClientMetrics _metrics;
     private IXenStoreTransport _transport;
     private Exception? _fault;
     private uint _nextRequestId;
@@ -31,10 +32,11 @@ internal sealed class RequestPipeline
     private ArrayBufferWriter<byte> _outgoing = new(InitialOutgoingBuffer);
     private ArrayBufferWriter<byte> _spareOutgoing = new(InitialOutgoingBuffer);
 
-    public RequestPipeline(IXenStoreTransport transport, bool inlineCompletions)
+    public RequestPipeline(IXenStoreTransport transport, bool inlineCompletions, ClientMetrics metrics)
     {
         _transport = transport;
         _inlineCompletions = inlineCompletions;
+        _metrics = metrics;
     }
 
     /// <summary>The transport requests go out on (replaced by <see cref="Replace"/> on reconnection).</summary>
@@ -96,7 +98,7 @@ internal sealed class RequestPipeline
             XsMessageWriter.WriteMessage(_outgoing.GetSpan(length), length, type, requestId, transactionId, arguments, tail);
             _outgoing.Advance(length);
             pending = _freeRequests.Count > 0 ? _freeRequests.Pop() : new PendingRequest(this, _inlineCompletions);
-            pending.Start(type, subject);
+            pending.Start(type, subject, _metrics.RequestStarting());
             _pending.Add(requestId, pending);
             send = !_sending;
             _sending = true;
