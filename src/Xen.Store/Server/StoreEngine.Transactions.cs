@@ -9,9 +9,9 @@ internal sealed partial class StoreEngine
     private XsError? DoTransactionStart(in Request r)
     {
         ServerConnection conn = r.Connection;
-        if (r.Header.TransactionId != 0)
+        if (r.Transaction is not null)
         {
-            return conn.State.Transactions.ContainsKey(r.Header.TransactionId) ? XsError.EBUSY : XsError.ENOENT;
+            return XsError.EBUSY; // no nested transactions (an unknown id is ENOENT already)
         }
 
         if (QuotaOf(conn).TooManyTransactions(conn.State.Transactions.Count))

@@ -163,10 +163,25 @@ internal sealed partial class StoreEngine : IStoreEngine
         }
     }
 
+    /// <summary>
+    /// Checks a request in C xenstored's order (<c>process_message</c>): an unknown type is ENOSYS, a toolstack operation
+    /// from an unprivileged connection EACCES, and only then is the transaction id looked up (ENOENT for one no open
+    /// transaction has), except by WATCH and UNWATCH, which ignore it; then the handler runs.
+    /// </summary>
     private XsError? Dispatch(ref Request r, ReadOnlySpan<byte> payload)
     {
         XsMessageType type = r.Header.Type;
-        if (r.Header.TransactionId != 0 && type != XsMessageType.TransactionStart)
+        if ((uint)type >= (uint)_handlers.Length || _handlers[(int)type] is not { } handler)
+        {
+            return XsError.ENOSYS;
+        }
+
+        if (handler.Dom0Only && !r.Connection.IsPrivileged)
+        {
+            return XsError.EACCES;
+        }
+
+        if (r.Header.TransactionId != 0 && !handler.IgnoresTransaction)
         {
             if (!r.Connection.State.Transactions.TryGetValue(r.Header.TransactionId, out StoreTransaction? tx))
             {
@@ -180,28 +195,20 @@ internal sealed partial class StoreEngine : IStoreEngine
             }
         }
 
-        if ((uint)type >= (uint)_handlers.Length || _handlers[(int)type] is not { } handler)
-        {
-            return XsError.ENOSYS;
-        }
-
-        if (handler.Dom0Only && !r.Connection.IsPrivileged)
-        {
-            return XsError.EACCES;
-        }
-
         return handler.Run(in r, payload);
     }
 
     /// <summary>
     /// The dispatch table: the handler of each request type, indexed by its number, and whether only a privileged
     /// connection may send it (the toolstack's operations: C xenstored answers EACCES before looking at the arguments).
-    /// A type without an entry answers ENOSYS.
+    /// A type without an entry answers ENOSYS. WATCH and UNWATCH ignore the transaction id (C's <c>XS_FLAG_NOTID</c>): a
+    /// watch is the connection's, whatever transaction it was sent in.
     /// </summary>
     private RequestHandler?[] BuildHandlers()
     {
         var table = new RequestHandler?[(int)XsMessageType.SetQuota + 1];
-        void Add(XsMessageType type, RequestHandler.Body run, bool dom0Only = false) => table[(int)type] = new RequestHandler(run, dom0Only);
+        void Add(XsMessageType type, RequestHandler.Body run, bool dom0Only = false) =>
+            table[(int)type] = new RequestHandler(run, dom0Only, ignoresTransaction: type is XsMessageType.Watch or XsMessageType.Unwatch);
 
         Add(XsMessageType.Read, DoRead);
         Add(XsMessageType.Write, DoWrite);
@@ -273,7 +280,7 @@ internal sealed partial class StoreEngine : IStoreEngine
         r.Connection.Enqueue(XsMessageWriter.Reply(r.Header.Type, r.Header.RequestId, r.Header.TransactionId, payload));
 
     /// <summary>One entry of the dispatch table.</summary>
-    private sealed class RequestHandler(RequestHandler.Body run, bool dom0Only)
+    private sealed class RequestHandler(RequestHandler.Body run, bool dom0Only, bool ignoresTransaction)
     {
         /// <summary>Handles a request: queues its reply and returns null, or returns the error to answer.</summary>
         public delegate XsError? Body(in Request r, ReadOnlySpan<byte> payload);
@@ -281,6 +288,8 @@ internal sealed partial class StoreEngine : IStoreEngine
         public Body Run { get; } = run;
 
         public bool Dom0Only { get; } = dom0Only;
+
+        public bool IgnoresTransaction { get; } = ignoresTransaction;
     }
 
     /// <summary>One request being handled.</summary>
