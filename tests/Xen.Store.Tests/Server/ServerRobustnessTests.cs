@@ -59,6 +59,17 @@ public class ServerRobustnessTests
     }
 
     [Fact]
+    public async Task A_guests_toolstack_request_is_EACCES_and_an_unknown_type_ENOSYS_before_the_transaction_id_is_looked_up()
+    {
+        await using var h = new ServerHarness();
+        var guest = h.Raw(domainId: 5);
+        // C xenstored's process_message: the type, then the privilege, then transaction_lookup.
+        Assert.Equal((XsMessageType.Error, "EACCES\0"), await guest.CallAsync(XsMessageType.Control, "print\0x\0", txId: 77));
+        Assert.Equal((XsMessageType.Error, "ENOSYS\0"), await guest.CallAsync((XsMessageType)99, "\0", txId: 77));
+        Assert.Equal((XsMessageType.Error, "ENOENT\0"), await guest.CallAsync(XsMessageType.Read, "/tool\0", txId: 77));
+    }
+
+    [Fact]
     public async Task Replies_echo_request_and_transaction_ids_and_unknown_transactions_are_ENOENT()
     {
         await using var h = new ServerHarness();
