@@ -1,4 +1,3 @@
-using System.Globalization;
 using Xen.Rings.Host;
 using Xen.Store.Wire;
 
@@ -7,6 +6,12 @@ namespace Xen.Store.Server;
 /// <summary>Domains: INTRODUCE, RELEASE, RESUME, IS_DOMAIN_INTRODUCED, SET_TARGET, GET_DOMAIN_PATH, and what happens when a domain goes.</summary>
 internal sealed partial class StoreEngine
 {
+    /// <summary><c>DOMID_SELF</c>: IS_DOMAIN_INTRODUCED answers T for it, as C xenstored does.</summary>
+    private const uint DomidSelf = 0x7FF0;
+
+    /// <summary><c>DOMID_FIRST_RESERVED</c>: no domain has this domid or a higher one.</summary>
+    private const uint DomidFirstReserved = 0x7FF0;
+
     /// <summary>
     /// Introduces a domain served by <paramref name="ring"/> (a host attaching a ring itself); fires @introduceDomain
     /// unless <paramref name="announce"/> is false (domain 0's own kernel connection, which C xenstored introduces at
@@ -43,23 +48,31 @@ internal sealed partial class StoreEngine
     private static XsError? DoGetDomainPath(in Request r, ReadOnlySpan<byte> payload)
     {
         XsError? e = OneArg(payload, out string arg);
-        if (e != null || !TryDomainId(arg, out uint domid))
+        if (e != null)
         {
-            return XsError.EINVAL;
+            return e;
         }
 
-        Reply(in r, XsText.Latin1.GetBytes(XsPath.DomainPath(domid) + "\0"));
+        Reply(in r, XsText.Latin1.GetBytes(XsPath.DomainPath(AtoiDomainId(arg)) + "\0"));
         return null;
     }
 
     private XsError? DoIntroduce(in Request r, ReadOnlySpan<byte> payload)
     {
+        // C xenstored reads the domid and port with atoi and does not read the gfn (it maps the reserved grant); the gfn
+        // is kept here for a host that falls back to mapping the frame, read as strtoull would.
         string[] args = Strings(payload, 3);
-        if (args.Length < 3 || !TryDomainId(args[0], out uint domid) ||
-            !ulong.TryParse(args[1], NumberStyles.None, CultureInfo.InvariantCulture, out ulong gfn) ||
-            !uint.TryParse(args[2], NumberStyles.None, CultureInfo.InvariantCulture, out uint port) || port == 0)
+        if (args.Length < 3)
         {
             return XsError.EINVAL;
+        }
+
+        uint domid = AtoiDomainId(args[0]);
+        uint port = AtoiDomainId(args[2]);
+        ulong gfn = unchecked((ulong)CStrtol(args[1], 10, out _));
+        if (port == 0 || domid > ushort.MaxValue)
+        {
+            return XsError.EINVAL; // a domid above 16 bits no domain has (this server keeps domids in 16 bits)
         }
 
         DomainRecord d = Domain(domid);
@@ -245,12 +258,13 @@ internal sealed partial class StoreEngine
     private XsError? DoIsDomainIntroduced(in Request r, ReadOnlySpan<byte> payload)
     {
         XsError? e = OneArg(payload, out string arg);
-        if (e != null || !TryDomainId(arg, out uint domid))
+        if (e != null)
         {
-            return XsError.EINVAL;
+            return e;
         }
 
-        bool introduced = domid == 0 || (_domains.TryGetValue(domid, out DomainRecord? d) && d.Introduced);
+        uint domid = AtoiDomainId(arg);
+        bool introduced = domid is 0 or DomidSelf || (_domains.TryGetValue(domid, out DomainRecord? d) && d.Introduced);
         Reply(in r, introduced ? "T\0"u8 : "F\0"u8);
         return null;
     }
@@ -258,10 +272,13 @@ internal sealed partial class StoreEngine
     private XsError? DoSetTarget(in Request r, ReadOnlySpan<byte> payload)
     {
         string[] args = Strings(payload, 3);
-        if (args.Length != 2 || !TryDomainId(args[0], out uint domid) || !TryDomainId(args[1], out uint target))
+        if (args.Length != 2)
         {
             return XsError.EINVAL;
         }
+
+        uint domid = AtoiDomainId(args[0]);
+        uint target = AtoiDomainId(args[1]);
 
         if (!IsKnown(domid) || !IsKnown(target))
         {
@@ -297,9 +314,10 @@ internal sealed partial class StoreEngine
     {
         domain = null;
         XsError? e = OneArg(payload, out string arg);
-        if (e != null || !TryDomainId(arg, out uint domid))
+        uint domid = e is null ? AtoiDomainId(arg) : 0;
+        if (domid == 0)
         {
-            return XsError.EINVAL;
+            return XsError.EINVAL; // C's onearg_domain: dom0 (or no number) is never released or resumed
         }
 
         if (!_domains.TryGetValue(domid, out domain) || !domain.Introduced)

@@ -244,19 +244,29 @@ internal sealed partial class StoreEngine
             return XsError.EINVAL;
         }
 
-        var perms = new XsPermission[args.Length - 1];
-        for (int i = 0; i < perms.Length; i++)
-        {
-            if (!XsPermission.TryParse(args[i + 1], out perms[i]))
-            {
-                return XsError.EINVAL;
-            }
-        }
-
+        // C xenstored's order: the count against the quota, the entries, then the owner must be a domain that exists.
         StoreQuota quota = QuotaOf(r.Connection);
-        if (quota.TooManyPermissions(perms.Length))
+        if (quota.TooManyPermissions(args.Length - 1))
         {
             return XsError.ENOSPC;
+        }
+
+        var perms = new XsPermission[args.Length - 1];
+        uint owner = 0;
+        for (int i = 0; i < perms.Length; i++)
+        {
+            if (!TryPermission(args[i + 1], out uint domid, out XsAccess access) || (domid > ushort.MaxValue && i > 0))
+            {
+                return XsError.EINVAL; // a domid above 16 bits is kept by C (and ignored); this server's permissions hold 16 bits
+            }
+
+            owner = i == 0 ? domid : owner;
+            perms[i] = new XsPermission(access, (ushort)domid);
+        }
+
+        if (!DomainMayExist(owner))
+        {
+            return XsError.ENOENT;
         }
 
         XsError? e = Canonical(r.Connection, args[0], false, out string abs);

@@ -64,6 +64,9 @@ internal sealed partial class StoreEngine : IStoreEngine
     /// <summary>Creates the ring connection for an INTRODUCE (set by the server; null: only record the domain).</summary>
     public Func<DomainRecord, ServerConnection?>? RingFactory { get; set; }
 
+    /// <summary>Whether a domain exists, from the host (set by the server when it has one; null: any unreserved domid may).</summary>
+    public Func<uint, bool>? DomainExists { get; set; }
+
     /// <summary>The server features advertised by GET_FEATURE.</summary>
     public uint ServerFeatures { get; set; }
 

@@ -75,6 +75,7 @@ public sealed class XenStoreServer : IAsyncDisposable
         if (Options.Host is { } host)
         {
             _engine.RingFactory = d => CreateHostedRing(host, d);
+            _engine.DomainExists = host.DomainExists;
             try
             {
                 _domainException = host.BindDomainException();

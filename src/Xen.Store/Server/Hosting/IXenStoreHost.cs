@@ -6,7 +6,8 @@ namespace Xen.Store.Server.Hosting;
 /// Everything the embedded xenstored needs from the hypervisor, as C xenstored gets it from libxengnttab (the guest's
 /// xenstore page), libxenevtchn (its interdomain event channel, VIRQ_DOM_EXC) and libxenctrl (whether a domain still
 /// exists). INTRODUCE calls <see cref="MapXenStorePage"/> and <see cref="BindInterdomain"/> while it holds the
-/// server's request lock, so they must not call back into the server; <see cref="DomainExists"/> is called outside it.
+/// server's request lock, as SET_PERMS calls <see cref="DomainExists"/> for an owner the server does not know (C xenstored
+/// asks libxenctrl there too), so they must not call back into the server.
 /// A mapping or bind that fails with <see cref="Xen.Rings.Host.XenHostException"/> answers INTRODUCE with its errno.
 /// </summary>
 internal interface IXenStoreHost
