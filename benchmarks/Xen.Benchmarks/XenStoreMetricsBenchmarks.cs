@@ -31,6 +31,7 @@ public class XenStoreMetricsBenchmarks
     private XenStoreClient? _quiet;
     private XenStoreClient? _listened;
     private long _measured;
+    private bool _listenedRan; // each case runs in a process of its own: only the listened one must have measured
 
     /// <summary>Requests in flight on the one connection.</summary>
     [Params(1, 64)]
@@ -68,7 +69,7 @@ public class XenStoreMetricsBenchmarks
         await _listenedServer!.DisposeAsync();
         _quietMeters!.Dispose();
         _listenedMeters!.Dispose();
-        if (Volatile.Read(ref _measured) == 0)
+        if (_listenedRan && Volatile.Read(ref _measured) == 0)
         {
             throw new InvalidOperationException("The listened case measured nothing: the listener is not attached.");
         }
@@ -80,7 +81,11 @@ public class XenStoreMetricsBenchmarks
 
     /// <summary>A listener takes every measurement.</summary>
     [Benchmark(OperationsPerInvoke = Operations)]
-    public Task Read_Listened() => XenStoreBenchmarks.ReadConcurrentAsync(_listened!, InFlight, Operations);
+    public Task Read_Listened()
+    {
+        _listenedRan = true;
+        return XenStoreBenchmarks.ReadConcurrentAsync(_listened!, InFlight, Operations);
+    }
 
     private static async Task<(XenStoreServer, XenStoreClient)> StartAsync(IMeterFactory meters)
     {
