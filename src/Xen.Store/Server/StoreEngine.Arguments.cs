@@ -68,6 +68,17 @@ internal sealed partial class StoreEngine
         uint.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out domid) && domid <= ushort.MaxValue;
 
     /// <summary>
+    /// Xen 4.22's <c>parse_domid</c> for GET/SET_FEATURE: <c>strtoul</c> of the whole argument in decimal (leading blanks
+    /// and a sign allowed; the empty string is 0), at most 65535.
+    /// </summary>
+    private static bool TryParseDomid(string text, out uint domid)
+    {
+        long value = CStrtol(text, 10, out int end);
+        domid = (uint)Math.Clamp(value, 0, uint.MaxValue);
+        return end == text.Length && value is >= 0 and <= ushort.MaxValue;
+    }
+
+    /// <summary>
     /// C's <c>strtol</c> (glibc, 64-bit <c>long</c>): leading white space, an optional sign, then digits of
     /// <paramref name="radix"/>; radix 0 reads <c>0x</c> as hexadecimal and a leading <c>0</c> as octal. Past the range
     /// of <c>long</c> it gives <c>long.MaxValue</c> or <c>long.MinValue</c>, as strtol does with ERANGE.

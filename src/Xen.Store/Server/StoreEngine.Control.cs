@@ -218,52 +218,70 @@ internal sealed partial class StoreEngine
         }
     }
 
+    /// <summary>
+    /// GET_FEATURE as Xen 4.22's C xenstored answers it: no argument, the caller's own domain's features (a socket
+    /// connection: the server's), which any domain may ask; a domid, dom0 only, that domain's (ENOENT for no domain).
+    /// </summary>
     private XsError? DoGetFeature(in Request r, ReadOnlySpan<byte> payload)
     {
         string[] args = Strings(payload, 2);
         uint value;
-        if (args.Length == 0 || (args.Length == 1 && args[0].Length == 0))
+        if (args.Length == 0)
         {
-            value = ServerFeatures;
+            value = r.Connection.State.Domain?.Features ?? ServerFeatures;
         }
-        else if (args.Length == 1 && TryDomainId(args[0], out uint domid))
+        else if (!r.Connection.IsPrivileged)
         {
-            if (!r.Connection.IsPrivileged && domid != r.Connection.DomainId)
-            {
-                return XsError.EACCES;
-            }
-
-            if (!IsKnown(domid))
-            {
-                return XsError.ENOENT;
-            }
-
-            value = Domain(domid).Features & ServerFeatures;
+            return XsError.EACCES;
+        }
+        else if (args.Length > 1 || !TryParseDomid(args[0], out uint domid))
+        {
+            return XsError.EINVAL;
+        }
+        else if (!DomainMayExist(domid))
+        {
+            return XsError.ENOENT;
         }
         else
         {
-            return XsError.EINVAL;
+            value = Domain(domid).Features;
         }
 
         Reply(in r, XsText.Latin1.GetBytes(value.ToString(CultureInfo.InvariantCulture) + "\0"));
         return null;
     }
 
+    /// <summary>
+    /// SET_FEATURE as Xen 4.22's C xenstored: <c>domid|value|</c> (value read with <c>atoi</c>) for a domain that exists
+    /// and is not introduced yet (EBUSY once it is: the guest may already rely on what it read), with only bits the
+    /// server has (EINVAL otherwise).
+    /// </summary>
     private XsError? DoSetFeature(in Request r, ReadOnlySpan<byte> payload)
     {
         string[] args = Strings(payload, 3);
-        if (args.Length != 2 || !TryDomainId(args[0], out uint domid) ||
-            !uint.TryParse(args[1], NumberStyles.None, CultureInfo.InvariantCulture, out uint features))
+        if (args.Length != 2 || !TryParseDomid(args[0], out uint domid))
         {
             return XsError.EINVAL;
         }
 
-        if (!IsKnown(domid))
+        uint features = AtoiDomainId(args[1]);
+        if (!DomainMayExist(domid))
         {
             return XsError.ENOENT;
         }
 
-        Domain(domid).Features = features;
+        DomainRecord d = Domain(domid);
+        if (d.Introduced)
+        {
+            return XsError.EBUSY;
+        }
+
+        if ((features & ~ServerFeatures) != 0)
+        {
+            return XsError.EINVAL;
+        }
+
+        d.Features = features;
         DomainChanged(domid);
         Reply(in r, OkPayload);
         return null;

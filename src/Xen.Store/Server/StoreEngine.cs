@@ -40,14 +40,17 @@ internal sealed partial class StoreEngine : IStoreEngine
     private readonly QuotaRefusals _refusals;
     private XenStoreQuotas _quotas;
 
-    public StoreEngine(XenStoreServerOptions options)
+    /// <param name="options">The server's settings.</param>
+    /// <param name="serverFeatures">The features the server has (GET_FEATURE's answer, and every new domain's until SET_FEATURE).</param>
+    public StoreEngine(XenStoreServerOptions options, uint serverFeatures)
     {
+        ServerFeatures = serverFeatures;
         _options = options;
         _quotas = options.Quotas;
         Logger = options.Logger ?? NullLogger.Instance;
         Metrics = ServerMetrics.For(options.MeterFactory);
         _refusals = new QuotaRefusals(Logger, Metrics);
-        _domains[0] = new DomainRecord(0) { Introduced = true };
+        _domains[0] = new DomainRecord(0) { Introduced = true, Features = serverFeatures };
         _handlers = BuildHandlers();
         Trace = new StoreTrace(options.TraceFile); // off without a file, until CONTROL logfile names one
     }
@@ -67,8 +70,8 @@ internal sealed partial class StoreEngine : IStoreEngine
     /// <summary>Whether a domain exists, from the host (set by the server when it has one; null: any unreserved domid may).</summary>
     public Func<uint, bool>? DomainExists { get; set; }
 
-    /// <summary>The server features advertised by GET_FEATURE.</summary>
-    public uint ServerFeatures { get; set; }
+    /// <summary>The server's features: GET_FEATURE's answer to a connection of no domain, and what a domain has until SET_FEATURE.</summary>
+    public uint ServerFeatures { get; }
 
     /// <summary>Registers a connection.</summary>
     public void Attach(ServerConnection connection)
@@ -272,7 +275,7 @@ internal sealed partial class StoreEngine : IStoreEngine
     {
         if (!_domains.TryGetValue(domainId, out DomainRecord? d))
         {
-            d = new DomainRecord(domainId);
+            d = new DomainRecord(domainId) { Features = ServerFeatures };
             _domains[domainId] = d;
         }
 

@@ -53,7 +53,7 @@ public sealed class XenStoreServer : IAsyncDisposable
     public XenStoreServer(XenStoreServerOptions? options = null)
     {
         Options = options ?? new XenStoreServerOptions();
-        _engine = new StoreEngine(Options) { ServerFeatures = (uint)RingFeatures };
+        _engine = new StoreEngine(Options, (uint)RingFeatures);
         if (Options.StateDirectory is not null)
         {
             Recovery = _engine.OpenJournal();

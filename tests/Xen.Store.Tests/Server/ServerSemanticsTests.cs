@@ -497,15 +497,24 @@ public class ServerSemanticsTests
     }
 
     [Fact]
-    public async Task SET_FEATURE_sets_a_domains_bits_which_GET_FEATURE_reports_within_the_servers_and_an_unknown_domain_is_ENOENT()
+    public async Task SET_FEATURE_and_GET_FEATURE_follow_Xen_4_22s_rules()
     {
         await using var h = new ServerHarness();
         var c = h.Client();
-        await c.SetFeatureAsync(0, 0xFF);
-        Assert.Equal(3u, await c.GetFeatureAsync(0)); // a domain's bits are reported only where the server has them too
-        await c.SetFeatureAsync(0, 2);
-        Assert.Equal(2u, await c.GetFeatureAsync(0));
-        Assert.Equal(XsError.ENOENT, await ErrorOf(async () => await c.SetFeatureAsync(42, 1)));
-        Assert.Equal(XsError.EACCES, await ErrorOf(async () => await h.Client(5).SetFeatureAsync(5, 1)));
+        Assert.Equal(3u, await c.GetFeatureAsync(10)); // a domain has the server's features until SET_FEATURE
+        await c.SetFeatureAsync(9, 2);
+        Assert.Equal(2u, await c.GetFeatureAsync(9));
+        Assert.Equal(XsError.EINVAL, await ErrorOf(async () => await c.SetFeatureAsync(9, 0xFF))); // bits the server lacks
+        Assert.Equal(XsError.EBUSY, await ErrorOf(async () => await c.SetFeatureAsync(0, 1))); // dom0 is introduced
+        Assert.Equal(XsError.ENOENT, await ErrorOf(async () => await c.SetFeatureAsync(0x7FF5, 1))); // a reserved domid is no domain
+        Assert.Equal(XsError.EINVAL, await ErrorOf(async () => await c.SetFeatureAsync(70000, 1)));
+        Assert.Equal(XsError.ENOENT, await ErrorOf(async () => await c.GetFeatureAsync(0x7FF5)));
+
+        await c.IntroduceAsync(9, 0x1234, 5);
+        Assert.Equal(XsError.EBUSY, await ErrorOf(async () => await c.SetFeatureAsync(9, 1))); // the guest may have read them
+        var guest = h.Client(9);
+        Assert.Equal(2u, await guest.GetFeatureAsync()); // its own, which a guest may ask since 4.22
+        Assert.Equal(XsError.EACCES, await ErrorOf(async () => await guest.GetFeatureAsync(9))); // naming a domain: dom0 only
+        Assert.Equal(XsError.EACCES, await ErrorOf(async () => await guest.SetFeatureAsync(9, 1)));
     }
 }
