@@ -46,6 +46,7 @@ public sealed partial class XenStoreClient : XenStoreOperations, IRequestSender,
     private readonly long _spinTicks;
     private Task _receiveLoop;
     private long _watchCounter;
+    private FeatureAnswer? _features;
     private int _generation;
     private int _disposed;
 
@@ -112,6 +113,40 @@ public sealed partial class XenStoreClient : XenStoreOperations, IRequestSender,
     public static async ValueTask<XenStoreClient> ConnectAsync(string socketPath, XenStoreClientOptions? options = null, CancellationToken cancellationToken = default) =>
         new(await UnixSocketTransport.ConnectAsync(socketPath, cancellationToken).ConfigureAwait(false), options, SocketAgain(socketPath));
 
+    /// <summary>
+    /// Checks that the daemon has WATCHDEPTH before a depth is sent: a daemon without it may ignore the argument (C
+    /// xenstored 4.17 does) and watch the whole subtree, which the caller would not notice. GET_FEATURE's answer (no
+    /// domid: this connection's own features) is kept for the connection; a daemon without GET_FEATURE has no features.
+    /// </summary>
+    private async ValueTask RequireWatchDepthAsync(CancellationToken cancellationToken)
+    {
+        int generation = Volatile.Read(ref _generation);
+        if (Volatile.Read(ref _features) is not { } known || known.Generation != generation)
+        {
+            uint features;
+            try
+            {
+                features = await GetFeatureAsync(null, cancellationToken).ConfigureAwait(false);
+            }
+            catch (XenStoreErrorException)
+            {
+                features = 0; // ENOSYS (4.17), EINVAL, EACCES: none negotiated
+            }
+
+            known = new FeatureAnswer(generation, features);
+            Volatile.Write(ref _features, known);
+        }
+
+        if ((known.Features & (uint)Xen.Rings.XenStore.XenStoreServerFeatures.WatchDepth) == 0)
+        {
+            throw new NotSupportedException(
+                $"The xenstore daemon at {Description} does not offer WATCHDEPTH (GET_FEATURE: {known.Features}); it would watch the whole subtree. Watch without a depth and filter the events by path.");
+        }
+    }
+
+    /// <summary>What GET_FEATURE answered on the connection of <see cref="Generation"/>.</summary>
+    private sealed record FeatureAnswer(int Generation, uint Features);
+
     /// <summary>A watch's queue was full and dropped its oldest event; <paramref name="report"/>: say so in the log.</summary>
     internal void WatchEventDropped(XenStoreWatch watch, bool report)
     {
@@ -147,6 +182,8 @@ public sealed partial class XenStoreClient : XenStoreOperations, IRequestSender,
     /// <param name="depth">The WATCHDEPTH depth, where the daemon supports it; null for the whole subtree.</param>
     /// <param name="cancellationToken">Cancels the wait for the reply.</param>
     /// <exception cref="XenStoreErrorException">EEXIST for a duplicate (path, token); EACCES; ENOSPC (watch quota).</exception>
+    /// <exception cref="NotSupportedException">A <paramref name="depth"/> was asked of a daemon without WATCHDEPTH (Xen 4.17's
+    /// daemons, which would take the depth argument and watch the whole subtree anyway).</exception>
     public async ValueTask<XenStoreWatch> WatchAsync(string path, string? token = null, int? depth = null, CancellationToken cancellationToken = default)
     {
         XsPath.Validate(path, allowSpecial: true);
@@ -154,6 +191,12 @@ public sealed partial class XenStoreClient : XenStoreOperations, IRequestSender,
         if (token.Length == 0)
         {
             throw new ArgumentException("A watch token may not be empty.", nameof(token));
+        }
+
+        if (depth is not null)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(depth.Value, nameof(depth));
+            await RequireWatchDepthAsync(cancellationToken).ConfigureAwait(false);
         }
 
         var watch = new XenStoreWatch(this, path, token, depth, _options.WatchEventCapacity);

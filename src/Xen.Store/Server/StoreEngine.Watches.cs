@@ -12,7 +12,10 @@ internal sealed partial class StoreEngine
         int? depth = null;
         if (args.Length == 3)
         {
-            if (!int.TryParse(args[2], NumberStyles.None, CultureInfo.InvariantCulture, out int d))
+            // Xen 4.22: a depth only from a domain that has WATCHDEPTH (SET_FEATURE may have taken it away), never negative.
+            uint features = r.Connection.State.Domain?.Features ?? ServerFeatures;
+            if ((features & (uint)Xen.Rings.XenStore.XenStoreServerFeatures.WatchDepth) == 0 ||
+                !int.TryParse(args[2], NumberStyles.None, CultureInfo.InvariantCulture, out int d))
             {
                 return XsError.EINVAL;
             }

@@ -24,7 +24,7 @@ namespace Xen.Store.Server;
 /// </remarks>
 public sealed class XenStoreServer : IAsyncDisposable
 {
-    private const XenStoreServerFeatures RingFeatures = XenStoreServerFeatures.Reconnection | XenStoreServerFeatures.Error;
+    private const XenStoreServerFeatures RingFeatures = XenStoreServerFeatures.Reconnection | XenStoreServerFeatures.Error | XenStoreServerFeatures.WatchDepth;
 
     private readonly StoreEngine _engine;
     private readonly SocketWorkers _socketWorkers;

@@ -187,7 +187,7 @@ public class ServerRobustnessTests
             {
                 Assert.Equal(XsPath.IntroduceDomain, (await intro.NextAsync()).Path);
                 Assert.True(await dom0.IsDomainIntroducedAsync(5));
-                Assert.Equal(XenStoreServerFeatures.Reconnection | XenStoreServerFeatures.Error, new XenStoreServerRing(page.GetSpan()).ServerFeatures);
+                Assert.Equal(XenStoreServerFeatures.Reconnection | XenStoreServerFeatures.Error | XenStoreServerFeatures.WatchDepth, new XenStoreServerRing(page.GetSpan()).ServerFeatures);
                 await guest.WriteAsync("data/x", "hello");
                 Assert.Equal("hello", await dom0.ReadStringAsync("/local/domain/5/data/x"));
                 Assert.Equal([XsPermission.Parse("n5")], await dom0.GetPermissionsAsync("/local/domain/5/data/x"));

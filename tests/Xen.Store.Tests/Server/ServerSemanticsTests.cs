@@ -493,7 +493,7 @@ public class ServerSemanticsTests
         Assert.Equal("50", await c.GetQuotaAsync(null, "nodes"));
         Assert.Matches(@"Domain 0:\nnodes\s+:\s+3", Encoding.ASCII.GetString(await c.ControlAsync("quota", ["0"])));
         Assert.Equal(XsError.EINVAL, await ErrorOf(async () => await c.ControlAsync("bogus")));
-        Assert.Equal(3u, await c.GetFeatureAsync());
+        Assert.Equal(7u, await c.GetFeatureAsync()); // RECONNECTION, ERROR, WATCHDEPTH
     }
 
     [Fact]
@@ -501,7 +501,7 @@ public class ServerSemanticsTests
     {
         await using var h = new ServerHarness();
         var c = h.Client();
-        Assert.Equal(3u, await c.GetFeatureAsync(10)); // a domain has the server's features until SET_FEATURE
+        Assert.Equal(7u, await c.GetFeatureAsync(10)); // a domain has the server's features until SET_FEATURE
         await c.SetFeatureAsync(9, 2);
         Assert.Equal(2u, await c.GetFeatureAsync(9));
         Assert.Equal(XsError.EINVAL, await ErrorOf(async () => await c.SetFeatureAsync(9, 0xFF))); // bits the server lacks
@@ -514,6 +514,9 @@ public class ServerSemanticsTests
         Assert.Equal(XsError.EBUSY, await ErrorOf(async () => await c.SetFeatureAsync(9, 1))); // the guest may have read them
         var guest = h.Client(9);
         Assert.Equal(2u, await guest.GetFeatureAsync()); // its own, which a guest may ask since 4.22
+        // A depth from a domain without WATCHDEPTH is EINVAL; with it (domain 10 has the server's features), a watch.
+        Assert.Equal((XsMessageType.Error, "EINVAL\0"), await h.Raw(9).CallAsync(XsMessageType.Watch, "data\0tok\01\0"));
+        Assert.Equal((XsMessageType.Watch, "OK\0"), await h.Raw(10).CallAsync(XsMessageType.Watch, "data\0tok\01\0"));
         Assert.Equal(XsError.EACCES, await ErrorOf(async () => await guest.GetFeatureAsync(9))); // naming a domain: dom0 only
         Assert.Equal(XsError.EACCES, await ErrorOf(async () => await guest.SetFeatureAsync(9, 1)));
     }
