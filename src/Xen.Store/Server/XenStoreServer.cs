@@ -420,6 +420,12 @@ public sealed class XenStoreServer : IAsyncDisposable
     private RingConnection CreateHostedRing(IXenStoreHost host, DomainRecord domain)
     {
         XenStorePageMapping page = host.MapXenStorePage(domain.Id, domain.Gfn);
+        bool introducing = !domain.Introduced; // not a ring served again after a restart or a live update
+        if (introducing && new XenStoreServerRing(page.Page.Span).EvtchnPort is uint pagePort and not 0)
+        {
+            domain.Port = pagePort; // Xen 4.21: a port the domain's builder left on the page wins over INTRODUCE's (dom0less)
+        }
+
         IEventChannel channel;
         try
         {
@@ -438,7 +444,7 @@ public sealed class XenStoreServer : IAsyncDisposable
             ring.Resume(carried); // its watches are registered by the engine once the ring is attached
         }
 
-        ring.Start(RingFeatures);
+        ring.Start((XenStoreServerFeatures)domain.Features); // the domain's, which SET_FEATURE may have narrowed before INTRODUCE
         return ring;
     }
 }
