@@ -11,11 +11,11 @@ namespace Xen.Store.Server;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Why not keep the runtime's <see cref="Socket"/>: an idle connection then costs the socket object, its handle and
-/// its asynchronous context (about 500 bytes, measured), where this costs two small objects; and a runtime socket that
-/// waited asynchronously once stays in the runtime's epoll set, waking the runtime's socket thread for each later request
-/// and reply. The descriptor is taken over with <c>F_DUPFD_CLOEXEC</c> and the socket object closed, so nothing else
-/// refers to it.
+/// Why not the runtime's <see cref="Socket"/>: an idle connection then costs the socket object, its handle and its
+/// asynchronous context (about 500 bytes, measured), where this costs two small objects; and a runtime socket that
+/// waited asynchronously once stays in the runtime's epoll set, waking the runtime's socket thread for each later
+/// request and reply. The descriptor comes from <c>accept4</c> on the listener (<see cref="FdAcceptor"/>), so no
+/// runtime socket is ever made for it, or from a live update's old process.
 /// </para>
 /// <para>
 /// The descriptor is held by a <see cref="SafeHandle"/> and every call passes that handle, not the number (the
@@ -42,23 +42,10 @@ internal sealed class FdSocket : AcceptedSocket, IEpollTarget
 
     ulong IEpollTarget.EpollId { get; set; }
 
-    /// <summary>Takes <paramref name="accepted"/>'s descriptor (a duplicate; the socket object is closed).</summary>
-    /// <exception cref="IOException">The descriptor could not be duplicated.</exception>
-    public static FdSocket TakeOver(Socket accepted, string description, SocketEpoll epoll)
-    {
-        using (accepted)
-        {
-            int fd = LibC.Fcntl((int)accepted.SafeHandle.DangerousGetHandle(), LibC.FDupFdCloExec, 0);
-            if (fd < 0)
-            {
-                throw new IOException($"The accepted connection's descriptor could not be duplicated (errno {Marshal.GetLastPInvokeError()}).");
-            }
-
-            return new FdSocket(fd, description, epoll);
-        }
-    }
-
-    /// <summary>Takes a descriptor the process inherited (a live update's): non-blocking calls only, as an accepted one.</summary>
+    /// <summary>
+    /// Takes a connected descriptor this process owns from now on (one <c>accept4</c> returned, or one inherited from a
+    /// live update's old process): non-blocking calls only, whatever its mode.
+    /// </summary>
     public static FdSocket Adopt(int fd, string description, SocketEpoll epoll) => new(fd, description, epoll);
 
     public override int Descriptor => (int)_fd.DangerousGetHandle();

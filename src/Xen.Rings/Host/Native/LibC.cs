@@ -70,6 +70,9 @@ internal static unsafe partial class LibC
     public const int FDupFdCloExec = 1030;
     public const uint EpollOut = 0x004;
 
+    public const int SockNonBlock = 0x800;
+    public const int SockCloExec = 0x80000;
+
     // The socket calls take the descriptor as its SafeHandle: the marshaller holds a reference for the call, so a
     // descriptor closed on another thread meanwhile is never reached by its number (given to a new connection by then);
     // a handle already closed throws ObjectDisposedException before the call.
@@ -82,6 +85,10 @@ internal static unsafe partial class LibC
 
     [LibraryImport(XenLibrary.C, EntryPoint = "shutdown", SetLastError = true)]
     public static partial int Shutdown(SafeHandle fd, int how);
+
+    /// <summary><c>accept4</c> with no peer address (a Unix socket's client has none worth keeping).</summary>
+    [LibraryImport(XenLibrary.C, EntryPoint = "accept4", SetLastError = true)]
+    public static partial int Accept4(SafeHandle listenerFd, nint address, nint addressLength, int flags);
 
     public const int EpollCtlAdd = 1;
     public const int EpollCtlDel = 2;
