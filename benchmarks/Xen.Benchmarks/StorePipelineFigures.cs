@@ -40,7 +40,7 @@ internal static class StorePipelineFigures
         await StoreDaemonFigures.ForEachDaemonAsync(nativeXen, async (daemon, _, client, socket) =>
         {
             await client.WriteAsync("/bench/read", Encoding.ASCII.GetBytes("0123456789abcdef0123456789ABCDEF")).ConfigureAwait(false);
-            using Socket s = await RawConnectAsync(socket).ConfigureAwait(false);
+            using Socket s = RawConnect(socket);
             long warmUp = await Task.Run(() => WarmUp(s)).ConfigureAwait(false);
             foreach (int depth in Depths)
             {
@@ -160,12 +160,16 @@ internal static class StorePipelineFigures
         return request;
     }
 
-    private static async Task<Socket> RawConnectAsync(string path)
+    /// <summary>
+    /// Connects with the synchronous call, so the socket stays blocking: the runtime makes a socket that has been used
+    /// asynchronously non-blocking and emulates each later synchronous receive with a poll, a cost of the client's.
+    /// </summary>
+    private static Socket RawConnect(string path)
     {
         var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
-            await s.ConnectAsync(new UnixDomainSocketEndPoint(path)).ConfigureAwait(false);
+            s.Connect(new UnixDomainSocketEndPoint(path));
             return s;
         }
         catch
