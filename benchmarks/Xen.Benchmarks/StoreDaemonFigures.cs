@@ -122,16 +122,20 @@ internal static class StoreDaemonFigures
     /// <summary>
     /// Starts each daemon in its own process (C xenstored, oxenstored, ours; with <paramref name="nativeXen"/>, that
     /// native <c>xen store serve</c> too), connects a dom0 client, runs <paramref name="body"/> with the daemon's name,
-    /// pid, client and socket, and stops it.
+    /// pid, client and socket, and stops it; oxenstored only <paramref name="withOXenstored"/>.
     /// </summary>
-    internal static async Task ForEachDaemonAsync(string? nativeXen, Func<string, int, XenStoreClient, string, Task> body)
+    internal static async Task ForEachDaemonAsync(string? nativeXen, Func<string, int, XenStoreClient, string, Task> body, bool withOXenstored = true)
     {
         var daemons = new List<(string Name, Func<string, Task<int>> Start)>
         {
             ("C xenstored", d => XenStoreDaemons.StartAsync(XenStoreDaemon.CXenstored, d)),
-            ("oxenstored", d => XenStoreDaemons.StartAsync(XenStoreDaemon.OXenstored, d)),
             ("ours", d => XenStoreDaemons.StartAsync(XenStoreDaemon.OursProcess, d)),
         };
+        if (withOXenstored)
+        {
+            daemons.Insert(1, ("oxenstored", d => XenStoreDaemons.StartAsync(XenStoreDaemon.OXenstored, d)));
+        }
+
         if (nativeXen is not null)
         {
             string native = Path.GetFullPath(nativeXen);

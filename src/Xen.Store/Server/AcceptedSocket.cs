@@ -1,5 +1,3 @@
-using System.Net.Sockets;
-
 namespace Xen.Store.Server;
 
 /// <summary>
@@ -7,19 +5,12 @@ namespace Xen.Store.Server;
 /// <see cref="SocketConnection"/> makes: synchronous ones that never block (a socket worker must never be held by one
 /// client), a park that waits for readability holding no thread and no buffer, and an asynchronous send for output the
 /// client is slow to take. Errors become <see cref="IOException"/>. On Linux the connection is a bare descriptor
-/// (<see cref="FdSocket"/>); elsewhere the runtime's <see cref="Socket"/> (<see cref="ManagedSocket"/>).
+/// (<see cref="FdSocket"/>, accepted by <see cref="FdAcceptor"/>); elsewhere the runtime's socket
+/// (<see cref="ManagedSocket"/>).
 /// </summary>
 internal abstract class AcceptedSocket(string description) : IDisposable
 {
     public string Description { get; } = description;
-
-    /// <summary>
-    /// Takes over <paramref name="accepted"/> for the server: on Linux its descriptor (the socket object is released),
-    /// unless <paramref name="managed"/>; elsewhere the socket itself.
-    /// </summary>
-    /// <exception cref="IOException">The descriptor could not be taken over (the connection is closed).</exception>
-    public static AcceptedSocket Create(Socket accepted, string description, SocketWorkers workers, bool managed = false) =>
-        OperatingSystem.IsLinux() && !managed ? FdSocket.TakeOver(accepted, description, workers.Epoll) : new ManagedSocket(accepted, description);
 
     /// <summary>
     /// Waits up to <paramref name="timeout"/> (zero: not at all) for a <see cref="TryReceive"/> that would not find the

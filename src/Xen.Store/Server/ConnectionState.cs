@@ -11,7 +11,17 @@ internal sealed class ConnectionState
 
     public List<StoreWatch> Watches { get; } = [];
 
-    public Dictionary<uint, StoreTransaction> Transactions { get; } = [];
+    private static readonly Dictionary<uint, StoreTransaction> NoTransactions = [];
+    private Dictionary<uint, StoreTransaction>? _transactions; // made at the first one: most connections never open one
+
+    /// <summary>The open transactions by id (read only: <see cref="AddTransaction"/>, <see cref="RemoveTransaction"/>).</summary>
+    public IReadOnlyDictionary<uint, StoreTransaction> Transactions => _transactions ?? NoTransactions;
+
+    /// <summary>Opens <paramref name="transaction"/> under its id (replacing one there).</summary>
+    public void AddTransaction(StoreTransaction transaction) => (_transactions ??= [])[transaction.Id] = transaction;
+
+    /// <summary>Forgets the transaction <paramref name="id"/>.</summary>
+    public void RemoveTransaction(uint id) => _transactions?.Remove(id);
 
     /// <summary>The last transaction id handed out (ids are per connection, as in C xenstored).</summary>
     public uint NextTransactionId { get; set; }
@@ -20,6 +30,6 @@ internal sealed class ConnectionState
     public void Reset()
     {
         Watches.Clear();
-        Transactions.Clear();
+        _transactions?.Clear();
     }
 }

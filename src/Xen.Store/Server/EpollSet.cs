@@ -38,9 +38,9 @@ internal sealed unsafe class EpollSet(uint events, string threadName)
     private bool _stopped;
 
     /// <summary>Arms <paramref name="fd"/> for one readiness; when that comes, <paramref name="target"/> is told on the set's thread.</summary>
-    /// <returns><see langword="false"/> when the descriptor could not be armed (it is broken: the caller finds out how by using it).</returns>
+    /// <returns><see langword="false"/> when the descriptor could not be armed (it is closed or broken: the caller finds out how by using it).</returns>
     /// <exception cref="IOException">The set could not be created.</exception>
-    public bool Arm(int fd, IEpollTarget target)
+    public bool Arm(SafeHandle fd, IEpollTarget target)
     {
         EnsureStarted();
         bool add = target.EpollId == 0;
@@ -55,11 +55,21 @@ internal sealed unsafe class EpollSet(uint events, string threadName)
 
         byte* ev = stackalloc byte[16];
         LibC.EpollEvent.Write(ev, _events | LibC.EpollOneShot, target.EpollId);
-        return LibC.EpollCtl(_epoll, add ? LibC.EpollCtlAdd : LibC.EpollCtlMod, fd, ev) == 0;
+        try
+        {
+            return LibC.EpollCtl(_epoll, add ? LibC.EpollCtlAdd : LibC.EpollCtlMod, fd, ev) == 0;
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
     }
 
-    /// <summary>Removes <paramref name="fd"/> (about to be closed) and its target; an event of it already under way is dropped.</summary>
-    public void Forget(int fd, IEpollTarget target)
+    /// <summary>
+    /// Removes <paramref name="fd"/> (about to be closed, or closed already: the kernel then dropped its registration) and
+    /// its target; an event of it already under way is dropped.
+    /// </summary>
+    public void Forget(SafeHandle fd, IEpollTarget target)
     {
         if (target.EpollId == 0)
         {
@@ -71,7 +81,14 @@ internal sealed unsafe class EpollSet(uint events, string threadName)
             _targets.Remove(target.EpollId);
         }
 
-        _ = LibC.EpollCtl(_epoll, LibC.EpollCtlDel, fd, null);
+        try
+        {
+            _ = LibC.EpollCtl(_epoll, LibC.EpollCtlDel, fd, null);
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
         target.EpollId = 0;
     }
 

@@ -10,17 +10,22 @@ namespace Xen.Store.Server;
 /// until readable; output the client is slow to take, until writable).
 /// </summary>
 /// <remarks>
-/// Why not keep the runtime's <see cref="Socket"/>: an idle connection then costs the socket object, its handle and
-/// its asynchronous context (about 500 bytes, measured), where this costs one small object; and a runtime socket that
-/// waited asynchronously once stays in the runtime's epoll set, waking the runtime's socket thread for each later request
-/// and reply. The descriptor is taken over with <c>F_DUPFD_CLOEXEC</c> and the socket object closed, so nothing else
-/// refers to it.
+/// <para>
+/// Why not the runtime's <see cref="Socket"/>: an idle connection then costs the socket object, its handle and its
+/// asynchronous context (about 500 bytes, measured), where this costs two small objects; and a runtime socket that
+/// waited asynchronously once stays in the runtime's epoll set, waking the runtime's socket thread for each later
+/// request and reply. The descriptor comes from <c>accept4</c> on the listener (<see cref="FdAcceptor"/>), so no
+/// runtime socket is ever made for it, or from a live update's old process.
+/// </para>
+/// <para>
+/// The descriptor is held by a <see cref="SafeHandle"/> and every call passes that handle, not the number (the
+/// marshaller holds a reference for the call): a drain's send or a shutdown on another thread never reaches a number
+/// that was closed and given to another connection meanwhile, and a call after <see cref="Dispose"/> throws
+/// <see cref="ObjectDisposedException"/>.
+/// </para>
 /// </remarks>
 internal sealed class FdSocket : AcceptedSocket, IEpollTarget
 {
-    private const int EAgain = 11;
-    private const int EIntr = 4;
-
     private readonly SocketEpoll _epoll;
     private readonly FdHandle _fd;
     private SocketConnection? _parked;
@@ -37,44 +42,37 @@ internal sealed class FdSocket : AcceptedSocket, IEpollTarget
 
     ulong IEpollTarget.EpollId { get; set; }
 
-    /// <summary>Takes <paramref name="accepted"/>'s descriptor (a duplicate; the socket object is closed).</summary>
-    /// <exception cref="IOException">The descriptor could not be duplicated.</exception>
-    public static FdSocket TakeOver(Socket accepted, string description, SocketEpoll epoll)
-    {
-        using (accepted)
-        {
-            int fd = LibC.Fcntl((int)accepted.SafeHandle.DangerousGetHandle(), LibC.FDupFdCloExec, 0);
-            if (fd < 0)
-            {
-                throw new IOException($"The accepted connection's descriptor could not be duplicated (errno {Marshal.GetLastPInvokeError()}).");
-            }
-
-            return new FdSocket(fd, description, epoll);
-        }
-    }
-
-    /// <summary>Takes a descriptor the process inherited (a live update's): non-blocking calls only, as an accepted one.</summary>
+    /// <summary>
+    /// Takes a connected descriptor this process owns from now on (one <c>accept4</c> returned, or one inherited from a
+    /// live update's old process): non-blocking calls only, whatever its mode.
+    /// </summary>
     public static FdSocket Adopt(int fd, string description, SocketEpoll epoll) => new(fd, description, epoll);
 
     public override int Descriptor => (int)_fd.DangerousGetHandle();
 
     public override unsafe bool WaitReadable(TimeSpan timeout)
     {
-        if (!TryEnter(out int fd))
+        // poll takes the number inside struct pollfd, so this one call holds the handle itself.
+        bool added = false;
+        try
+        {
+            _fd.DangerousAddRef(ref added);
+        }
+        catch (ObjectDisposedException)
         {
             return true; // closed: TryReceive reports it
         }
 
         try
         {
-            var pfd = new LibC.PollFd { Fd = fd, Events = LibC.PollIn };
+            var pfd = new LibC.PollFd { Fd = (int)_fd.DangerousGetHandle(), Events = LibC.PollIn };
             int ms = (int)Math.Ceiling(timeout.TotalMilliseconds);
             int n;
             do
             {
                 n = LibC.Poll(&pfd, 1, ms);
             }
-            while (n < 0 && Marshal.GetLastPInvokeError() == EIntr);
+            while (n < 0 && Marshal.GetLastPInvokeError() == LibC.EIntr);
             return n != 0; // ready, or an error TryReceive reports
         }
         finally
@@ -85,74 +83,58 @@ internal sealed class FdSocket : AcceptedSocket, IEpollTarget
 
     public override unsafe int TryReceive(Span<byte> buffer)
     {
-        int fd = Enter();
-        try
+        fixed (byte* p = buffer)
         {
-            fixed (byte* p = buffer)
+            while (true)
             {
-                while (true)
+                nint n = LibC.Recv(_fd, p, (nuint)buffer.Length, LibC.MsgDontWait);
+                if (n >= 0)
                 {
-                    nint n = LibC.Recv(fd, p, (nuint)buffer.Length, LibC.MsgDontWait);
-                    if (n >= 0)
-                    {
-                        return (int)n;
-                    }
+                    return (int)n;
+                }
 
-                    int errno = Marshal.GetLastPInvokeError();
-                    if (errno == EAgain)
-                    {
-                        return -1;
-                    }
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno == LibC.EAgain)
+                {
+                    return -1;
+                }
 
-                    if (errno != EIntr)
-                    {
-                        throw Failed("recv", errno);
-                    }
+                if (errno != LibC.EIntr)
+                {
+                    throw Failed("recv", errno);
                 }
             }
-        }
-        finally
-        {
-            _fd.DangerousRelease();
         }
     }
 
     public override unsafe int TrySend(ReadOnlySpan<byte> messages)
     {
-        int fd = Enter();
-        try
+        int sent = 0;
+        fixed (byte* p = messages)
         {
-            int sent = 0;
-            fixed (byte* p = messages)
+            while (sent < messages.Length)
             {
-                while (sent < messages.Length)
+                nint n = LibC.Send(_fd, p + sent, (nuint)(messages.Length - sent), LibC.MsgDontWait | LibC.MsgNoSignal);
+                if (n >= 0)
                 {
-                    nint n = LibC.Send(fd, p + sent, (nuint)(messages.Length - sent), LibC.MsgDontWait | LibC.MsgNoSignal);
-                    if (n >= 0)
-                    {
-                        sent += (int)n;
-                        continue;
-                    }
+                    sent += (int)n;
+                    continue;
+                }
 
-                    int errno = Marshal.GetLastPInvokeError();
-                    if (errno == EAgain)
-                    {
-                        break;
-                    }
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno == LibC.EAgain)
+                {
+                    break;
+                }
 
-                    if (errno != EIntr)
-                    {
-                        throw Failed("send", errno);
-                    }
+                if (errno != LibC.EIntr)
+                {
+                    throw Failed("send", errno);
                 }
             }
+        }
 
-            return sent;
-        }
-        finally
-        {
-            _fd.DangerousRelease();
-        }
+        return sent;
     }
 
     /// <remarks>
@@ -197,20 +179,7 @@ internal sealed class FdSocket : AcceptedSocket, IEpollTarget
     public override void Park(SocketConnection connection)
     {
         _parked = connection;
-        bool armed = false;
-        if (TryEnter(out int fd))
-        {
-            try
-            {
-                armed = _epoll.Readable.Arm(fd, this);
-            }
-            finally
-            {
-                _fd.DangerousRelease();
-            }
-        }
-
-        if (!armed)
+        if (!_epoll.Readable.Arm(_fd, this))
         {
             ((IEpollTarget)this).Fired(); // closed or broken: the worker's receive reports how
         }
@@ -226,62 +195,31 @@ internal sealed class FdSocket : AcceptedSocket, IEpollTarget
 
     public override void Shutdown()
     {
-        if (TryEnter(out int fd))
+        try
         {
-            _ = LibC.Shutdown(fd, LibC.ShutRdWr); // ENOTCONN when the client already left: nothing to do
-            _fd.DangerousRelease();
+            _ = LibC.Shutdown(_fd, LibC.ShutRdWr); // ENOTCONN when the client already left: nothing to do
+        }
+        catch (ObjectDisposedException)
+        {
+            // closed already: nothing waits on it
         }
     }
 
     public override void Dispose()
     {
-        if (!TryEnter(out int fd))
+        if (_fd.IsClosed)
         {
             return;
         }
 
-        try
+        _epoll.Readable.Forget(_fd, this);
+        if (_writable is not null)
         {
-            _epoll.Readable.Forget(fd, this);
-            if (_writable is not null)
-            {
-                _epoll.Writable.Forget(fd, _writable);
-                _writable.Abandon(); // a drain waiting on it ends with an error
-            }
-        }
-        finally
-        {
-            _fd.DangerousRelease();
+            _epoll.Writable.Forget(_fd, _writable);
+            _writable.Abandon(); // a drain waiting on it ends with an error
         }
 
         _fd.Dispose(); // closes the descriptor once no call is using it
-    }
-
-    /// <summary>
-    /// The descriptor, held open until <see cref="SafeHandle.DangerousRelease"/>: a call on another thread (a drain's
-    /// send, a shutdown) never reaches a number that was closed and given to another connection meanwhile.
-    /// </summary>
-    /// <exception cref="ObjectDisposedException">The socket was disposed.</exception>
-    private int Enter()
-    {
-        bool added = false;
-        _fd.DangerousAddRef(ref added);
-        return (int)_fd.DangerousGetHandle();
-    }
-
-    /// <summary><see cref="Enter"/>, or false when the socket was disposed.</summary>
-    private bool TryEnter(out int fd)
-    {
-        try
-        {
-            fd = Enter();
-            return true;
-        }
-        catch (ObjectDisposedException)
-        {
-            fd = -1;
-            return false;
-        }
     }
 
     private static IOException Failed(string call, int errno) => new($"{call}: {new SocketException(errno).Message}");
@@ -297,20 +235,7 @@ internal sealed class FdSocket : AcceptedSocket, IEpollTarget
         {
             var pending = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             Volatile.Write(ref _pending, pending);
-            bool armed = false;
-            if (socket.TryEnter(out int fd))
-            {
-                try
-                {
-                    armed = socket._epoll.Writable.Arm(fd, this);
-                }
-                finally
-                {
-                    socket._fd.DangerousRelease();
-                }
-            }
-
-            if (!armed)
+            if (!socket._epoll.Writable.Arm(socket._fd, this))
             {
                 Abandon();
             }

@@ -30,7 +30,8 @@ internal sealed class SocketConnection : ByteStreamConnection
 
     private readonly AcceptedSocket _socket;
     private readonly SocketWorkers _workers;
-    private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource? _ended; // made only when Completion is asked for (at the server's disposal): an idle connection holds none
+    private int _hasEnded;
     private byte[]? _buffer; // rented while served or while it holds part of a request
     private int _filled;
     private int _spun; // what the spin's receive returned
@@ -45,7 +46,30 @@ internal sealed class SocketConnection : ByteStreamConnection
         _workers = workers;
     }
 
-    public override Task Completion => _ended.Task;
+    /// <remarks>
+    /// <see cref="End"/> sets <see cref="_hasEnded"/> and then completes <see cref="_ended"/> if it is there; this makes
+    /// <see cref="_ended"/> and then looks at <see cref="_hasEnded"/>. Both steps are full fences (interlocked), so at
+    /// least one side sees the other's write, and the task completes either way.
+    /// </remarks>
+    public override Task Completion
+    {
+        get
+        {
+            if (Volatile.Read(ref _hasEnded) != 0)
+            {
+                return Task.CompletedTask;
+            }
+
+            TaskCompletionSource ended = LazyInitializer.EnsureInitialized(
+                ref _ended, static () => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            if (Volatile.Read(ref _hasEnded) != 0)
+            {
+                ended.TrySetResult();
+            }
+
+            return ended.Task;
+        }
+    }
 
     public override string Kind => "socket";
 
@@ -196,7 +220,10 @@ internal sealed class SocketConnection : ByteStreamConnection
     /// <summary>Receives into the buffer's free part without waiting (<see cref="AcceptedSocket.TryReceive"/>'s result).</summary>
     private int ReceiveNow() => _socket.TryReceive(_buffer.AsSpan(_filled, BufferSize - _filled));
 
-    /// <summary>Leaves the workers until the socket is readable; the receive buffer goes back to the pool unless it holds part of a request.</summary>
+    /// <summary>
+    /// Leaves the workers until the socket is readable; the receive buffer goes back to the pool unless it holds part of
+    /// a request, and the output queue gives back its storage if empty.
+    /// </summary>
     private void Park()
     {
         if (_filled == 0)
@@ -205,6 +232,7 @@ internal sealed class SocketConnection : ByteStreamConnection
             _buffer = null;
         }
 
+        TrimIdleOutput();
         _socket.Park(this);
     }
 
@@ -306,6 +334,7 @@ internal sealed class SocketConnection : ByteStreamConnection
             _buffer = null;
         }
 
-        _ended.TrySetResult();
+        _ = Interlocked.Exchange(ref _hasEnded, 1);
+        Volatile.Read(ref _ended)?.TrySetResult();
     }
 }

@@ -401,7 +401,7 @@ internal sealed partial class StoreEngine
     /// <summary>A transaction the update aborted: requests in it are answered, its commit is EAGAIN; later ids follow it.</summary>
     private void AddDoomedTransaction(ServerConnection conn, uint id)
     {
-        conn.State.Transactions[id] = new StoreTransaction(_tree, id) { Doomed = true };
+        conn.State.AddTransaction(new StoreTransaction(_tree, id) { Doomed = true });
         conn.State.NextTransactionId = Math.Max(conn.State.NextTransactionId, id);
     }
 

@@ -26,7 +26,7 @@ internal sealed partial class StoreEngine
         }
         while (id == 0 || conn.State.Transactions.ContainsKey(id));
 
-        conn.State.Transactions[id] = new StoreTransaction(_tree, id);
+        conn.State.AddTransaction(new StoreTransaction(_tree, id));
         Reply(in r, XsText.Latin1.GetBytes(id.ToString(CultureInfo.InvariantCulture) + "\0"));
         return null;
     }
@@ -44,7 +44,7 @@ internal sealed partial class StoreEngine
             return XsError.ENOENT;
         }
 
-        r.Connection.State.Transactions.Remove(tx.Id);
+        r.Connection.State.RemoveTransaction(tx.Id);
         if (arg == "T")
         {
             if (!tx.CanCommit())

@@ -31,6 +31,7 @@ public sealed class XenStoreServer : IAsyncDisposable
     private readonly object _listenersGate = new();
     private readonly List<Socket> _listeners = [];
     private readonly List<Task> _acceptLoops = [];
+    private readonly List<FdAcceptor> _acceptors = [];
     private readonly CancellationTokenSource _stopping = new();
     private readonly IEventChannel? _domainException;
     private readonly Task _domainWatch = Task.CompletedTask;
@@ -217,7 +218,19 @@ public sealed class XenStoreServer : IAsyncDisposable
         lock (_listenersGate)
         {
             _listeners.Add(listener);
-            _acceptLoops.Add(Task.Run(() => AcceptLoopAsync(listener, socketPath), CancellationToken.None));
+            if (OperatingSystem.IsLinux() && !Options.ManagedSockets)
+            {
+                listener.Blocking = false; // accept4 until EAGAIN, then wait in the epoll set
+                string description = $"unix:{socketPath}";
+                var acceptor = new FdAcceptor(listener.SafeHandle, _socketWorkers.Epoll, fd => Serve(FdSocket.Adopt(fd, description, _socketWorkers.Epoll)));
+                _acceptors.Add(acceptor);
+                _acceptLoops.Add(acceptor.Completion);
+                acceptor.Start();
+            }
+            else
+            {
+                _acceptLoops.Add(Task.Run(() => AcceptLoopAsync(listener, socketPath), CancellationToken.None));
+            }
         }
 
         return Task.CompletedTask;
@@ -297,6 +310,11 @@ public sealed class XenStoreServer : IAsyncDisposable
         Task[] loops;
         lock (_listenersGate)
         {
+            foreach (FdAcceptor a in _acceptors)
+            {
+                a.Stop(); // before its listener closes: it is then neither armed again nor accepted on
+            }
+
             foreach (Socket s in _listeners)
             {
                 s.Dispose();
@@ -321,6 +339,10 @@ public sealed class XenStoreServer : IAsyncDisposable
         _stopping.Dispose();
     }
 
+    /// <summary>
+    /// Accepts with the runtime's sockets (platforms without epoll, or <see cref="XenStoreServerOptions.ManagedSockets"/>);
+    /// on Linux an <see cref="FdAcceptor"/> accepts instead.
+    /// </summary>
     private async Task AcceptLoopAsync(Socket listener, string socketPath)
     {
         string description = $"unix:{socketPath}";
@@ -329,24 +351,20 @@ public sealed class XenStoreServer : IAsyncDisposable
             while (true)
             {
                 Socket client = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
-                AcceptedSocket socket;
-                try
-                {
-                    socket = AcceptedSocket.Create(client, description, _socketWorkers, Options.ManagedSockets);
-                }
-                catch (IOException)
-                {
-                    continue; // out of descriptors: this client is refused, the next may fit
-                }
-
-                var connection = new SocketConnection(_engine, socket, Options.MaxQueuedMessages, _socketWorkers);
-                _engine.Attach(connection);
-                connection.Start();
+                Serve(new ManagedSocket(client, description));
             }
         }
         catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
         {
         }
+    }
+
+    /// <summary>Serves an accepted client as a dom0 connection.</summary>
+    private void Serve(AcceptedSocket socket)
+    {
+        var connection = new SocketConnection(_engine, socket, Options.MaxQueuedMessages, _socketWorkers);
+        _engine.Attach(connection);
+        connection.Start();
     }
 
     /// <summary>The first listening socket's descriptor, for a live update to hand on (-1: none).</summary>

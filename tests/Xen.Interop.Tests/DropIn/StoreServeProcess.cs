@@ -8,10 +8,14 @@ internal static class StoreServeProcess
     /// <summary>
     /// Starts <c>xen store serve --no-fork</c> with <paramref name="options"/> and returns once it says it listens (and,
     /// given <paramref name="alsoSays"/>, once that is in its output too); a daemon that exits first fails the test.
+    /// With <paramref name="openFileLimit"/>, it runs under <c>prlimit --nofile</c> at that limit.
     /// </summary>
-    public static async Task<PeerDaemon> StartAsync(IEnumerable<string> options, string? alsoSays = null)
+    public static async Task<PeerDaemon> StartAsync(IEnumerable<string> options, string? alsoSays = null, int openFileLimit = 0)
     {
-        PeerDaemon serve = PeerDaemon.Start("dotnet", [PeerPrograms.XenTool, "store", "serve", "--no-fork", .. options], new Dictionary<string, string>());
+        string[] serveCommand = ["dotnet", PeerPrograms.XenTool, "store", "serve", "--no-fork", .. options];
+        PeerDaemon serve = openFileLimit > 0
+            ? PeerDaemon.Start("prlimit", [$"--nofile={openFileLimit}:{openFileLimit}", .. serveCommand], new Dictionary<string, string>())
+            : PeerDaemon.Start(serveCommand[0], serveCommand[1..], new Dictionary<string, string>());
         try
         {
             await Deadline.PollAsync(

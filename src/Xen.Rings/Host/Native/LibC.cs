@@ -70,14 +70,25 @@ internal static unsafe partial class LibC
     public const int FDupFdCloExec = 1030;
     public const uint EpollOut = 0x004;
 
+    public const int SockNonBlock = 0x800;
+    public const int SockCloExec = 0x80000;
+
+    // The socket calls take the descriptor as its SafeHandle: the marshaller holds a reference for the call, so a
+    // descriptor closed on another thread meanwhile is never reached by its number (given to a new connection by then);
+    // a handle already closed throws ObjectDisposedException before the call.
+
     [LibraryImport(XenLibrary.C, EntryPoint = "recv", SetLastError = true)]
-    public static partial nint Recv(int fd, byte* buffer, nuint count, int flags);
+    public static partial nint Recv(SafeHandle fd, byte* buffer, nuint count, int flags);
 
     [LibraryImport(XenLibrary.C, EntryPoint = "send", SetLastError = true)]
-    public static partial nint Send(int fd, byte* buffer, nuint count, int flags);
+    public static partial nint Send(SafeHandle fd, byte* buffer, nuint count, int flags);
 
     [LibraryImport(XenLibrary.C, EntryPoint = "shutdown", SetLastError = true)]
-    public static partial int Shutdown(int fd, int how);
+    public static partial int Shutdown(SafeHandle fd, int how);
+
+    /// <summary><c>accept4</c> with no peer address (a Unix socket's client has none worth keeping).</summary>
+    [LibraryImport(XenLibrary.C, EntryPoint = "accept4", SetLastError = true)]
+    public static partial int Accept4(SafeHandle listenerFd, nint address, nint addressLength, int flags);
 
     public const int EpollCtlAdd = 1;
     public const int EpollCtlDel = 2;
@@ -92,6 +103,10 @@ internal static unsafe partial class LibC
     /// <summary><c>epoll_ctl</c>; <paramref name="events"/> points at one <c>struct epoll_event</c> (<see cref="EpollEvent"/>).</summary>
     [LibraryImport(XenLibrary.C, EntryPoint = "epoll_ctl", SetLastError = true)]
     public static partial int EpollCtl(int epollFd, int operation, int fd, byte* events);
+
+    /// <summary><c>epoll_ctl</c> on a descriptor held by its SafeHandle (see the socket calls).</summary>
+    [LibraryImport(XenLibrary.C, EntryPoint = "epoll_ctl", SetLastError = true)]
+    public static partial int EpollCtl(int epollFd, int operation, SafeHandle fd, byte* events);
 
     /// <summary><c>epoll_wait</c> into <paramref name="events"/>, room for <paramref name="count"/> <see cref="EpollEvent"/>s.</summary>
     [LibraryImport(XenLibrary.C, EntryPoint = "epoll_wait", SetLastError = true)]
