@@ -55,17 +55,20 @@ internal sealed class FdAcceptor : IEpollTarget, IThreadPoolWorkItem
     private bool _passRunning; // under _gate
     private bool _stopped; // under _gate
     private volatile bool _stopping; // _stopped, for a pass sleeping at a shortage
+    private readonly Action _refused;
     private int _spareRead = -1; // the spare pipe (-1: let go); touched by the one pass that runs, and by End
     private int _spareWrite = -1;
 
     /// <param name="listener">The listening socket's handle (in non-blocking mode), owned by the caller, who closes it after <see cref="Stop"/>.</param>
     /// <param name="epoll">The server's epoll sets (the listener waits in the readable one).</param>
     /// <param name="accepted">Takes each accepted descriptor (close-on-exec, non-blocking); called on a thread-pool thread, one at a time.</param>
-    public FdAcceptor(SafeHandle listener, SocketEpoll epoll, Action<int> accepted)
+    /// <param name="refused">Told of each client closed at once for want of a descriptor to spare (for the log).</param>
+    public FdAcceptor(SafeHandle listener, SocketEpoll epoll, Action<int> accepted, Action refused)
     {
         _listener = listener;
         _epoll = epoll;
         _accepted = accepted;
+        _refused = refused;
         _ = TryMakeSpare();
     }
 
@@ -148,6 +151,7 @@ internal sealed class FdAcceptor : IEpollTarget, IThreadPoolWorkItem
                 if (_spareRead < 0 && !TryMakeSpare())
                 {
                     _ = LibC.Close(fd); // refused: serving it would leave the process no descriptor to spare
+                    _refused();
                 }
                 else
                 {

@@ -33,6 +33,9 @@ internal static partial class StoreLog
     [LoggerMessage(8, LogLevel.Warning, "Domain {DomainId}'s ring is no longer served: {Reason}")]
     public static partial void RingBroken(ILogger logger, uint domainId, string reason);
 
+    [LoggerMessage(10, LogLevel.Warning, "Refused {Count} socket clients: the process is at its open-file limit (raise it with ulimit -n or LimitNOFILE)")]
+    public static partial void ClientsRefused(ILogger logger, int count);
+
     [LoggerMessage(9, LogLevel.Critical, "The journal can no longer be written; nothing after this is acknowledged: {Message}")]
     public static partial void JournalFailed(ILogger logger, string message);
 }

@@ -37,6 +37,8 @@ public sealed class XenStoreServer : IAsyncDisposable
     private readonly Task _domainWatch = Task.CompletedTask;
     private static readonly Task NeverFaulted = new TaskCompletionSource().Task;
     private int _disposed;
+    private int _refusedSinceReport; // clients refused at the open-file limit since the last warning
+    private long _lastRefusalReport; // Environment.TickCount64 of that warning, 0 before the first
     private int _inheritedListener = -1; // a live update's listening socket, taken by the first ListenUnixAsync
 
     /// <summary>
@@ -222,7 +224,7 @@ public sealed class XenStoreServer : IAsyncDisposable
             {
                 listener.Blocking = false; // accept4 until EAGAIN, then wait in the epoll set
                 string description = $"unix:{socketPath}";
-                var acceptor = new FdAcceptor(listener.SafeHandle, _socketWorkers.Epoll, fd => Serve(FdSocket.Adopt(fd, description, _socketWorkers.Epoll)));
+                var acceptor = new FdAcceptor(listener.SafeHandle, _socketWorkers.Epoll, fd => Serve(FdSocket.Adopt(fd, description, _socketWorkers.Epoll)), ClientRefused);
                 _acceptors.Add(acceptor);
                 _acceptLoops.Add(acceptor.Completion);
                 acceptor.Start();
@@ -343,6 +345,22 @@ public sealed class XenStoreServer : IAsyncDisposable
     /// Accepts with the runtime's sockets (platforms without epoll, or <see cref="XenStoreServerOptions.ManagedSockets"/>);
     /// on Linux an <see cref="FdAcceptor"/> accepts instead.
     /// </summary>
+    /// <summary>
+    /// A client closed at once because the process is at its open-file limit: a warning, at most one every 10 s with the
+    /// count since the last (a backlog of refusals comes in a burst).
+    /// </summary>
+    private void ClientRefused()
+    {
+        long now = Environment.TickCount64;
+        int refused = Interlocked.Increment(ref _refusedSinceReport);
+        long last = Interlocked.Read(ref _lastRefusalReport);
+        if ((last == 0 || now - last >= 10_000) && Interlocked.CompareExchange(ref _lastRefusalReport, now, last) == last)
+        {
+            Interlocked.Add(ref _refusedSinceReport, -refused);
+            StoreLog.ClientsRefused(_engine.Logger, refused);
+        }
+    }
+
     private async Task AcceptLoopAsync(Socket listener, string socketPath)
     {
         string description = $"unix:{socketPath}";

@@ -46,6 +46,9 @@ public sealed class DescriptorLimitTests
 
             Assert.True(refused is not null, $"{served.Count} connections were all served under a limit of {OpenFileLimit} descriptors");
             Assert.False(server.HasExited, $"the daemon exited at its limit, after {served.Count} connections: {server.Output}");
+            await Deadline.PollAsync(
+                () => server.Output.Contains("socket clients: the process is at its open-file limit", StringComparison.Ordinal),
+                () => $"the refusal was not logged: {server.Output}");
 
             // Every connection served before is still served.
             foreach (Socket s in served)
