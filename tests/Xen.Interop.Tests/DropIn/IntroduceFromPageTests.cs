@@ -1,6 +1,4 @@
 using System.Buffers.Binary;
-using System.Globalization;
-using Xen.Interop.Tests.EmbeddedServer;
 using Xen.Rings.XenStore;
 using Xen.Store.Client;
 using Xen.Store.Wire;
@@ -26,7 +24,6 @@ public sealed class IntroduceFromPageTests
     public async Task The_pages_evtchn_port_wins_over_introduces_and_its_features_are_the_domains()
     {
         PeerPrograms.Require(requirePeersScripts: false, PeerPrograms.XenTool);
-        string guestProgram = await NativeGuest.XsGuestAsync();
         string dir = $"/tmp/xp-{Guid.NewGuid().ToString("N")[..8]}";
         string peers = Path.Combine(dir, "peers");
         Directory.CreateDirectory(peers);
@@ -41,18 +38,14 @@ public sealed class IntroduceFromPageTests
             await using (XenStoreClient dom0 = await XenStoreClient.ConnectAsync(socket))
             {
                 string home = XsPath.DomainPath(DomainId);
-                await dom0.MkdirAsync(home);
-                await dom0.SetPermissionsAsync(home, [XsPermission.Parse($"n{DomainId}")]);
-                await dom0.WriteAsync("/dom0-only", "x");
-                await dom0.SetPermissionsAsync("/dom0-only", [XsPermission.Parse("n0")]);
+                await PeerDirGuest.PrepareAsync(dom0, DomainId);
                 await dom0.SetFeatureAsync(DomainId, (uint)XenStoreServerFeatures.Error);
                 await dom0.IntroduceAsync(DomainId, 0, IntroducedPort);
 
                 Assert.Equal(XenStoreServerFeatures.Error, new XenStoreGuestRing(await File.ReadAllBytesAsync(pagePath)).ServerFeatures);
 
                 // The guest kicks and listens on the page's port only: it is served only if the server bound that one.
-                using PeerDaemon guest = PeerDaemon.Start(
-                    guestProgram, [peers, DomainId.ToString(CultureInfo.InvariantCulture), PagePort.ToString(CultureInfo.InvariantCulture), "/dom0-only"], new Dictionary<string, string>());
+                using PeerDaemon guest = await PeerDirGuest.StartAsync(peers, DomainId, PagePort);
                 await Deadline.PollAsync(() => guest.Output.Contains("watching\n", StringComparison.Ordinal) || guest.HasExited, () => $"the guest was not served on port {PagePort}:\n{guest.Output}\nthe server:\n{server.Output}");
                 Assert.Contains($"path {XsPath.DomainPath(DomainId)}\n", guest.Output, StringComparison.Ordinal);
                 await dom0.WriteAsync($"{home}/data/w/go", "1");

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Xen.Interop.Tests.EmbeddedServer;
 using Xen.Store.Client;
 using Xen.Store.Wire;
 using Xen.TestSupport.Peers;
@@ -26,7 +25,6 @@ public sealed class ServerLogTests
     public async Task A_guest_refused_for_its_node_quota_is_named_and_with_V_every_domain_and_connection_too(bool verbose)
     {
         PeerPrograms.Require(requirePeersScripts: false, PeerPrograms.XenTool, PeerPrograms.XenstoreWrite);
-        string guestProgram = await NativeGuest.XsGuestAsync();
         string dir = $"/tmp/xv-{Guid.NewGuid().ToString("N")[..8]}";
         string peers = Path.Combine(dir, "peers");
         Directory.CreateDirectory(peers);
@@ -38,16 +36,12 @@ public sealed class ServerLogTests
             string home = XsPath.DomainPath(DomainId);
             await using (XenStoreClient dom0 = await XenStoreClient.ConnectAsync(socket))
             {
-                await dom0.MkdirAsync(home);
-                await dom0.SetPermissionsAsync(home, [XsPermission.Parse($"n{DomainId}")]);
-                await dom0.WriteAsync("/dom0-only", "x");
-                await dom0.SetPermissionsAsync("/dom0-only", [XsPermission.Parse("n0")]);
+                await PeerDirGuest.PrepareAsync(dom0, DomainId);
                 await File.WriteAllBytesAsync(Path.Combine(peers, $"xs-ring-{DomainId}"), new byte[4096]);
                 await dom0.IntroduceAsync(DomainId, 0, Port);
             }
 
-            using PeerDaemon guest = PeerDaemon.Start(
-                guestProgram, [peers, DomainId.ToString(CultureInfo.InvariantCulture), Port.ToString(CultureInfo.InvariantCulture), "/dom0-only"], new Dictionary<string, string>());
+            using PeerDaemon guest = await PeerDirGuest.StartAsync(peers, DomainId, Port);
             await Deadline.PollAsync(() => guest.Output.Contains("watching\n", StringComparison.Ordinal) || guest.HasExited, () => $"the guest did not get to its watch:\n{guest.Output}");
             PeerCommandResult write = await PeerCommand.RunAsync(PeerPrograms.XenstoreWrite, [$"{home}/data/w/go", "1"], new Dictionary<string, string> { ["XENSTORED_PATH"] = socket });
             Assert.Equal(0, write.ExitCode);

@@ -74,25 +74,7 @@ public class DomainIdRefereeTests(ITestOutputHelper output)
     [Fact]
     public async Task Our_server_reads_domid_arguments_as_c_xenstored_does()
     {
-        List<string> theirs = [];
-        await using (XenstoredPeer daemon = await XenstoredPeer.StartAsync(XenstoredKind.C))
-        {
-            await Deadline.RunAsync(
-                token => RunScriptAsync(daemon.SocketPath, theirs, token),
-                () => $"C xenstored did not answer the script after [{string.Join("; ", theirs)}]; its output: {daemon.DaemonOutput}");
-        }
-
-        List<string> ours = [];
-        await using (EmbeddedStore store = await EmbeddedStore.StartAsync())
-        {
-            await Deadline.RunAsync(
-                token => RunScriptAsync(store.Peer.SocketPath, ours, token),
-                () => $"our server did not answer the script after [{string.Join("; ", ours)}]");
-        }
-
-        output.WriteLine(string.Join('\n', theirs));
-        output.WriteLine("----");
-        output.WriteLine(string.Join('\n', ours));
+        var (theirs, ours) = await RefereeScript.RunAsync(XenstoredKind.C, (socket, _, log, token) => RunScriptAsync(socket, log, token), output);
         Assert.Equal(theirs, ours);
         Assert.Equal(Expected, ours);
     }

@@ -73,25 +73,7 @@ public class OxenstoredRefereeTests(ITestOutputHelper output)
     [InlineData(XenstoredKind.C)]
     public async Task Our_server_answers_the_script_as_the_real_daemon_does(XenstoredKind referee)
     {
-        List<string> theirs = [];
-        await using (XenstoredPeer daemon = await XenstoredPeer.StartAsync(referee))
-        {
-            await Deadline.RunAsync(
-                token => RunScriptAsync(daemon.SocketPath, daemon.StateDirectory, theirs, token),
-                () => $"{referee} xenstored did not answer the script after [{string.Join("; ", theirs)}]; its output: {daemon.DaemonOutput}");
-        }
-
-        List<string> ours = [];
-        await using (EmbeddedStore store = await EmbeddedStore.StartAsync())
-        {
-            await Deadline.RunAsync(
-                token => RunScriptAsync(store.Peer.SocketPath, store.StateDirectory, ours, token),
-                () => $"our server did not answer the script after [{string.Join("; ", ours)}]");
-        }
-
-        output.WriteLine(string.Join('\n', theirs));
-        output.WriteLine("----");
-        output.WriteLine(string.Join('\n', ours));
+        var (theirs, ours) = await RefereeScript.RunAsync(referee, RunScriptAsync, output);
         Assert.Equal(theirs, ours);
         Assert.Equal(Expected, ours);
     }

@@ -16,23 +16,7 @@ public class TransactionRefereeTests(ITestOutputHelper output)
     [Fact]
     public async Task Transactions_commit_or_fail_with_eagain_as_in_c_xenstored()
     {
-        List<string> theirs = [];
-        await using (XenstoredPeer daemon = await XenstoredPeer.StartAsync(XenstoredKind.C))
-        {
-            await Deadline.RunAsync(
-                token => RunScriptAsync(daemon.SocketPath, theirs, token),
-                () => $"C xenstored did not answer the script after [{string.Join("; ", theirs)}]; its output: {daemon.DaemonOutput}");
-        }
-
-        List<string> ours = [];
-        await using (EmbeddedStore store = await EmbeddedStore.StartAsync())
-        {
-            await Deadline.RunAsync(
-                token => RunScriptAsync(store.Peer.SocketPath, ours, token),
-                () => $"our server did not answer the script after [{string.Join("; ", ours)}]");
-        }
-
-        output.WriteLine(string.Join('\n', theirs));
+        var (theirs, ours) = await RefereeScript.RunAsync(XenstoredKind.C, (socket, _, log, token) => RunScriptAsync(socket, log, token), output);
         Assert.Equal(theirs, ours);
     }
 
