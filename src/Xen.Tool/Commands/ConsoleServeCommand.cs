@@ -74,15 +74,15 @@ internal static class ConsoleServeCommand
             return 1;
         }
 
-        bool daemonChild = StoreServeDaemon.IsChild;
+        bool daemonChild = DaemonChild.IsChild;
         if (!interactive && !daemonChild)
         {
-            return await StoreServeDaemon.StartChildAsync(ReadyPrefix, Console.Out, cancellationToken).ConfigureAwait(false);
+            return await DaemonChild.StartChildAsync(ReadyPrefix, Console.Out, cancellationToken).ConfigureAwait(false);
         }
 
         if (daemonChild)
         {
-            StoreServeDaemon.Detach();
+            DaemonChild.Detach();
         }
 
         using PidFile? pidLock = interactive ? null : PidFile.TryAcquire(pidFile);
@@ -134,7 +134,7 @@ internal static class ConsoleServeCommand
                 {
                     await Console.Out.WriteLineAsync(ReadyPrefix).ConfigureAwait(false);
                     await Console.Out.FlushAsync(CancellationToken.None).ConfigureAwait(false);
-                    StoreServeDaemon.FinishDetach();
+                    DaemonChild.FinishDetach();
                 }
 
                 try

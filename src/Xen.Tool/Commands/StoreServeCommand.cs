@@ -80,10 +80,10 @@ internal static class StoreServeCommand
 
         // The new daemon of a live update is the old one's process (same pid, same stdio): it neither forks nor detaches.
         bool liveUpdated = parse.GetValue(o.LiveUpdate);
-        bool daemonChild = StoreServeDaemon.IsChild && !liveUpdated;
+        bool daemonChild = DaemonChild.IsChild && !liveUpdated;
         if (!parse.GetValue(o.NoFork) && !daemonChild && !liveUpdated)
         {
-            return await StoreServeDaemon.StartChildAsync(ReadyPrefix, output, cancellationToken).ConfigureAwait(false);
+            return await DaemonChild.StartChildAsync(ReadyPrefix, output, cancellationToken).ConfigureAwait(false);
         }
 
         string socketPath = Path.GetFullPath(o.SocketPath(parse));
@@ -98,7 +98,7 @@ internal static class StoreServeCommand
 
         if (daemonChild)
         {
-            StoreServeDaemon.Detach();
+            DaemonChild.Detach();
         }
 
         using PidFile? pidLock = pidFile is null ? null : PidFile.TryAcquire(pidFile);
@@ -215,7 +215,7 @@ internal static class StoreServeCommand
 
         if (daemonChild)
         {
-            StoreServeDaemon.FinishDetach();
+            DaemonChild.FinishDetach();
         }
 
         Task stopped = Task.Delay(Timeout.Infinite, stop.Token);

@@ -4,12 +4,14 @@ using Xen.Rings.Host.Native;
 namespace Xen.Tool.Commands;
 
 /// <summary>
-/// How <c>xen store serve</c> becomes a daemon without <c>--no-fork</c>, as C xenstored's <c>daemonize</c> does it
+/// How <c>xen store serve</c> and <c>xen console serve</c> become daemons without <c>--no-fork</c> (<c>-i</c>), as C
+/// xenstored's and xenconsoled's <c>daemonize</c> do it
 /// (.NET cannot <c>fork</c>, so the same command line runs again as a child): the child leaves the session and the
-/// working directory, serves, and once its socket is ready sends its stdio to <c>/dev/null</c>. The parent returns
+/// working directory, serves, and once it is ready (its socket listening, its consoles served) sends its stdio to
+/// <c>/dev/null</c>. The parent returns
 /// when the child is ready (0) or has ended (its status), so an init script that starts it knows it failed.
 /// </summary>
-internal static class StoreServeDaemon
+internal static class DaemonChild
 {
     /// <summary>Set in the child's environment only: this process is the daemon.</summary>
     private const string ChildVariable = "XEN_STORE_SERVE_DAEMON";
