@@ -158,14 +158,7 @@ internal sealed partial class StoreEngine
     private static bool TryPermission(string text, out uint domid, out XsAccess access)
     {
         domid = 0;
-        XsAccess? letter = text.Length < 2 ? null : text[0] switch
-        {
-            'r' => XsAccess.Read,
-            'w' => XsAccess.Write,
-            'b' => XsAccess.Both,
-            'n' => XsAccess.None,
-            _ => null,
-        };
+        XsAccess? letter = text.Length < 2 ? null : XsPermission.AccessOf(text[0]);
         access = letter.GetValueOrDefault();
         if (letter is null)
         {

@@ -38,14 +38,7 @@ public readonly record struct XsPermission(XsAccess Access, ushort DomainId)
             return false;
         }
 
-        XsAccess? access = text[0] switch
-        {
-            'n' => XsAccess.None,
-            'r' => XsAccess.Read,
-            'w' => XsAccess.Write,
-            'b' => XsAccess.Both,
-            _ => null,
-        };
+        XsAccess? access = AccessOf(text[0]);
         if (access is null)
         {
             return false;
@@ -70,6 +63,16 @@ public readonly record struct XsPermission(XsAccess Access, ushort DomainId)
         permission = new XsPermission(access.Value, (ushort)value);
         return true;
     }
+
+    /// <summary>The access a letter stands for (<c>n r w b</c>), or null; the inverse of <see cref="Letter"/>.</summary>
+    internal static XsAccess? AccessOf(char letter) => letter switch
+    {
+        'n' => XsAccess.None,
+        'r' => XsAccess.Read,
+        'w' => XsAccess.Write,
+        'b' => XsAccess.Both,
+        _ => null,
+    };
 
     /// <summary>The access letter.</summary>
     public static char Letter(XsAccess access) => access switch

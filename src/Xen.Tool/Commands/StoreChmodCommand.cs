@@ -37,14 +37,7 @@ internal static class StoreChmodCommand
     /// <returns>The permission, or the error text when the letter is not one of n r w b.</returns>
     internal static (XsAccess Access, long DomainId)? ParseMode(string mode)
     {
-        XsAccess? access = mode.Length == 0 ? null : mode[0] switch
-        {
-            'n' => XsAccess.None,
-            'r' => XsAccess.Read,
-            'w' => XsAccess.Write,
-            'b' => XsAccess.Both,
-            _ => null,
-        };
+        XsAccess? access = mode.Length == 0 ? null : XsPermission.AccessOf(mode[0]);
         return access is XsAccess a ? (a, Atoi(mode.AsSpan(1))) : null;
     }
 
