@@ -19,7 +19,7 @@ public sealed partial class XenStoreWatch : IAsyncDisposable, IDisposable
     private readonly XenStoreClient _client;
     private readonly Channel<XenStoreWatchEvent> _events;
     private int _dropped;
-    private long _quietUntil; // a Stopwatch timestamp: no "fell behind" line before it (only the receive loop drops events)
+    private readonly ReportThrottle _fellBehind = new(); // of "fell behind" lines; only the receive loop drops events
 
     internal XenStoreWatch(XenStoreClient client, string path, string token, int? depth, int capacity)
     {
@@ -30,7 +30,7 @@ public sealed partial class XenStoreWatch : IAsyncDisposable, IDisposable
         Capacity = Math.Max(1, capacity);
         _events = Channel.CreateBounded<XenStoreWatchEvent>(
             new BoundedChannelOptions(Capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleWriter = true },
-            _ => client.WatchEventDropped(this, report: Interlocked.Exchange(ref _dropped, 1) == 0 && DueForReport()));
+            _ => client.WatchEventDropped(this, report: Interlocked.Exchange(ref _dropped, 1) == 0 && _fellBehind.Due(out int _)));
     }
 
     /// <summary>The watched path as given (absolute, relative or special).</summary>
@@ -38,22 +38,6 @@ public sealed partial class XenStoreWatch : IAsyncDisposable, IDisposable
 
     /// <summary>The watch's token.</summary>
     public string Token { get; }
-
-    /// <summary>
-    /// Whether falling behind again should be logged: once, then at most every 10 seconds, so that a consumer that is
-    /// always a little behind costs the log a line now and then, not one per event.
-    /// </summary>
-    private bool DueForReport()
-    {
-        long now = System.Diagnostics.Stopwatch.GetTimestamp();
-        if (now < _quietUntil)
-        {
-            return false;
-        }
-
-        _quietUntil = now + (10 * System.Diagnostics.Stopwatch.Frequency);
-        return true;
-    }
 
     /// <summary>How many undelivered events it keeps (<see cref="XenStoreClientOptions.WatchEventCapacity"/>).</summary>
     internal int Capacity { get; }

@@ -37,8 +37,7 @@ public sealed class XenStoreServer : IAsyncDisposable
     private readonly Task _domainWatch = Task.CompletedTask;
     private static readonly Task NeverFaulted = new TaskCompletionSource().Task;
     private int _disposed;
-    private int _refusedSinceReport; // clients refused at the open-file limit since the last warning
-    private long _lastRefusalReport; // Environment.TickCount64 of that warning, 0 before the first
+    private readonly ReportThrottle _refusals = new(); // of socket clients refused at the open-file limit
     private int _inheritedListener = -1; // a live update's listening socket, taken by the first ListenUnixAsync
 
     /// <summary>
@@ -346,18 +345,17 @@ public sealed class XenStoreServer : IAsyncDisposable
     /// on Linux an <see cref="FdAcceptor"/> accepts instead.
     /// </summary>
     /// <summary>
-    /// A client closed at once because the process is at its open-file limit: a warning, at most one every 10 s with the
-    /// count since the last (a backlog of refusals comes in a burst).
+    /// A client closed at once because the process is at its open-file limit: a warning through a
+    /// <see cref="ReportThrottle"/> with the count since the last (a backlog of refusals comes in a burst).
     /// </summary>
     private void ClientRefused()
     {
-        long now = Environment.TickCount64;
-        int refused = Interlocked.Increment(ref _refusedSinceReport);
-        long last = Interlocked.Read(ref _lastRefusalReport);
-        if ((last == 0 || now - last >= 10_000) && Interlocked.CompareExchange(ref _lastRefusalReport, now, last) == last)
+        lock (_refusals) // one acceptor per listener
         {
-            Interlocked.Add(ref _refusedSinceReport, -refused);
-            StoreLog.ClientsRefused(_engine.Logger, refused);
+            if (_refusals.Due(out int heldBack))
+            {
+                StoreLog.ClientsRefused(_engine.Logger, heldBack + 1);
+            }
         }
     }
 
