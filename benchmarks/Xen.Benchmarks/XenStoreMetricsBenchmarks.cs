@@ -5,6 +5,7 @@ using Xen.Benchmarks.Infrastructure;
 using Xen.Store;
 using Xen.Store.Client;
 using Xen.Store.Server;
+using Xen.TestSupport;
 
 namespace Xen.Benchmarks;
 
@@ -23,8 +24,8 @@ public class XenStoreMetricsBenchmarks
     private const int Operations = 1024;
     private const string Path = "/bench/read"; // what XenStoreBenchmarks.ReadConcurrentAsync reads, 32 bytes
 
-    private OwnMeters? _quietMeters;
-    private OwnMeters? _listenedMeters;
+    private ScopedMeterFactory? _quietMeters;
+    private ScopedMeterFactory? _listenedMeters;
     private MeterListener? _listener;
     private XenStoreServer? _quietServer;
     private XenStoreServer? _listenedServer;
@@ -40,8 +41,8 @@ public class XenStoreMetricsBenchmarks
     [GlobalSetup]
     public async Task SetupAsync()
     {
-        _quietMeters = new OwnMeters();
-        _listenedMeters = new OwnMeters();
+        _quietMeters = new ScopedMeterFactory();
+        _listenedMeters = new ScopedMeterFactory();
         (_quietServer, _quiet) = await StartAsync(_quietMeters);
         (_listenedServer, _listened) = await StartAsync(_listenedMeters);
         _listener = new MeterListener
@@ -93,20 +94,5 @@ public class XenStoreMetricsBenchmarks
         XenStoreClient client = XenStoreClient.Create(server.ConnectInProcess(), new XenStoreClientOptions { MeterFactory = meters });
         await client.WriteAsync(Path, "0123456789abcdef0123456789ABCDEF");
         return (server, client);
-    }
-
-    /// <summary>A meter factory of its own, so that the listener can pick its meters out.</summary>
-    private sealed class OwnMeters : IMeterFactory
-    {
-        private readonly List<Meter> _meters = [];
-
-        public Meter Create(MeterOptions options)
-        {
-            var meter = new Meter(new MeterOptions(options.Name) { Version = options.Version, Tags = options.Tags, Scope = this });
-            _meters.Add(meter);
-            return meter;
-        }
-
-        public void Dispose() => _meters.ForEach(m => m.Dispose());
     }
 }

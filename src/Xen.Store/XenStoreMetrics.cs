@@ -1,3 +1,5 @@
+using System.Diagnostics.Metrics;
+
 namespace Xen.Store;
 
 /// <summary>
@@ -18,6 +20,12 @@ public static class XenStoreMetrics
 {
     /// <summary>The meter's name: <c>Xen.Store</c>.</summary>
     public const string MeterName = "Xen.Store";
+
+    private static readonly Lazy<Meter> ProcessMeter = new(() => new Meter(MeterName));
+
+    /// <summary>The meter a server's or client's instruments go on: one of <paramref name="factory"/>, or the process's shared one.</summary>
+    internal static Meter MeterFor(IMeterFactory? factory) =>
+        factory?.Create(MeterName) ?? ProcessMeter.Value;
 
     /// <summary>Counter of the requests the server handled, by <see cref="TypeTag"/>.</summary>
     public const string ServerRequests = "xenstore.server.requests";

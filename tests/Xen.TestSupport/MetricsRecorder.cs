@@ -14,7 +14,7 @@ public sealed class MetricsRecorder : IDisposable
 
     public MetricsRecorder()
     {
-        Factory = new OwnMeterFactory();
+        Factory = new ScopedMeterFactory();
         _listener.InstrumentPublished = (instrument, listener) =>
         {
             if (ReferenceEquals(instrument.Meter.Scope, Factory))
@@ -65,7 +65,7 @@ public sealed class MetricsRecorder : IDisposable
     public void Dispose()
     {
         _listener.Dispose();
-        ((OwnMeterFactory)Factory).Dispose();
+        ((ScopedMeterFactory)Factory).Dispose();
     }
 
     private IEnumerable<(string Instrument, double Value, KeyValuePair<string, object?>[] Tags)> Of(string instrument, (string Key, object Value)[] tags) =>
@@ -79,30 +79,6 @@ public sealed class MetricsRecorder : IDisposable
         lock (_measurements)
         {
             _measurements.Add((instrument.Name, value, tags.ToArray()));
-        }
-    }
-
-    private sealed class OwnMeterFactory : IMeterFactory
-    {
-        private readonly List<Meter> _meters = [];
-
-        public Meter Create(MeterOptions options)
-        {
-            var meter = new Meter(new MeterOptions(options.Name) { Version = options.Version, Tags = options.Tags, Scope = this });
-            lock (_meters)
-            {
-                _meters.Add(meter);
-            }
-
-            return meter;
-        }
-
-        public void Dispose()
-        {
-            lock (_meters)
-            {
-                _meters.ForEach(m => m.Dispose());
-            }
         }
     }
 }

@@ -14,7 +14,7 @@ namespace Xen.Store.Server;
 /// </remarks>
 internal sealed class ServerMetrics
 {
-    private static readonly Lazy<ServerMetrics> Shared = new(() => new ServerMetrics(new Meter(XenStoreMetrics.MeterName)));
+    private static readonly Lazy<ServerMetrics> Shared = new(() => new ServerMetrics(XenStoreMetrics.MeterFor(null)));
 
     private readonly object _enginesGate = new();
     private readonly List<StoreEngine> _engines = [];
@@ -45,7 +45,7 @@ internal sealed class ServerMetrics
 
     /// <summary>The process's shared instance, or one on a meter of <paramref name="factory"/>.</summary>
     public static ServerMetrics For(IMeterFactory? factory) =>
-        factory is null ? Shared.Value : new ServerMetrics(factory.Create(XenStoreMetrics.MeterName));
+        factory is null ? Shared.Value : new ServerMetrics(XenStoreMetrics.MeterFor(factory));
 
     /// <summary>Adds a server's engine to what the gauges read.</summary>
     public void Register(StoreEngine engine)

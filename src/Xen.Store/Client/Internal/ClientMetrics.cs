@@ -12,7 +12,7 @@ namespace Xen.Store.Client.Internal;
 /// </summary>
 internal sealed class ClientMetrics
 {
-    private static readonly Lazy<ClientMetrics> Shared = new(() => new ClientMetrics(new Meter(XenStoreMetrics.MeterName)));
+    private static readonly Lazy<ClientMetrics> Shared = new(() => new ClientMetrics(XenStoreMetrics.MeterFor(null)));
 
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _reconnects;
@@ -31,7 +31,7 @@ internal sealed class ClientMetrics
 
     /// <summary>The process's shared instance, or one on a meter of <paramref name="factory"/>.</summary>
     public static ClientMetrics For(IMeterFactory? factory) =>
-        factory is null ? Shared.Value : new ClientMetrics(factory.Create(XenStoreMetrics.MeterName));
+        factory is null ? Shared.Value : new ClientMetrics(XenStoreMetrics.MeterFor(factory));
 
     /// <summary>A timestamp for a request about to be sent, or 0 while no one listens to the round trips.</summary>
     public long RequestStarting() => _duration.Enabled ? Stopwatch.GetTimestamp() : 0;
