@@ -24,21 +24,30 @@ namespace Xen.Store.Server;
 /// <see cref="SafeHandle"/>, so the listener closed meanwhile makes a call throw instead of reaching a number reused.
 /// </para>
 /// <para>
-/// Out of descriptors (EMFILE, ENFILE). A client the process has no descriptor for stays in the backlog, the listener
-/// stays readable, and arming it again would spin; worse, a process at its limit dies as soon as the runtime needs a
-/// descriptor of its own (starting a thread does: measured, the runtime prints "Out of memory." and exits). So the
-/// acceptor keeps a spare (a pipe's two descriptors) and serves a client only while it can keep it: at EMFILE it lets
-/// the spare go, and each client accepted while the spare cannot be made again is closed at once (refused, as a
-/// C daemon at its limit refuses it), which leaves the runtime two descriptors and empties the backlog. Once clients
-/// have left, the spare is made again and clients are served again. Out of kernel memory (ENOBUFS, ENOMEM), or out of
-/// descriptors with no spare to give, the pass sleeps <see cref="OutOfResourcesBackOff"/> on its thread and tries again
-/// (no timer: a timer's thread would have to start, which takes descriptors).
+/// Out of descriptors. A process at its open-file limit dies as soon as the runtime needs a descriptor of its own
+/// (starting a thread, loading an assembly: measured, the runtime prints "Out of memory." and exits), so a client is
+/// served only while <see cref="ReservedDescriptors"/> stay free: one whose descriptor is that close to the soft
+/// <c>RLIMIT_NOFILE</c> is closed at once (refused, as a C daemon at its limit refuses it; the kernel gives the lowest
+/// free number, so a high number means the ones below are all taken). Once clients have left, new ones get low numbers
+/// and are served again. The limit is read again whenever a number reaches it, so a limit raised under a running
+/// daemon (<c>prlimit --pid</c>) is used. Should the process still run out (EMFILE, ENFILE: the reserve used by
+/// something else), a client the process has no descriptor for stays in the backlog, the listener stays readable, and
+/// arming it again would spin; so the acceptor also keeps a spare (a pipe's two descriptors): at EMFILE it lets the
+/// spare go, and each client accepted while the spare cannot be made again is refused. Out of kernel memory (ENOBUFS,
+/// ENOMEM), or out of descriptors with no spare to give, the pass sleeps <see cref="OutOfResourcesBackOff"/> on its
+/// thread and tries again (no timer: a timer's thread would have to start, which takes descriptors).
 /// </para>
 /// </remarks>
 internal sealed class FdAcceptor : IEpollTarget, IThreadPoolWorkItem
 {
     /// <summary>How long accepting pauses when the process or the system is out of descriptors.</summary>
     public static readonly TimeSpan OutOfResourcesBackOff = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// Descriptors kept free for the process's own needs (threads, assemblies, the journal's and the logs' files): a
+    /// client is served only while its descriptor is below the open-file limit less these.
+    /// </summary>
+    public const int ReservedDescriptors = 32;
 
     private const int ENoMem = 12;
     private const int ENFile = 23;
@@ -58,6 +67,7 @@ internal sealed class FdAcceptor : IEpollTarget, IThreadPoolWorkItem
     private readonly Action _refused;
     private int _spareRead = -1; // the spare pipe (-1: let go); touched by the one pass that runs, and by End
     private int _spareWrite = -1;
+    private int _servedBelow; // the soft open-file limit less the reserve, as last read; touched by the one pass that runs
 
     /// <param name="listener">The listening socket's handle (in non-blocking mode), owned by the caller, who closes it after <see cref="Stop"/>.</param>
     /// <param name="epoll">The server's epoll sets (the listener waits in the readable one).</param>
@@ -69,6 +79,7 @@ internal sealed class FdAcceptor : IEpollTarget, IThreadPoolWorkItem
         _epoll = epoll;
         _accepted = accepted;
         _refused = refused;
+        _servedBelow = ServedBelow();
         _ = TryMakeSpare();
     }
 
@@ -148,9 +159,9 @@ internal sealed class FdAcceptor : IEpollTarget, IThreadPoolWorkItem
 
             if (fd >= 0)
             {
-                if (_spareRead < 0 && !TryMakeSpare())
+                if ((fd >= _servedBelow && fd >= (_servedBelow = ServedBelow())) || (_spareRead < 0 && !TryMakeSpare()))
                 {
-                    _ = LibC.Close(fd); // refused: serving it would leave the process no descriptor to spare
+                    _ = LibC.Close(fd); // refused: serving it would leave the process too few descriptors of its own
                     _refused();
                 }
                 else
@@ -179,6 +190,18 @@ internal sealed class FdAcceptor : IEpollTarget, IThreadPoolWorkItem
         }
 
         return false;
+    }
+
+    /// <summary>The lowest descriptor number not served: the soft open-file limit less <see cref="ReservedDescriptors"/>.</summary>
+    private static unsafe int ServedBelow()
+    {
+        ulong* limits = stackalloc ulong[2];
+        if (LibC.GetRLimit(LibC.RLimitNoFile, limits) != 0 || limits[0] >= int.MaxValue)
+        {
+            return int.MaxValue; // unknown or unlimited: only EMFILE says when
+        }
+
+        return (int)limits[0] - ReservedDescriptors;
     }
 
     private unsafe bool TryMakeSpare()

@@ -64,6 +64,13 @@ internal static unsafe partial class LibC
     [LibraryImport(XenLibrary.C, EntryPoint = "pipe2", SetLastError = true)]
     public static partial int Pipe2(int* fds, int flags);
 
+    /// <summary><c>RLIMIT_NOFILE</c> (7 on x86-64, arm64 and the other architectures with Linux's generic resource numbers).</summary>
+    public const int RLimitNoFile = 7;
+
+    /// <summary><c>getrlimit</c>; <paramref name="limits"/> points at a <c>struct rlimit</c>: the soft, then the hard limit, each a <c>rlim_t</c> (64 bits).</summary>
+    [LibraryImport(XenLibrary.C, EntryPoint = "getrlimit", SetLastError = true)]
+    public static partial int GetRLimit(int resource, ulong* limits);
+
     public const int MsgDontWait = 0x40;
     public const int MsgNoSignal = 0x4000;
     public const int ShutRdWr = 2;
