@@ -57,6 +57,12 @@ public static class XenStoreMetrics
     /// <summary>Gauge of the nodes each domain owns (the <c>nodes</c> quota's count), by <see cref="DomainTag"/>.</summary>
     public const string ServerDomainNodes = "xenstore.server.domain.nodes";
 
+    /// <summary>
+    /// Gauge of the bytes each domain holds against its <c>memory</c> quota (its nodes' records and paths, its watches), by
+    /// <see cref="DomainTag"/>.
+    /// </summary>
+    public const string ServerDomainMemory = "xenstore.server.domain.memory";
+
     /// <summary>Counter of the requests refused for a quota, by <see cref="QuotaTag"/> and <see cref="DomainTag"/>.</summary>
     public const string ServerQuotaRefusals = "xenstore.server.quota.refusals";
 

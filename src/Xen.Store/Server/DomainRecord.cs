@@ -18,6 +18,9 @@ internal sealed class DomainRecord(uint id)
     /// <summary>The ring connection serving the domain, if any.</summary>
     public ServerConnection? Ring { get; set; }
 
+    /// <summary>Every open connection of this domain (its ring, in-process ones); kept for guests only, whose watches count against their memory quota.</summary>
+    public List<ServerConnection> Connections { get; } = [];
+
     /// <summary>SET_FEATURE bits.</summary>
     public uint Features { get; set; }
 
@@ -29,6 +32,9 @@ internal sealed class DomainRecord(uint id)
 
     /// <summary>What a live update carried of the domain's ring (pending bytes, watches), taken when the ring is served again; else null.</summary>
     public LiveUpdate.CarriedConnection? Carried { get; set; }
+
+    /// <summary>Whether the log last said this domain is over its soft memory quota (said once each way, as C xenstored).</summary>
+    public bool OverSoftMemory { get; set; }
 
     /// <summary>Quotas set for this domain alone (SET_QUOTA with a domid), or null for the defaults.</summary>
     public XenStoreQuotas? Quotas { get; set; }

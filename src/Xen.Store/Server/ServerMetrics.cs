@@ -38,6 +38,7 @@ internal sealed class ServerMetrics
         _quotaRefusals = meter.CreateCounter<long>(XenStoreMetrics.ServerQuotaRefusals, "{request}", "Requests refused for a quota");
         meter.CreateObservableGauge(XenStoreMetrics.ServerQueuedMessages, QueuedMessages, "{message}", "Replies and watch events waiting to be sent");
         meter.CreateObservableGauge(XenStoreMetrics.ServerDomainNodes, DomainNodes, "{node}", "Nodes each domain owns");
+        meter.CreateObservableGauge(XenStoreMetrics.ServerDomainMemory, DomainMemory, "By", "Bytes each domain holds against its memory quota");
     }
 
     /// <summary>The meter the instruments are on.</summary>
@@ -144,14 +145,20 @@ internal sealed class ServerMetrics
         return byKind.Select(k => new Measurement<long>(k.Value, new KeyValuePair<string, object?>(XenStoreMetrics.ConnectionKindTag, k.Key)));
     }
 
-    private IEnumerable<Measurement<long>> DomainNodes()
+    private IEnumerable<Measurement<long>> DomainNodes() =>
+        ByDomain(engine => engine.NodeCounts().Select(kv => KeyValuePair.Create(kv.Key, (long)kv.Value)));
+
+    private IEnumerable<Measurement<long>> DomainMemory() => ByDomain(engine => engine.MemoryCounts());
+
+    /// <summary>A per-domain figure summed over the engines, one measurement a domain.</summary>
+    private IEnumerable<Measurement<long>> ByDomain(Func<StoreEngine, IEnumerable<KeyValuePair<uint, long>>> figure)
     {
         var byDomain = new Dictionary<uint, long>();
         foreach (StoreEngine engine in Engines())
         {
-            foreach ((uint domain, int nodes) in engine.NodeCounts())
+            foreach ((uint domain, long value) in figure(engine))
             {
-                byDomain[domain] = byDomain.GetValueOrDefault(domain) + nodes;
+                byDomain[domain] = byDomain.GetValueOrDefault(domain) + value;
             }
         }
 

@@ -7,10 +7,10 @@ namespace Xen.Store.Server;
 /// <summary>The daemon's own settings: CONTROL (xenstore-control's commands), GET_FEATURE/SET_FEATURE and GET_QUOTA/SET_QUOTA.</summary>
 internal sealed partial class StoreEngine
 {
-    // C xenstored 4.17's commands in its order, without quota-soft (its one soft quota is memory, which this server does
-    // not account); live-update only where the server can replace its process (LiveUpdateStarted is set).
+    // C xenstored 4.17's commands in its order; live-update only where the server can replace its process
+    // (LiveUpdateStarted is set).
     private const string ControlHelp =
-        "check\t\nlog\ton|off\nlogfile\t<file>\nmemreport\t[<file>]\nprint\t<string>\nquota\t[set <name> <val>|<domid>]\nhelp\t\n";
+        "check\t\nlog\ton|off\nlogfile\t<file>\nmemreport\t[<file>]\nprint\t<string>\nquota\t[set <name> <val>|<domid>]\nquota-soft\t[set <name> <val>]\nhelp\t\n";
 
     private const string LiveUpdateHelp = "live-update\t[-c <cmdline>] [-F] [-t <timeout>] <file>\n    Default timeout is 60 seconds.\n";
 
@@ -42,6 +42,7 @@ internal sealed partial class StoreEngine
             // C answers EBADF when it has nowhere to write, which xs_wire.h cannot carry: the client reads EINVAL.
             "memreport" when args.Length <= 2 => Trace.Report(MemoryReport(), args.Length == 2 ? args[1] : null) ? "OK" : null,
             "quota" => ControlQuota(args),
+            "quota-soft" => ControlSoftQuota(args),
             _ => null,
         };
         if (text is null)
@@ -105,27 +106,12 @@ internal sealed partial class StoreEngine
         var sb = new StringBuilder();
         if (args.Length == 1)
         {
-            sb.Append("Quota settings:\n");
-            foreach (string name in XenStoreQuotas.Names)
-            {
-                sb.Append(CultureInfo.InvariantCulture, $"{name,-17}: {_quotas.Get(name),8} {QuotaDescription(name)}\n");
-            }
-
-            return sb.ToString();
+            return QuotaListing(XenStoreQuotas.ControlNames, name => name);
         }
 
         if (args[1] == "set")
         {
-            // At least 1, as C's control command (SET_QUOTA's 0, "no check", is a 4.19 request of its own).
-            if (args.Length != 4 || !int.TryParse(args[3], NumberStyles.None, CultureInfo.InvariantCulture, out int value) || value < 1 ||
-                _quotas.With(args[2], value) is not { } updated)
-            {
-                return null;
-            }
-
-            _quotas = updated;
-            _quotasChanged = true;
-            return "OK";
+            return ControlQuotaSet(args, args.Length == 4 && XenStoreQuotas.ControlNames.Contains(args[2]) ? args[2] : null);
         }
 
         if (args.Length != 2 || !TryDomainId(args[1], out uint domid) || !IsKnown(domid))
@@ -139,7 +125,45 @@ internal sealed partial class StoreEngine
         sb.Append(CultureInfo.InvariantCulture, $"{"watches",-16}: {watches,8}\n");
         sb.Append(CultureInfo.InvariantCulture, $"{"transactions",-16}: {transactions,8}\n");
         sb.Append(CultureInfo.InvariantCulture, $"{"outstanding",-16}: {outstanding,8}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"{"memory",-16}: {MemoryOf(domid),8}\n");
         return sb.ToString();
+    }
+
+    /// <summary><c>quota-soft [set memory VALUE]</c>: C xenstored 4.17's one soft quota, memory (<see cref="XenStoreQuotas.SoftMemory"/>).</summary>
+    private string? ControlSoftQuota(string[] args) => args switch
+    {
+        [_] => QuotaListing(["memory"], _ => "soft-memory"),
+        [_, "set", "memory", _] => ControlQuotaSet(args, "soft-memory"),
+        _ => null,
+    };
+
+    /// <summary>C's <c>Quota settings:</c> listing of the quotas named, each read under the name <paramref name="stored"/> gives it.</summary>
+    private string QuotaListing(IReadOnlyList<string> names, Func<string, string> stored)
+    {
+        var sb = new StringBuilder("Quota settings:\n");
+        foreach (string name in names)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"{name,-17}: {_quotas.Get(stored(name)),8} {QuotaDescription(stored(name))}\n");
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// <c>set NAME VALUE</c> of <c>quota</c> or <c>quota-soft</c> into the quota <paramref name="stored"/> (null: not one
+    /// of that command's): at least 1, as C's control command (SET_QUOTA's 0, "no check", is a request of its own).
+    /// </summary>
+    private string? ControlQuotaSet(string[] args, string? stored)
+    {
+        if (stored is null || args.Length != 4 || !int.TryParse(args[3], NumberStyles.None, CultureInfo.InvariantCulture, out int value) || value < 1 ||
+            _quotas.With(stored, value) is not { } updated)
+        {
+            return null;
+        }
+
+        _quotas = updated;
+        _quotasChanged = true;
+        return "OK";
     }
 
     /// <summary>The watches, transactions and queued messages of the connections <paramref name="which"/> selects.</summary>
@@ -171,17 +195,21 @@ internal sealed partial class StoreEngine
         "transaction-nodes" => "Max. number of accessed nodes per transaction",
         "node-size" => "Max. size of a node",
         "path-max" => "Max. length of a node path",
-        "permissions" => "Max. number of permissions per node",
+        "permissions" or "node-permissions" => "Max. number of permissions per node",
+        "memory" => "Total Xenstore memory per domain (error level)",
+        "soft-memory" => "Total Xenstore memory per domain (warning level)",
         _ => string.Empty,
     };
 
-    /// <summary>The <c>check</c> command: every child named by a node exists, every node is named by its parent, and the ownership counts add up.</summary>
+    /// <summary>The <c>check</c> command: every child named by a node exists, every node is named by its parent, and the ownership counts and bytes add up.</summary>
     private bool CheckTree()
     {
         var owned = new Dictionary<uint, int>();
+        var memory = new Dictionary<uint, long>();
         foreach (KeyValuePair<string, StoreNode> kv in _tree.Nodes)
         {
             owned[kv.Value.Owner] = owned.GetValueOrDefault(kv.Value.Owner) + 1;
+            memory[kv.Value.Owner] = memory.GetValueOrDefault(kv.Value.Owner) + StoreQuota.NodeMemory(kv.Key, kv.Value);
             foreach (string child in kv.Value.Children)
             {
                 if (_tree.Get(Child(kv.Key, child)) is null)
@@ -197,7 +225,8 @@ internal sealed partial class StoreEngine
             }
         }
 
-        return owned.Count == _tree.OwnedCounts.Count && owned.All(kv => _tree.OwnedBy(kv.Key) == kv.Value);
+        return owned.Count == _tree.OwnedCounts.Count && owned.All(kv => _tree.OwnedBy(kv.Key) == kv.Value) &&
+            memory.Count == _tree.Memory.Count && memory.All(kv => _tree.MemoryOf(kv.Key) == kv.Value);
     }
 
     /// <summary>The outstanding-reply quota of a domain (read by its ring loop before each pass).</summary>

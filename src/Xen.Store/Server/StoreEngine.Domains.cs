@@ -194,6 +194,7 @@ internal sealed partial class StoreEngine
             d.Ring = null;
             ring.Close(reason);
             _connections.Remove(ring);
+            d.Connections.Remove(ring);
             ring.State.Reset();
         }
 

@@ -446,7 +446,7 @@ internal sealed partial class StoreEngine
             int slash = path.LastIndexOf('/');
             string parentPath = slash == 0 ? "/" : path[..slash];
             StoreNode parent = _tree.Get(parentPath) ?? throw new InvalidDataException($"The live update's node {path} comes before its parent.");
-            parent.AddChild(path[(slash + 1)..]);
+            _tree.RestoreChildren(parentPath, parent.Generation, [(path[(slash + 1)..], true)]);
         }
 
         _tree.Restore(path, node);

@@ -3,7 +3,7 @@ using Xen.Store.Wire;
 
 namespace Xen.Store.Server;
 
-/// <summary>Node requests (READ, WRITE, MKDIR, RM, DIRECTORY, DIRECTORY_PART, GET_PERMS, SET_PERMS) and node creation under the node-size and node-count quotas.</summary>
+/// <summary>Node requests (READ, WRITE, MKDIR, RM, DIRECTORY, DIRECTORY_PART, GET_PERMS, SET_PERMS) and node creation under the node-size, node-count and memory quotas.</summary>
 internal sealed partial class StoreEngine
 {
     private XsError? DoRead(in Request r, ReadOnlySpan<byte> payload)
@@ -46,6 +46,12 @@ internal sealed partial class StoreEngine
             if (QuotaOf(r.Connection).NodeTooLarge(node.Permissions.Length, value.Length, node.ChildrenByteCount))
             {
                 return XsError.ENOSPC;
+            }
+
+            int grows = value.Length - node.Value.Length;
+            if (MemoryOver(node.Owner, grows))
+            {
+                return XsError.EIO; // C xenstored's answer: its write_node fails with EIO
             }
 
             ushort owner = node.Owner;
@@ -287,6 +293,13 @@ internal sealed partial class StoreEngine
             return XsError.ENOSPC;
         }
 
+        // The new owner is charged the whole node; the same owner only the permissions' difference.
+        int size = StoreQuota.RecordSize(perms.Length, node.Value.Length, node.ChildrenByteCount) + abs.Length;
+        if (MemoryOver(perms[0].DomainId, perms[0].DomainId == node.Owner ? size - StoreQuota.NodeMemory(abs, node) : size))
+        {
+            return XsError.EIO; // C xenstored's answer: its write_node fails with EIO
+        }
+
         XsPermission[] old = node!.Permissions;
         node.Permissions = perms;
         view.Changed(abs, node, old[0].DomainId);
@@ -325,6 +338,24 @@ internal sealed partial class StoreEngine
             quota.NodeTooLarge(ancestor.Permissions.Length, ancestor.Value.Length, ancestor.ChildrenByteCount + (first.Length - first.LastIndexOf('/'))))
         {
             return XsError.ENOSPC;
+        }
+
+        // The new nodes are charged to their owner (the creator, or for dom0 the ancestor's owner, whose permissions
+        // they inherit), the ancestor's longer child list to the ancestor's owner.
+        uint newOwner = unprivileged ? conn.DomainId : ancestor.Owner;
+        long newBytes = 0;
+        for (int i = 0; i < missing.Count; i++)
+        {
+            int childBytes = i == 0 ? 0 : missing[i - 1].Length - missing[i].Length; // the child's name and its NUL
+            newBytes += StoreQuota.RecordSize(ancestor.Permissions.Length, i == 0 ? value.Length : 0, childBytes) + missing[i].Length;
+        }
+
+        int ancestorGrows = first.Length - first.LastIndexOf('/');
+        if (newOwner == ancestor.Owner
+                ? MemoryOver(newOwner, newBytes + ancestorGrows)
+                : MemoryOver(newOwner, newBytes) || MemoryOver(ancestor.Owner, ancestorGrows))
+        {
+            return XsError.EIO; // C xenstored's answer: its write_node fails with EIO
         }
 
         StoreNode parent = ancestor;

@@ -48,6 +48,11 @@ internal sealed partial class StoreEngine
         }
 
         var watch = new StoreWatch(args[0], abs, args[1], depth);
+        if (!conn.IsPrivileged && MemoryOver(conn.DomainId, WatchMemory(watch)))
+        {
+            return XsError.ENOMEM;
+        }
+
         conn.State.Watches.Add(watch);
         WatchesChanged(conn);
         Reply(in r, OkPayload);

@@ -93,6 +93,8 @@ internal sealed partial class StoreEngine : IStoreEngine
                 Trace.Connection(created: false, connection);
             }
 
+            connection.State.Domain?.Connections.Remove(connection);
+
             Metrics.ConnectionClosed(connection);
             string reason = connection.CloseReason ?? "closed";
             if (connection.ClosedForOverflow)
@@ -131,6 +133,15 @@ internal sealed partial class StoreEngine : IStoreEngine
         lock (_gate)
         {
             return [.. _tree.OwnedCounts];
+        }
+    }
+
+    /// <summary>The bytes each domain holds against its memory quota, nodes and watches (a snapshot, for the metrics; dom0's nodes too).</summary>
+    public KeyValuePair<uint, long>[] MemoryCounts()
+    {
+        lock (_gate)
+        {
+            return [.. _tree.Memory.Keys.Union(_domains.Keys).Select(d => KeyValuePair.Create(d, MemoryOf(d))).Where(kv => kv.Value != 0)];
         }
     }
 
@@ -263,6 +274,10 @@ internal sealed partial class StoreEngine : IStoreEngine
     private void AddConnection(ServerConnection connection)
     {
         _connections.Add(connection);
+        if (connection.DomainId != 0)
+        {
+            connection.State.Domain?.Connections.Add(connection);
+        }
         connection.Trace = Trace;
         connection.Journal = _journal;
         connection.Metrics = Metrics;

@@ -36,6 +36,12 @@ internal static partial class StoreLog
     [LoggerMessage(10, LogLevel.Warning, "Refused {Count} socket clients: the process is at its open-file limit (raise it with ulimit -n or LimitNOFILE)")]
     public static partial void ClientsRefused(ILogger logger, int count);
 
+    [LoggerMessage(11, LogLevel.Warning, "Domain {DomainId} exceeds its soft memory quota: {Bytes} bytes held, soft quota {Limit}")]
+    public static partial void SoftMemoryExceeded(ILogger logger, uint domainId, long bytes, int limit);
+
+    [LoggerMessage(12, LogLevel.Information, "Domain {DomainId} is below its soft memory quota again: {Bytes} bytes held, soft quota {Limit}")]
+    public static partial void SoftMemoryBelow(ILogger logger, uint domainId, long bytes, int limit);
+
     [LoggerMessage(9, LogLevel.Critical, "The journal can no longer be written; nothing after this is acknowledged: {Message}")]
     public static partial void JournalFailed(ILogger logger, string message);
 }

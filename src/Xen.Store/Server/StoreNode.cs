@@ -40,6 +40,9 @@ internal sealed class StoreNode
 
     public ushort Owner => Permissions[0].DomainId;
 
+    /// <summary>The bytes the committed tree last charged this node to its owner's memory quota (<see cref="StoreQuota.NodeMemory"/>).</summary>
+    public int Charged { get; set; }
+
     public StoreNode Clone() => new(Value, Permissions, _children is null ? null : [.. _children]) { Generation = Generation };
 
     public void AddChild(string name)

@@ -13,19 +13,26 @@ internal readonly struct StoreQuota(XenStoreQuotas limits, bool privileged, uint
 
     public XenStoreQuotas Limits { get; } = limits;
 
+    /// <summary>
+    /// The record C xenstored stores for a node: a 24-byte header (generation, permission count, value and children
+    /// lengths), 8 bytes per permission, the value and the NUL-terminated child names.
+    /// </summary>
+    public static int RecordSize(int permissionCount, int valueByteCount, int childrenByteCount) =>
+        NodeRecordHeaderSize + (PermissionRecordSize * permissionCount) + valueByteCount + childrenByteCount;
+
+    /// <summary>What a node costs its owner's <c>memory</c> quota, as C xenstored counts it: its record and its path.</summary>
+    public static int NodeMemory(string path, StoreNode node) =>
+        RecordSize(node.Permissions.Length, node.Value.Length, node.ChildrenByteCount) + path.Length;
+
     /// <summary><c>path-max</c>: <paramref name="length"/> is the path's length below the domain's home.</summary>
     public bool PathTooLong(int length) => Over(length > Limits.PathLength, "path-max", Limits.PathLength);
 
     /// <summary><c>nodes</c>: the domain owns <paramref name="owned"/> and would create <paramref name="adding"/> more.</summary>
     public bool TooManyNodes(int owned, int adding) => Over(!privileged && owned + adding > Limits.Nodes, "nodes", Limits.Nodes);
 
-    /// <summary>
-    /// <c>node-size</c> as C xenstored applies it: to the record it stores for a node, a 24-byte header (generation,
-    /// permission count, value and children lengths), 8 bytes per permission, the value and the NUL-terminated child
-    /// names; a record as large as the quota is already refused.
-    /// </summary>
+    /// <summary><c>node-size</c> as C xenstored applies it: to the node's record (<see cref="RecordSize"/>); a record as large as the quota is already refused.</summary>
     public bool NodeTooLarge(int permissionCount, int valueByteCount, int childrenByteCount) => Over(
-        !privileged && NodeRecordHeaderSize + (PermissionRecordSize * (long)permissionCount) + valueByteCount + childrenByteCount >= Limits.NodeSize,
+        !privileged && RecordSize(permissionCount, valueByteCount, childrenByteCount) >= Limits.NodeSize,
         "node-size",
         Limits.NodeSize);
 

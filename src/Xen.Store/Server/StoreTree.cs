@@ -3,23 +3,22 @@ using Xen.Store.Wire;
 namespace Xen.Store.Server;
 
 /// <summary>
-/// The committed tree: a dictionary from absolute path to node, the per-domain ownership counts the node quota is
-/// checked against, and the generation counter. Only <see cref="StoreEngine"/> touches it, under its lock.
+/// The committed tree: a dictionary from absolute path to node, the per-domain ownership counts and bytes the node and
+/// memory quotas are checked against, and the generation counter. Only <see cref="StoreEngine"/> touches it, under its lock.
 /// </summary>
 internal sealed class StoreTree : NodeView
 {
     private readonly Dictionary<string, StoreNode> _nodes = new(StringComparer.Ordinal);
     private readonly Dictionary<uint, int> _owned = [];
+    private readonly Dictionary<uint, long> _memory = []; // by owner: each node's StoreNode.Charged
     private long _generation;
 
     public StoreTree()
     {
         XsPermission[] n0 = [new XsPermission(XsAccess.None, 0)];
-        Add("/", new StoreNode([], n0));
-        Add("/tool", new StoreNode([], n0));
-        _nodes["/"].AddChild("tool");
+        Add("/", new StoreNode([], n0, ["tool"]));
+        Add("/tool", new StoreNode([], n0, ["xenstored"]));
         Add("/tool/xenstored", new StoreNode([], n0));
-        _nodes["/tool"].AddChild("xenstored");
     }
 
     public int Count => _nodes.Count;
@@ -55,6 +54,7 @@ internal sealed class StoreTree : NodeView
         if (_nodes.Remove(path, out StoreNode? old))
         {
             CountOwner(old.Owner, -1);
+            Charge(old.Owner, -old.Charged);
         }
     }
 
@@ -64,6 +64,8 @@ internal sealed class StoreTree : NodeView
         Forget(path);
         _nodes[path] = node;
         CountOwner(node.Owner, +1);
+        node.Charged = StoreQuota.NodeMemory(path, node);
+        Charge(node.Owner, node.Charged);
     }
 
     /// <summary>Sets the generation counter to a recovered value (recovery only).</summary>
@@ -96,11 +98,14 @@ internal sealed class StoreTree : NodeView
             CountOwner(previousOwner, -1);
             CountOwner(node.Owner, +1);
         }
+
+        Recharge(path, node, previousOwner);
     }
 
     public override void ChildChanged(string path, StoreNode node, string child, bool added)
     {
         AddOrRemoveChild(node, child, added);
+        Recharge(path, node, node.Owner);
         node.Generation = NextGeneration();
         if (ChildChanges is { } deltas)
         {
@@ -123,6 +128,7 @@ internal sealed class StoreTree : NodeView
             AddOrRemoveChild(node, name, added);
         }
 
+        Recharge(path, node, node.Owner);
         node.Generation = generation;
     }
 
@@ -133,6 +139,12 @@ internal sealed class StoreTree : NodeView
     }
 
     public override int OwnedBy(uint domainId) => _owned.GetValueOrDefault(domainId);
+
+    /// <summary>The bytes of the nodes domain <paramref name="domainId"/> owns, as its <c>memory</c> quota counts them.</summary>
+    public long MemoryOf(uint domainId) => _memory.GetValueOrDefault(domainId);
+
+    /// <summary>Every owner's node bytes (for the <c>check</c> command and the metrics).</summary>
+    public IReadOnlyDictionary<uint, long> Memory => _memory;
 
     /// <summary>Installs a committed transaction's version of a path (null: removed).</summary>
     public void Install(string path, StoreNode? node)
@@ -147,6 +159,27 @@ internal sealed class StoreTree : NodeView
         else
         {
             Add(path, node);
+        }
+    }
+
+    /// <summary>Charges a node changed in place to its owner afresh, taking back what it cost <paramref name="previousOwner"/>.</summary>
+    private void Recharge(string path, StoreNode node, ushort previousOwner)
+    {
+        Charge(previousOwner, -node.Charged);
+        node.Charged = StoreQuota.NodeMemory(path, node);
+        Charge(node.Owner, node.Charged);
+    }
+
+    private void Charge(ushort owner, long bytes)
+    {
+        long n = _memory.GetValueOrDefault(owner) + bytes;
+        if (n == 0)
+        {
+            _memory.Remove(owner);
+        }
+        else
+        {
+            _memory[owner] = n;
         }
     }
 

@@ -43,14 +43,38 @@ public sealed record XenStoreQuotas
     /// </summary>
     public int PathLength { get; init; } = 2048;
 
-    /// <summary><c>permissions</c>: entries in one permission list. Exceeding it answers ENOSPC. Default 5.</summary>
+    /// <summary><c>permissions</c> (Xen 4.22: <c>node-permissions</c>): entries in one permission list. Exceeding it answers ENOSPC. Default 5.</summary>
     public int Permissions { get; init; } = 5;
 
-    /// <summary>The names the <c>quota</c> commands and GET_QUOTA/SET_QUOTA accept.</summary>
-    public static IReadOnlyList<string> Names { get; } =
-        ["nodes", "watches", "transactions", "outstanding", "transaction-nodes", "node-size", "path-max", "permissions"];
+    /// <summary>
+    /// <c>memory</c>: the bytes a domain holds in the store, as C xenstored counts them: each node it owns (its record as
+    /// <see cref="NodeSize"/> measures it, plus its path) and each watch of its connections (path and token). A write,
+    /// a new node or a SET_PERMS that would bring the owner to this many bytes or more answers EIO (C xenstored's
+    /// answer: its node write fails so), a WATCH that would answers ENOMEM. Default 2621440 (2.5 MiB).
+    /// </summary>
+    public int Memory { get; init; } = 2621440;
 
-    /// <summary>The value of the quota called <paramref name="name"/>, or null when there is none.</summary>
+    /// <summary>
+    /// <c>soft-memory</c> (<c>xenstore-control quota-soft</c>'s <c>memory</c>): past this many bytes a domain is only
+    /// reported (a warning in the log, once, and a line when it is below again). Default 2097152 (2 MiB).
+    /// </summary>
+    public int SoftMemory { get; init; } = 2097152;
+
+    /// <summary>
+    /// The names of GET_QUOTA and SET_QUOTA, in Xen 4.22's order (GET_QUOTA with no argument lists them so); the state
+    /// directory and the live-update stream keep quotas under these names.
+    /// </summary>
+    public static IReadOnlyList<string> Names { get; } =
+        ["nodes", "watches", "outstanding", "memory", "soft-memory", "transactions", "transaction-nodes", "node-permissions", "path-max", "node-size"];
+
+    /// <summary><c>xenstore-control quota</c>'s names and order (C xenstored 4.17's hard quotas).</summary>
+    internal static IReadOnlyList<string> ControlNames { get; } =
+        ["nodes", "watches", "transactions", "outstanding", "transaction-nodes", "memory", "node-size", "path-max", "permissions"];
+
+    /// <summary>
+    /// The value of the quota called <paramref name="name"/> (one of <see cref="Names"/>, or <c>permissions</c>, C
+    /// xenstored 4.17's name of <c>node-permissions</c>), or null when there is none.
+    /// </summary>
     public int? Get(string name) => name switch
     {
         "nodes" => Nodes,
@@ -60,11 +84,13 @@ public sealed record XenStoreQuotas
         "transaction-nodes" => TransactionNodes,
         "node-size" => NodeSize,
         "path-max" => PathLength,
-        "permissions" => Permissions,
+        "permissions" or "node-permissions" => Permissions,
+        "memory" => Memory,
+        "soft-memory" => SoftMemory,
         _ => null,
     };
 
-    /// <summary>A copy with the quota called <paramref name="name"/> set, or null when there is no such quota.</summary>
+    /// <summary>A copy with the quota called <paramref name="name"/> (as <see cref="Get"/> takes it) set, or null when there is no such quota.</summary>
     public XenStoreQuotas? With(string name, int value) => name switch
     {
         "nodes" => this with { Nodes = value },
@@ -74,7 +100,9 @@ public sealed record XenStoreQuotas
         "transaction-nodes" => this with { TransactionNodes = value },
         "node-size" => this with { NodeSize = value },
         "path-max" => this with { PathLength = value },
-        "permissions" => this with { Permissions = value },
+        "permissions" or "node-permissions" => this with { Permissions = value },
+        "memory" => this with { Memory = value },
+        "soft-memory" => this with { SoftMemory = value },
         _ => null,
     };
 }
