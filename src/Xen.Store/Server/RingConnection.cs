@@ -185,6 +185,32 @@ internal sealed class RingConnection : ServerConnection
     public override bool IsQuiet => _frozen || IsClosed;
 
     /// <summary>
+    /// Wakes the loop, as the guest's notification would, when <c>req[]</c> holds requests or replies wait for room in
+    /// <c>rsp[]</c>: a notification can be lost where notifications queue (the server's periodic ring sweep calls this).
+    /// A spurious wake costs one pass over the ring.
+    /// </summary>
+    public void Nudge()
+    {
+        if (_frozen || _broken || IsClosed)
+        {
+            return;
+        }
+
+        try
+        {
+            var ring = new XenStoreServerRing(_page.Span);
+            if (ring.Requests.Producer != ring.Requests.Consumer || QueuedCount > 0)
+            {
+                _wake.Writer.TryWrite(true);
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // unmapped: the connection is ending
+        }
+    }
+
+    /// <summary>
     /// The request bytes taken from <c>req[]</c> and not handled, and the output not yet in <c>rsp[]</c>; none for a
     /// broken ring (its guest's <c>error</c> stays set in the page, and the new process serves it once it reconnects).
     /// </summary>

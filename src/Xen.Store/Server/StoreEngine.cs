@@ -145,6 +145,15 @@ internal sealed partial class StoreEngine : IStoreEngine
         }
     }
 
+    /// <summary>Every domain's ring connection (a snapshot).</summary>
+    public ServerConnection[] DomainRings()
+    {
+        lock (_gate)
+        {
+            return [.. _domains.Values.Select(d => d.Ring).OfType<ServerConnection>()];
+        }
+    }
+
     /// <summary>Every connection (a snapshot).</summary>
     public ServerConnection[] Connections()
     {

@@ -35,6 +35,7 @@ public sealed class XenStoreServer : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly IEventChannel? _domainException;
     private readonly Task _domainWatch = Task.CompletedTask;
+    private readonly Task _ringSweep = Task.CompletedTask;
     private static readonly Task NeverFaulted = new TaskCompletionSource().Task;
     private int _disposed;
     private readonly ReportThrottle _refusals = new(); // of socket clients refused at the open-file limit
@@ -106,6 +107,8 @@ public sealed class XenStoreServer : IAsyncDisposable
             {
                 _domainWatch = Task.Run(() => WatchDomainsAsync(host, signal), CancellationToken.None);
             }
+
+            _ringSweep = Task.Run(SweepRingsAsync, CancellationToken.None);
         }
 
         foreach (ServerConnection socket in carriedSockets)
@@ -308,6 +311,7 @@ public sealed class XenStoreServer : IAsyncDisposable
         await _stopping.CancelAsync().ConfigureAwait(false);
         _domainException?.Dispose();
         await _domainWatch.ConfigureAwait(false);
+        await _ringSweep.ConfigureAwait(false);
         Task[] loops;
         lock (_listenersGate)
         {
@@ -426,6 +430,35 @@ public sealed class XenStoreServer : IAsyncDisposable
             }
         }
         catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+        {
+        }
+    }
+
+    /// <summary>How often a host's guest rings are looked at for work their notifications did not announce.</summary>
+    internal static readonly TimeSpan RingSweepInterval = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// Every <see cref="RingSweepInterval"/>, wakes each guest's ring that holds requests (or owes replies) its
+    /// notification may not have announced. Notifications can be lost where they queue: Linux's evtchn device keeps 1024
+    /// pending ports per handle and reports an overflow instead of more, the shim's handle a datagram queue of
+    /// <c>net.unix.max_dgram_qlen</c> (10 by default: a burst of 100 guests kicking at once loses most of theirs). C
+    /// xenstored looks at every ring after each wake-up and so never stalls on a lost one; here a ring is event-driven,
+    /// and this sweep bounds such a stall to the interval. Cost: two index reads per ring per sweep.
+    /// </summary>
+    private async Task SweepRingsAsync()
+    {
+        using var timer = new PeriodicTimer(RingSweepInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
+            {
+                foreach (ServerConnection ring in _engine.DomainRings())
+                {
+                    (ring as RingConnection)?.Nudge();
+                }
+            }
+        }
+        catch (OperationCanceledException)
         {
         }
     }

@@ -138,16 +138,15 @@ internal sealed class ServeOptions
             {
                 "outstanding" => q with { Outstanding = value },
                 "transaction-nodes" => q with { TransactionNodes = value },
-                "memory" => Warn(q, warnings, $"-Q {arg}: a memory quota is not enforced by this server"),
+                "memory" => q with { Memory = value },
                 _ => throw new FormatException($"unknown quota \"{arg}\""),
             };
         }
 
         foreach (string arg in parse.GetValue(QuotaSoft) ?? [])
         {
-            (string what, _) = WhatEquals(arg, "quotas must be specified via <what>=<nb>");
-            q = what == "memory" ? Warn(q, warnings, $"-q {arg}: a soft memory quota is not checked by this server")
-                : throw new FormatException($"unknown quota \"{arg}\"");
+            (string what, int value) = WhatEquals(arg, "quotas must be specified via <what>=<nb>");
+            q = what == "memory" ? q with { SoftMemory = value } : throw new FormatException($"unknown quota \"{arg}\"");
         }
 
         TimeSpan? watchEventTimeout = null;

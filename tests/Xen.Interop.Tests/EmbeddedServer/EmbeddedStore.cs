@@ -31,12 +31,13 @@ internal sealed class EmbeddedStore : IAsyncDisposable
     /// <summary>Stops the programs started under the shim, then the daemon, and removes the state directory.</summary>
     public ValueTask DisposeAsync() => Peer.DisposeAsync();
 
-    /// <summary>The quotas as <c>xenstored</c> options (<c>-E</c>, <c>-W</c>, <c>-t</c>, <c>-S</c>, <c>-M</c>, <c>-A</c>, <c>-Q</c>).</summary>
+    /// <summary>The quotas as <c>xenstored</c> options (<c>-E</c>, <c>-W</c>, <c>-t</c>, <c>-S</c>, <c>-M</c>, <c>-A</c>, <c>-Q</c>, <c>-q</c>).</summary>
     private static string[] QuotaOptions(XenStoreQuotas q) =>
     [
         "-E", Text(q.Nodes), "-W", Text(q.Watches), "-t", Text(q.Transactions), "-S", Text(q.NodeSize),
         "-M", Text(q.PathLength), "-A", Text(q.Permissions),
         "-Q", $"outstanding={Text(q.Outstanding)}", "-Q", $"transaction-nodes={Text(q.TransactionNodes)}",
+        "-Q", $"memory={Text(q.Memory)}", "-q", $"memory={Text(q.SoftMemory)}",
     ];
 
     private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
