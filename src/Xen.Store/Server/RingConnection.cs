@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Threading.Channels;
 using Xen.Rings;
 using Xen.Rings.Events;
@@ -41,7 +42,8 @@ internal sealed class RingConnection : ServerConnection
     private int _reintroduced; // 1 from Reintroduce until the loop has emptied the ring
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly CancellationTokenSource _stop = new();
-    private readonly byte[] _input = new byte[XsHeader.MessageMax * 2];
+    private const int InputSize = XsHeader.MessageMax * 2;
+    private byte[]? _input; // rented for a pass over req[], kept only while it holds bytes (_filled > 0): an idle ring holds none
     private int _filled;
     private int _outputOffset;
     private bool _broken;
@@ -215,19 +217,23 @@ internal sealed class RingConnection : ServerConnection
     /// broken ring (its guest's <c>error</c> stays set in the page, and the new process serves it once it reconnects).
     /// </summary>
     public override LiveUpdate.CarriedConnection? CarryOver() =>
-        _broken ? new LiveUpdate.CarriedConnection(-1, [], []) : new LiveUpdate.CarriedConnection(-1, _input.AsSpan(0, _filled).ToArray(), QueuedBytes(_outputOffset));
+        _broken ? new LiveUpdate.CarriedConnection(-1, [], []) : new LiveUpdate.CarriedConnection(-1, _filled == 0 ? [] : _input.AsSpan(0, _filled).ToArray(), QueuedBytes(_outputOffset));
 
     /// <summary>Takes what a live update carried (before <see cref="Start"/>): held request bytes first, then the output owed.</summary>
     /// <exception cref="InvalidDataException">More bytes were carried than a ring connection holds.</exception>
     public void Resume(LiveUpdate.CarriedConnection carried)
     {
-        if (carried.Input.Length > _input.Length)
+        if (carried.Input.Length > InputSize)
         {
-            throw new InvalidDataException($"The live update carried {carried.Input.Length} request bytes for domain {DomainId}'s ring; it holds {_input.Length}.");
+            throw new InvalidDataException($"The live update carried {carried.Input.Length} request bytes for domain {DomainId}'s ring; it holds {InputSize}.");
         }
 
-        carried.Input.CopyTo(_input, 0);
-        _filled = carried.Input.Length;
+        if (carried.Input.Length > 0)
+        {
+            _input = ArrayPool<byte>.Shared.Rent(InputSize);
+            carried.Input.CopyTo(_input, 0);
+            _filled = carried.Input.Length;
+        }
         EnqueueCarried(carried.Output);
     }
 
@@ -363,15 +369,21 @@ internal sealed class RingConnection : ServerConnection
             throw;
         }
 
+        if (waiting.Length == 0 && _filled == 0)
+        {
+            return true;
+        }
+
+        byte[] input = _input ??= ArrayPool<byte>.Shared.Rent(InputSize);
         int held = _filled;
-        int copied = Math.Min(waiting.Length, _input.Length - held); // a copy: the guest may change what it has not yet seen consumed
+        int copied = Math.Min(waiting.Length, InputSize - held); // a copy: the guest may change what it has not yet seen consumed
         int first = Math.Min(copied, waiting.First.Length);
-        waiting.First[..first].CopyTo(_input.AsSpan(held));
-        waiting.Second[..(copied - first)].CopyTo(_input.AsSpan(held + first));
+        waiting.First[..first].CopyTo(input.AsSpan(held));
+        waiting.Second[..(copied - first)].CopyTo(input.AsSpan(held + first));
         int total = held + copied;
         _filled = total;
         int quota = _engine.OutstandingQuota(DomainId);
-        if (TakeFrames(_engine, _input, ref _filled, quota, out _) == XsFrameStatus.Oversized)
+        if (TakeFrames(_engine, input, ref _filled, quota, out _) == XsFrameStatus.Oversized)
         {
             return false;
         }
@@ -392,8 +404,18 @@ internal sealed class RingConnection : ServerConnection
             requests.Advance(waiting, fromRing);
         }
 
+        ReturnInputIfEmpty();
         moved |= handled > 0 || fromRing > 0;
         return true;
+    }
+
+    private void ReturnInputIfEmpty()
+    {
+        if (_filled == 0 && _input is { } input)
+        {
+            _input = null;
+            ArrayPool<byte>.Shared.Return(input);
+        }
     }
 
     private bool WriteOutput(XenStoreServerRing ring)
@@ -434,6 +456,7 @@ internal sealed class RingConnection : ServerConnection
     {
         _broken = broken;
         _filled = 0;
+        ReturnInputIfEmpty();
         _outputOffset = 0;
         ClearOutput();
     }
