@@ -17,6 +17,11 @@ if (args is [StoreConnectionFigures.Command, .. var connectionsRest] && connecti
     return await StoreConnectionFigures.RunAsync(connectionsRest.FirstOrDefault()).ConfigureAwait(false);
 }
 
+if (args is [StoreGuestFigures.Command, .. var guestsRest] && guestsRest.Length <= 1)
+{
+    return await StoreGuestFigures.RunAsync(guestsRest.FirstOrDefault()).ConfigureAwait(false);
+}
+
 if (args is [StorePipelineFigures.Command, .. var pipelineRest] && pipelineRest.Length <= 1)
 {
     return await StorePipelineFigures.RunAsync(pipelineRest.FirstOrDefault()).ConfigureAwait(false);
