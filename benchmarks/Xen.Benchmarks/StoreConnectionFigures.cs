@@ -13,7 +13,8 @@ namespace Xen.Benchmarks;
 /// <list type="bullet">
 /// <item>For 1, 10, 100, 1000 and 5000 connections, each daemon fresh: libxenstore opens them one after another, each
 /// writes <c>/conns/N</c> and reads it back (the time of that is the first figure), then all stay open and idle while
-/// the daemon's threads and resident set are read.</item>
+/// the daemon's threads and resident set are read. Beside the usual daemons, this build's JIT tool with tiered
+/// compilation off: its growth is what the connections hold, without the code tiering recompiles meanwhile.</item>
 /// <item>4 busy connections (libxenstore's <c>xs_read</c> loop, one thread each) with no other connection, then with
 /// 1000 idle ones open: the busy ones' ops/s in both, same daemon.</item>
 /// </list>
@@ -57,7 +58,7 @@ internal static class StoreConnectionFigures
                 long after = ProcessStat.ResidentBytes(pid);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"| {daemon} | {count} | {took.TotalMilliseconds:F1} ms | {took.TotalMicroseconds / count:F0} us | {ProcessStat.Threads(pid)} | {StoreDaemonFigures.Mib(after)} MiB | {(after - before) / 1024.0 / count:F1} KiB |"));
-            }).ConfigureAwait(false);
+            }, withUntieredTool: true).ConfigureAwait(false);
         }
 
         Console.WriteLine();

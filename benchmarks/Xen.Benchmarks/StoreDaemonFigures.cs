@@ -122,9 +122,10 @@ internal static class StoreDaemonFigures
     /// <summary>
     /// Starts each daemon in its own process (C xenstored, oxenstored, ours; with <paramref name="nativeXen"/>, that
     /// native <c>xen store serve</c> too), connects a dom0 client, runs <paramref name="body"/> with the daemon's name,
-    /// pid, client and socket, and stops it; oxenstored only <paramref name="withOXenstored"/>.
+    /// pid, client and socket, and stops it; oxenstored only <paramref name="withOXenstored"/>; with
+    /// <paramref name="withUntieredTool"/> also this build's JIT tool with tiered compilation off.
     /// </summary>
-    internal static async Task ForEachDaemonAsync(string? nativeXen, Func<string, int, XenStoreClient, string, Task> body, bool withOXenstored = true)
+    internal static async Task ForEachDaemonAsync(string? nativeXen, Func<string, int, XenStoreClient, string, Task> body, bool withOXenstored = true, bool withUntieredTool = false)
     {
         var daemons = new List<(string Name, Func<string, Task<int>> Start)>
         {
@@ -140,6 +141,11 @@ internal static class StoreDaemonFigures
         {
             string native = Path.GetFullPath(nativeXen);
             daemons.Add(("ours, native xen store serve", d => XenStoreDaemons.StartNativeAsync(native, d)));
+        }
+
+        if (withUntieredTool)
+        {
+            daemons.Add(("ours, dotnet xen.dll, TieredCompilation=0", XenStoreDaemons.StartUntieredToolAsync));
         }
 
         for (int i = 0; i < daemons.Count; i++)

@@ -93,6 +93,24 @@ internal static class XenStoreDaemons
         return await StartListeningAsync(start, socket).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Starts this build's JIT tool, <c>dotnet xen.dll store serve --no-fork -D --socket DIR/socket</c>, with tiered
+    /// compilation off (<c>DOTNET_TieredCompilation=0</c>: every method compiled once, fully optimized), and returns its
+    /// pid once a client can connect: what the daemon itself holds, without the code tiering recompiles as it warms.
+    /// </summary>
+    public static async Task<int> StartUntieredToolAsync(string directory)
+    {
+        string socket = Path.Combine(directory, "socket");
+        var start = new ProcessStartInfo(DotnetHost()) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.Environment["DOTNET_TieredCompilation"] = "0";
+        foreach (string arg in new[] { FindAssembly("xen.dll"), "store", "serve", "--no-fork", "-D", "--socket", socket })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        return await StartListeningAsync(start, socket).ConfigureAwait(false);
+    }
+
     /// <summary>Connects to a daemon that may still be starting (retries for up to 5 s).</summary>
     public static async Task<XenStoreClient> ConnectAsync(string socket, XenStoreClientOptions? options = null)
     {
