@@ -170,29 +170,22 @@ internal sealed class StoreTree : NodeView
         Charge(node.Owner, node.Charged);
     }
 
-    private void Charge(ushort owner, long bytes)
-    {
-        long n = _memory.GetValueOrDefault(owner) + bytes;
-        if (n == 0)
-        {
-            _memory.Remove(owner);
-        }
-        else
-        {
-            _memory[owner] = n;
-        }
-    }
+    private void Charge(ushort owner, long bytes) => AddTo(_memory, owner, bytes);
 
-    private void CountOwner(ushort owner, int delta)
+    private void CountOwner(ushort owner, int delta) => AddTo(_owned, owner, delta);
+
+    /// <summary>Adds to an owner's figure; an owner at zero leaves the table (it lists only owners that hold something).</summary>
+    private static void AddTo<T>(Dictionary<uint, T> table, ushort owner, T delta)
+        where T : System.Numerics.INumber<T>
     {
-        int n = _owned.GetValueOrDefault(owner) + delta;
-        if (n == 0)
+        T n = table.GetValueOrDefault(owner, T.Zero) + delta;
+        if (T.IsZero(n))
         {
-            _owned.Remove(owner);
+            table.Remove(owner);
         }
         else
         {
-            _owned[owner] = n;
+            table[owner] = n;
         }
     }
 }

@@ -89,23 +89,8 @@ public class GuestRefereeTests(ITestOutputHelper output)
 
         await using RingGuest ring = await RingGuest.IntroduceAsync(dom0, stateDirectory, DomainId, Port);
         XenStoreClient guest = ring.Client;
-        async Task Step(string name, Func<Task<string>> operation)
-        {
-            try
-            {
-                log.Add($"{name}: {await operation()}");
-            }
-            catch (XenStoreErrorException e)
-            {
-                log.Add($"{name}: {e.RawError}");
-            }
-        }
-
-        async Task<string> Ok(Func<Task> operation)
-        {
-            await operation();
-            return "OK";
-        }
+        Task Step(string name, Func<Task<string>> operation) => RefereeScript.StepAsync(log, name, operation);
+        static Task<string> Ok(Func<Task> operation) => RefereeScript.OkAsync(operation);
 
         // dom0's nodes.
         await Step("read /ref/ro", async () => await guest.ReadStringAsync("/ref/ro"));

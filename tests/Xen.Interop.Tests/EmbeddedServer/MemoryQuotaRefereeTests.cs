@@ -37,23 +37,8 @@ public class MemoryQuotaRefereeTests(ITestOutputHelper output)
     {
         await using XenStoreClient dom0 = await XenStoreClient.ConnectAsync(socket, cancellationToken: token);
         string home = XsPath.DomainPath(DomainId);
-        async Task Step(string name, Func<Task<string>> operation)
-        {
-            try
-            {
-                log.Add($"{name}: {await operation()}");
-            }
-            catch (XenStoreErrorException e)
-            {
-                log.Add($"{name}: {e.RawError}");
-            }
-        }
-
-        async Task<string> Ok(Func<Task> operation)
-        {
-            await operation();
-            return "OK";
-        }
+        Task Step(string name, Func<Task<string>> operation) => RefereeScript.StepAsync(log, name, operation);
+        static Task<string> Ok(Func<Task> operation) => RefereeScript.OkAsync(operation);
 
         static async Task<string> Refused(Func<Task> operation)
         {

@@ -1,3 +1,4 @@
+using Xen.Store;
 using Xen.TestSupport.Peers;
 using Xunit.Abstractions;
 
@@ -35,5 +36,25 @@ internal static class RefereeScript
         output.WriteLine("----");
         output.WriteLine(string.Join('\n', ours));
         return (theirs, ours);
+    }
+
+    /// <summary>One step of a script through a client: logs <c>NAME: ANSWER</c>, or <c>NAME: ERRNO</c> when the daemon refused it.</summary>
+    public static async Task StepAsync(List<string> log, string name, Func<Task<string>> operation)
+    {
+        try
+        {
+            log.Add($"{name}: {await operation()}");
+        }
+        catch (XenStoreErrorException e)
+        {
+            log.Add($"{name}: {e.RawError}");
+        }
+    }
+
+    /// <summary>The answer of a step that returns nothing: <c>OK</c> once <paramref name="operation"/> has succeeded.</summary>
+    public static async Task<string> OkAsync(Func<Task> operation)
+    {
+        await operation();
+        return "OK";
     }
 }
