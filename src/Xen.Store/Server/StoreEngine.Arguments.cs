@@ -58,7 +58,10 @@ internal sealed partial class StoreEngine
     /// a sign, then the digits up to the first other character (none: 0), the <c>int</c> taken as unsigned. So
     /// <c>5x</c> is 5, <c>abc</c> 0 and <c>-1</c> 4294967295, which no domain has.
     /// </summary>
-    private static uint AtoiDomainId(string text) => unchecked((uint)(int)CStrtol(text, 10, out _));
+    private static uint AtoiDomainId(string text) => unchecked((uint)Atoi(text));
+
+    /// <summary>C's <c>atoi</c> (glibc's: <c>(int)strtol(text, NULL, 10)</c>): blanks, a sign, the digits up to the first other character, 0 without any.</summary>
+    private static int Atoi(string text) => unchecked((int)CStrtol(text, 10, out _));
 
     /// <summary>
     /// A domid argument of the server's own requests and commands (GET/SET_FEATURE, GET/SET_QUOTA, <c>quota</c>): a

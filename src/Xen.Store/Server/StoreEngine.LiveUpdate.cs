@@ -513,24 +513,6 @@ internal sealed partial class StoreEngine
         return true;
     }
 
-    /// <summary>C's <c>atoi</c>: the leading digits, 0 without any.</summary>
-    private static int Atoi(string text)
-    {
-        int n = 0;
-        int i = 0;
-        while (i < text.Length && char.IsWhiteSpace(text[i]))
-        {
-            i++;
-        }
-
-        for (; i < text.Length && char.IsAsciiDigit(text[i]) && n < 100_000_000; i++)
-        {
-            n = (n * 10) + (text[i] - '0');
-        }
-
-        return n;
-    }
-
     private static TaskCompletionSource NewThaw(bool completed)
     {
         var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

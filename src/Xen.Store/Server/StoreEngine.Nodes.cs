@@ -192,7 +192,7 @@ internal sealed partial class StoreEngine
     private XsError? DoDirectoryPart(in Request r, ReadOnlySpan<byte> payload)
     {
         string[] args = Strings(payload, 3);
-        if (args.Length != 2 || !int.TryParse(args[1], NumberStyles.None, CultureInfo.InvariantCulture, out int offset))
+        if (args.Length != 2)
         {
             return XsError.EINVAL;
         }
@@ -204,6 +204,9 @@ internal sealed partial class StoreEngine
             return e;
         }
 
+        // C reads the byte offset with atoi into an unsigned: "abc" is 0, "6x" 6, "-1" past any list.
+        uint offset = unchecked((uint)Atoi(args[1]));
+
         byte[] children = new byte[node!.ChildrenByteCount];
         int at = 0;
         foreach (string c in node.Children)
@@ -213,7 +216,7 @@ internal sealed partial class StoreEngine
         }
 
         byte[] gen = XsText.Latin1.GetBytes(node.Generation.ToString(CultureInfo.InvariantCulture) + "\0");
-        ReadOnlySpan<byte> rest = offset >= children.Length ? default : children.AsSpan(offset);
+        ReadOnlySpan<byte> rest = offset >= children.Length ? default : children.AsSpan((int)offset);
         int room = XsHeader.PayloadMax - gen.Length - 1;
         bool last = rest.Length <= room;
         if (!last)
