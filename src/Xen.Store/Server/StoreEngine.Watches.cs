@@ -169,7 +169,11 @@ internal sealed partial class StoreEngine
         }
     }
 
-    /// <summary>Fires <c>@introduceDomain</c> or <c>@releaseDomain</c> (and <c>@releaseDomain/&lt;domid&gt;</c>) to privileged watchers.</summary>
+    /// <summary>
+    /// Fires <c>@introduceDomain</c> or <c>@releaseDomain</c> to privileged watchers as Xen 4.22 does: a watch of the name
+    /// without a depth gets the name; one with a depth of 1 or more (WATCHDEPTH) gets <c>NAME/DOMID</c> instead, as does a
+    /// watch of <c>NAME/DOMID</c> itself; one of depth 0 gets neither (the special node has no children).
+    /// </summary>
     private void FireSpecial(string name, uint domainId)
     {
         string perDomain = string.Create(CultureInfo.InvariantCulture, $"{name}/{domainId}");
@@ -182,9 +186,12 @@ internal sealed partial class StoreEngine
 
             foreach (StoreWatch w in conn.State.Watches)
             {
-                if (w.AbsolutePath == name || (name == XsPath.ReleaseDomain && w.AbsolutePath == perDomain))
+                string? path = w.AbsolutePath == name ? (w.Depth is null ? name : w.Depth > 0 ? perDomain : null)
+                    : w.AbsolutePath == perDomain ? perDomain
+                    : null;
+                if (path is not null)
                 {
-                    SendEvent(conn, w, w.AbsolutePath == name ? name : perDomain);
+                    SendEvent(conn, w, path);
                 }
             }
         }

@@ -385,6 +385,33 @@ public class ServerSemanticsTests
     }
 
     [Fact]
+    public async Task Special_watches_with_a_depth_name_the_domain_as_Xen_4_22s_do()
+    {
+        await using var h = new ServerHarness();
+        var dom0 = h.Client();
+        await using var plain = await dom0.WatchAsync(XsPath.ReleaseDomain, "plain");
+        await using var deep = await dom0.WatchAsync(XsPath.ReleaseDomain, "deep", depth: 1);
+        await using var flat = await dom0.WatchAsync(XsPath.ReleaseDomain, "flat", depth: 0);
+        await using var one = await dom0.WatchAsync($"{XsPath.ReleaseDomain}/3", "one");
+        await using var other = await dom0.WatchAsync($"{XsPath.ReleaseDomain}/4", "other");
+        await using var introduced = await dom0.WatchAsync(XsPath.IntroduceDomain, "introduced", depth: 1);
+        foreach (XenStoreWatch w in new[] { plain, deep, flat, one, other, introduced })
+        {
+            Assert.Equal(w.Path, (await w.NextAsync()).Path); // the initial event, under the path watched
+        }
+
+        await dom0.IntroduceAsync(3, 0, 1);
+        Assert.Equal($"{XsPath.IntroduceDomain}/3", (await introduced.NextAsync()).Path);
+        await dom0.ReleaseAsync(3);
+        Assert.Equal(XsPath.ReleaseDomain, (await plain.NextAsync()).Path);
+        Assert.Equal($"{XsPath.ReleaseDomain}/3", (await deep.NextAsync()).Path);
+        Assert.Equal($"{XsPath.ReleaseDomain}/3", (await one.NextAsync()).Path);
+        await dom0.ReadAsync("/tool"); // a round trip after the release: any event for it has been sent by now
+        Assert.False(flat.TryRead(out _)); // depth 0: the special node alone, which has no event of its own
+        Assert.False(other.TryRead(out _));
+    }
+
+    [Fact]
     public async Task Reset_watches_drops_watches_and_transactions()
     {
         await using var h = new ServerHarness();
