@@ -7,7 +7,7 @@ namespace Xen.Store.Wire;
 /// Xenstore path rules, as the daemons apply them: characters <c>[A-Za-z0-9-/_@]</c>; not empty; no <c>//</c>;
 /// no trailing <c>/</c> except the root <c>/</c>; at most 3072 bytes absolute and 2048 relative. A path without a
 /// leading <c>/</c> is relative to the connection's <c>/local/domain/&lt;domid&gt;</c>. The special watch paths
-/// <c>@introduceDomain</c> and <c>@releaseDomain</c> (and, with WATCHDEPTH, <c>@releaseDomain/&lt;domid&gt;</c>) are valid
+/// <c>@introduceDomain</c> and <c>@releaseDomain</c> (and, with WATCHDEPTH, each followed by <c>/&lt;domid&gt;</c>) are valid
 /// only where <c>allowSpecial</c> says so (WATCH and UNWATCH).
 /// </summary>
 public static class XsPath
@@ -42,7 +42,7 @@ public static class XsPath
             }
 
             reason = allowSpecial
-                ? $"'{Shorten(path)}' is not a special path (@introduceDomain, @releaseDomain, @releaseDomain/<domid>)"
+                ? $"'{Shorten(path)}' is not a special path (@introduceDomain, @releaseDomain, either followed by /<domid>)"
                 : $"'{Shorten(path)}': special @ paths are only for watches";
             return false;
         }
@@ -92,8 +92,11 @@ public static class XsPath
 
     /// <summary>Whether <paramref name="path"/> is one of the special watch paths.</summary>
     public static bool IsSpecial(string path) =>
-        path == IntroduceDomain || path == ReleaseDomain ||
-        (path.StartsWith(ReleaseDomain + "/", StringComparison.Ordinal) && IsDomainId(path.AsSpan(ReleaseDomain.Length + 1)));
+        path == IntroduceDomain || path == ReleaseDomain || IsPerDomain(path, IntroduceDomain) || IsPerDomain(path, ReleaseDomain);
+
+    private static bool IsPerDomain(string path, string special) =>
+        path.Length > special.Length + 1 && path.StartsWith(special, StringComparison.Ordinal) && path[special.Length] == '/' &&
+        IsDomainId(path.AsSpan(special.Length + 1));
 
     /// <summary>The home of domain <paramref name="domainId"/>: <c>/local/domain/&lt;domid&gt;</c>, what relative paths are relative to.</summary>
     public static string DomainPath(uint domainId) => $"/local/domain/{domainId}";

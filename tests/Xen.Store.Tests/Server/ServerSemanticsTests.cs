@@ -395,13 +395,15 @@ public class ServerSemanticsTests
         await using var one = await dom0.WatchAsync($"{XsPath.ReleaseDomain}/3", "one");
         await using var other = await dom0.WatchAsync($"{XsPath.ReleaseDomain}/4", "other");
         await using var introduced = await dom0.WatchAsync(XsPath.IntroduceDomain, "introduced", depth: 1);
-        foreach (XenStoreWatch w in new[] { plain, deep, flat, one, other, introduced })
+        await using var introducedThree = await dom0.WatchAsync($"{XsPath.IntroduceDomain}/3", "three");
+        foreach (XenStoreWatch w in new[] { plain, deep, flat, one, other, introduced, introducedThree })
         {
             Assert.Equal(w.Path, (await w.NextAsync()).Path); // the initial event, under the path watched
         }
 
         await dom0.IntroduceAsync(3, 0, 1);
         Assert.Equal($"{XsPath.IntroduceDomain}/3", (await introduced.NextAsync()).Path);
+        Assert.Equal($"{XsPath.IntroduceDomain}/3", (await introducedThree.NextAsync()).Path);
         await dom0.ReleaseAsync(3);
         Assert.Equal(XsPath.ReleaseDomain, (await plain.NextAsync()).Path);
         Assert.Equal($"{XsPath.ReleaseDomain}/3", (await deep.NextAsync()).Path);

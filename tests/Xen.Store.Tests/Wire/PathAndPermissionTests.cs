@@ -31,6 +31,9 @@ public class PathAndPermissionTests
     [InlineData("@releaseDomain", true)]
     [InlineData("@releaseDomain/7", true)]
     [InlineData("@releaseDomain/x", false)]
+    [InlineData("@introduceDomain/7", true)]
+    [InlineData("@introduceDomain/", false)]
+    [InlineData("@releaseDomainX/7", false)]
     [InlineData("@other", false)]
     public void Special_watch_paths(string path, bool valid) => Assert.Equal(valid, XsPath.IsValid(path, true, out _));
 
