@@ -110,12 +110,22 @@ internal static class ConsoleServeCommand
             return 1;
         }
 
+        // SIGHUP is taken before the daemon starts: it serves (and logs) as soon as it has started, and a SIGHUP that
+        // came before the handler was registered would be dropped by the runtime (nobody asked for it), leaving the
+        // logs unreopened. One that comes before the daemon is there reopens the logs once it is.
+        var hangUps = new HangUpRelay();
+        using PosixSignalRegistration hangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true; // SIGHUP reopens the logs (logrotate), as in xenconsoled
+            hangUps.Raise();
+        });
         await using (store.ConfigureAwait(false))
         {
             ConsoleDaemon daemon;
             try
             {
                 daemon = await ConsoleDaemon.StartAsync(store, options, logger, stop.Token).ConfigureAwait(false);
+                hangUps.Serve(daemon);
             }
             catch (Exception e) when (e is XenHostException or DllNotFoundException or XenStoreException)
             {
@@ -125,11 +135,6 @@ internal static class ConsoleServeCommand
 
             await using (daemon.ConfigureAwait(false))
             {
-                using PosixSignalRegistration hangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
-                {
-                    context.Cancel = true; // SIGHUP reopens the logs (logrotate), as in xenconsoled
-                    daemon.ReopenLogs();
-                });
                 if (daemonChild)
                 {
                     await Console.Out.WriteLineAsync(ReadyPrefix).ConfigureAwait(false);
@@ -150,6 +155,41 @@ internal static class ConsoleServeCommand
                 {
                     await Console.Error.WriteLineAsync($"{Name}: the xenstore connection failed: {e.Message}").ConfigureAwait(false);
                     return 1;
+                }
+            }
+        }
+    }
+
+    /// <summary>SIGHUP's way to the daemon: a reopen of its logs, or, before the daemon has started, one once it has.</summary>
+    private sealed class HangUpRelay
+    {
+        private readonly object _gate = new();
+        private ConsoleDaemon? _daemon;
+        private bool _missed;
+
+        public void Raise()
+        {
+            lock (_gate)
+            {
+                if (_daemon is null)
+                {
+                    _missed = true;
+                }
+                else
+                {
+                    _daemon.ReopenLogs();
+                }
+            }
+        }
+
+        public void Serve(ConsoleDaemon daemon)
+        {
+            lock (_gate)
+            {
+                _daemon = daemon;
+                if (_missed)
+                {
+                    daemon.ReopenLogs();
                 }
             }
         }
