@@ -114,11 +114,7 @@ internal static class ConsoleServeCommand
         // came before the handler was registered would be dropped by the runtime (nobody asked for it), leaving the
         // logs unreopened. One that comes before the daemon is there reopens the logs once it is.
         var hangUps = new HangUpRelay();
-        using PosixSignalRegistration hangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
-        {
-            context.Cancel = true; // SIGHUP reopens the logs (logrotate), as in xenconsoled
-            hangUps.Raise();
-        });
+        using PosixSignalRegistration hangUp = HangUpSignal.Register(hangUps.Raise); // reopens the logs (logrotate), as in xenconsoled
         await using (store.ConfigureAwait(false))
         {
             ConsoleDaemon daemon;

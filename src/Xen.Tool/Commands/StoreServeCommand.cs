@@ -165,9 +165,9 @@ internal static class StoreServeCommand
             }
         }
 
-        using PosixSignalRegistration hangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        using PosixSignalRegistration hangUp = HangUpSignal.Register(() =>
         {
-            context.Cancel = true; // SIGHUP reopens the trace (log rotation), as in C xenstored
+            // SIGHUP reopens the trace (log rotation), as in C xenstored
             try
             {
                 server.ReopenTraceFile();

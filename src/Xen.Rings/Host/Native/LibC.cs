@@ -64,6 +64,16 @@ internal static unsafe partial class LibC
     [LibraryImport(XenLibrary.C, EntryPoint = "pipe2", SetLastError = true)]
     public static partial int Pipe2(int* fds, int flags);
 
+    /// <summary><c>SIGHUP</c>.</summary>
+    public const int SigHup = 1;
+
+    /// <summary><c>SIG_DFL</c>: a signal's default disposition.</summary>
+    public const nint SigDfl = 0;
+
+    /// <summary><c>signal</c>: sets a signal's disposition (here only back to <see cref="SigDfl"/>); returns the previous one.</summary>
+    [LibraryImport(XenLibrary.C, EntryPoint = "signal", SetLastError = true)]
+    public static partial nint Signal(int signal, nint handler);
+
     /// <summary><c>RLIMIT_NOFILE</c> (7 on x86-64, arm64 and the other architectures with Linux's generic resource numbers).</summary>
     public const int RLimitNoFile = 7;
 
