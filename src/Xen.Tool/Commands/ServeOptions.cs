@@ -180,12 +180,6 @@ internal sealed class ServeOptions
         return parse.GetValue(ReceiveSpin) is double us ? options with { ReceiveSpin = TimeSpan.FromMicroseconds(us) } : options;
     }
 
-    private static XenStoreQuotas Warn(XenStoreQuotas q, TextWriter warnings, string message)
-    {
-        warnings.WriteLine($"xen store serve: {message}");
-        return q;
-    }
-
     /// <summary>C xenstored's <c>what=value</c> (value a non-negative int, as <c>get_optval_int</c> wants it).</summary>
     private static (string What, int Value) WhatEquals(string arg, string missing)
     {
