@@ -37,7 +37,7 @@ internal static class StoreGuestFigures
         var daemons = new List<(string Name, string? Command)>
         {
             ("C xenstored", null),
-            ("ours (dotnet xen.dll)", $"{XenStoreDaemons.DotnetHost()} {XenStoreDaemons.FindAssembly("xen.dll")} store serve"),
+            ("ours (dotnet xen.dll)", XenStoreDaemons.OursCommand),
         };
         if (nativeXen is not null)
         {

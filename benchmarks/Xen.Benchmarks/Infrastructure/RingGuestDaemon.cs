@@ -43,7 +43,7 @@ internal sealed class RingGuestDaemon : IDisposable
         var environment = new Dictionary<string, string>();
         if (kind == "ours")
         {
-            environment["XENSTORED_OURS"] = $"{XenStoreDaemons.DotnetHost()} {XenStoreDaemons.FindAssembly("xen.dll")} store serve";
+            environment["XENSTORED_OURS"] = XenStoreDaemons.OursCommand;
         }
 
         int daemon = PeerDaemons.Start(kind, directory, environment);

@@ -81,29 +81,28 @@ internal static class XenStoreDaemons
     /// DIR/socket</c> (its own settings: the tool's runtime options, not the benchmark program's) and returns its pid
     /// once a client can connect.
     /// </summary>
-    public static async Task<int> StartNativeAsync(string nativeXen, string directory)
-    {
-        string socket = Path.Combine(directory, "socket");
-        var start = new ProcessStartInfo(nativeXen) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string arg in new[] { "store", "serve", "--no-fork", "-D", "--socket", socket })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        return await StartListeningAsync(start, socket).ConfigureAwait(false);
-    }
+    public static Task<int> StartNativeAsync(string nativeXen, string directory) => StartToolAsync(nativeXen, [], directory, tiered: true);
 
     /// <summary>
     /// Starts this build's JIT tool, <c>dotnet xen.dll store serve --no-fork -D --socket DIR/socket</c>, with tiered
     /// compilation off (<c>DOTNET_TieredCompilation=0</c>: every method compiled once, fully optimized), and returns its
     /// pid once a client can connect: what the daemon itself holds, without the code tiering recompiles as it warms.
     /// </summary>
-    public static async Task<int> StartUntieredToolAsync(string directory)
+    public static Task<int> StartUntieredToolAsync(string directory) => StartToolAsync(DotnetHost(), [FindAssembly("xen.dll")], directory, tiered: false);
+
+    /// <summary>This build's JIT tool as the command <c>XENSTORED_OURS</c> gives the peers' <c>run_xenstored.sh ours</c>.</summary>
+    public static string OursCommand => $"{DotnetHost()} {FindAssembly("xen.dll")} store serve";
+
+    private static async Task<int> StartToolAsync(string program, string[] before, string directory, bool tiered)
     {
         string socket = Path.Combine(directory, "socket");
-        var start = new ProcessStartInfo(DotnetHost()) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.Environment["DOTNET_TieredCompilation"] = "0";
-        foreach (string arg in new[] { FindAssembly("xen.dll"), "store", "serve", "--no-fork", "-D", "--socket", socket })
+        var start = new ProcessStartInfo(program) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        if (!tiered)
+        {
+            start.Environment["DOTNET_TieredCompilation"] = "0";
+        }
+
+        foreach (string arg in (string[])[.. before, "store", "serve", "--no-fork", "-D", "--socket", socket])
         {
             start.ArgumentList.Add(arg);
         }
