@@ -26,14 +26,7 @@ public sealed class HangUpTests
         string trace = Path.Combine(directory, "trace");
         try
         {
-            string[] serve = ["dotnet", PeerPrograms.XenTool, "store", "serve", "--no-fork", "--socket", socket, "-T", trace];
-            using PeerDaemon server = underNohup
-                ? PeerDaemon.Start("nohup", serve, new Dictionary<string, string>())
-                : PeerDaemon.Start(serve[0], serve[1..], new Dictionary<string, string>());
-            await Deadline.PollAsync(
-                () => server.HasExited || server.Output.Contains("xenstored listening on", StringComparison.Ordinal),
-                () => $"the server did not start: {server.Output}");
-            Assert.False(server.HasExited, server.Output);
+            using PeerDaemon server = await StoreServeProcess.StartAsync(["--socket", socket, "-T", trace], hangUpIgnored: underNohup);
             using var guard = new CancellationTokenSource(TimeSpan.FromMinutes(1));
             using var client = await RawStoreSocket.ConnectAsync(socket, guard.Token);
             Assert.Equal("OK", await RawStoreSocket.CallAsync(client, XsMessageType.Write, "/before\0x", guard.Token));

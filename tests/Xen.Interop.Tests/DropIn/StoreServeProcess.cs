@@ -8,14 +8,15 @@ internal static class StoreServeProcess
     /// <summary>
     /// Starts <c>xen store serve --no-fork</c> with <paramref name="options"/> and returns once it says it listens (and,
     /// given <paramref name="alsoSays"/>, once that is in its output too); a daemon that exits first fails the test.
-    /// With <paramref name="openFileLimit"/>, it runs under <c>prlimit --nofile</c> at that limit.
+    /// With <paramref name="openFileLimit"/>, it runs under <c>prlimit --nofile</c> at that limit; with
+    /// <paramref name="hangUpIgnored"/>, under <c>nohup</c> (started with SIGHUP ignored).
     /// </summary>
-    public static async Task<PeerDaemon> StartAsync(IEnumerable<string> options, string? alsoSays = null, int openFileLimit = 0)
+    public static async Task<PeerDaemon> StartAsync(IEnumerable<string> options, string? alsoSays = null, int openFileLimit = 0, bool hangUpIgnored = false)
     {
-        string[] serveCommand = ["dotnet", PeerPrograms.XenTool, "store", "serve", "--no-fork", .. options];
-        PeerDaemon serve = openFileLimit > 0
-            ? PeerDaemon.Start("prlimit", [$"--nofile={openFileLimit}:{openFileLimit}", .. serveCommand], new Dictionary<string, string>())
-            : PeerDaemon.Start(serveCommand[0], serveCommand[1..], new Dictionary<string, string>());
+        string[] command = ["dotnet", PeerPrograms.XenTool, "store", "serve", "--no-fork", .. options];
+        command = openFileLimit > 0 ? ["prlimit", $"--nofile={openFileLimit}:{openFileLimit}", .. command] : command;
+        command = hangUpIgnored ? ["nohup", .. command] : command;
+        PeerDaemon serve = PeerDaemon.Start(command[0], command[1..], new Dictionary<string, string>());
         try
         {
             await Deadline.PollAsync(
