@@ -206,6 +206,8 @@ public sealed class XenstoredPeer : IAsyncDisposable
                 throw new InvalidOperationException($"Nothing listens on {peer.SocketPath} after the host callback.");
             }
 
+            await WaitUntilListeningAsync(peer.SocketPath).ConfigureAwait(false); // a daemon binds the file before it listens
+
             lock (s_live)
             {
                 s_live.Add(peer);
@@ -302,8 +304,8 @@ public sealed class XenstoredPeer : IAsyncDisposable
     }
 
     /// <summary>
-    /// The script returns once the socket file exists, but oxenstored binds it a moment before it listens: until
-    /// then a connection is refused. Wait until one is accepted.
+    /// The script (or a host callback) returns once the socket file exists, but a daemon binds it a moment before it
+    /// listens (oxenstored; C xenstored too, seen once in CI): until then a connection is refused. Wait until one is accepted.
     /// </summary>
     /// <param name="socketPath">The daemon's socket.</param>
     /// <param name="failure">Null while the daemon may still come up, else why it will not (it exited).</param>
